@@ -1,0 +1,65 @@
+# Engagement HRMS: the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+PY := .venv/bin/python
+HOST_PY ?= python3
+
+# What the test suite runs against (see README.md, "Configuration").
+TEST_ENV := DATABASE_URL=postgres://hrms_owner@127.0.0.1:5432/hrms \
+	DATABASE_APP_ROLE=hrms_app \
+	REDIS_URL=redis://127.0.0.1:6379/15 \
+	CELERY_TASK_ALWAYS_EAGER=true \
+	DEBUG=true
+
+.PHONY: help install run test lint format services browser clean
+
+help:
+	@echo "make run   - install, migrate the embedded SQLite database, load the demo, serve http://127.0.0.1:8000"
+	@echo "make test  - install, start/use PostgreSQL and Redis on localhost, run lint and the whole suite"
+	@echo "make lint  - ruff format --check, ruff check, mypy"
+
+$(UV):
+	$(HOST_PY) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+.venv/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(HOST_PY)
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+install: .venv/.synced node_modules/.installed
+
+run: install
+	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --noinput
+	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py seed_demo
+	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py runserver 127.0.0.1:8000
+
+services:
+	./scripts/ensure_services.sh
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium for the browser journeys."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: install
+	.venv/bin/ruff format --check .
+	.venv/bin/ruff check .
+	.venv/bin/mypy
+
+format: install
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+test: install services browser lint
+	$(TEST_ENV) $(PY) -m pytest
+
+clean:
+	rm -rf .venv $(TOOLS) node_modules staticfiles db.sqlite3

@@ -1,0 +1,1 @@
+"""Models of the appraisals app (see DESIGN.md section 4)."""

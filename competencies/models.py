@@ -1,0 +1,1 @@
+"""Models of the competencies app (see DESIGN.md section 4)."""

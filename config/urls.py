@@ -1,0 +1,12 @@
+"""Root URLconf: the account pages, the health probe and everything under /o/<slug>/."""
+
+from django.urls import include, path
+
+from organizations import views as org_views
+
+urlpatterns = [
+    path("", org_views.root, name="home"),
+    path("healthz", org_views.healthz, name="healthz"),
+    path("accounts/", include("organizations.account_urls")),
+    path("o/<slug:org_slug>/", include("organizations.urls")),
+]

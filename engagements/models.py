@@ -1,0 +1,1 @@
+"""Models of the engagements app (see DESIGN.md section 4)."""

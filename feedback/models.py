@@ -1,0 +1,1 @@
+"""Models of the feedback app (see DESIGN.md section 4)."""

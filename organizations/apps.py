@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _install_rls(sender: AppConfig, using: str = "default", **kwargs: object) -> None:
+    from django.conf import settings
+
+    from organizations.tenancy import install_row_level_security
+
+    install_row_level_security(using=using, app_role=settings.DATABASE_APP_ROLE)
+
+
+class OrganizationsConfig(AppConfig):
+    name = "organizations"
+    verbose_name = "Organizations"
+
+    def ready(self) -> None:
+        # Once per migrate run: this app's post_migrate fires after all apps migrated.
+        post_migrate.connect(_install_rls, sender=self, dispatch_uid="install_rls")

@@ -1,0 +1,144 @@
+"""Read queries of the organizations app: who may see which people.
+
+``employees_visible_to`` is *the* definition of employee visibility; lists, detail
+pages and later exports start from it. ``get_employee_for`` is the access gate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+
+from organizations.enums import Role
+from organizations.models import Employee, Invitation, Membership
+from organizations.permissions import can_manage_people
+
+
+def employees_visible_to(membership: Membership) -> QuerySet[Employee]:
+    """Employees the member may see: HR admins all; others themselves and direct reports.
+
+    Must run inside the membership's tenant scope. Builds a queryset; no query.
+    """
+    qs = Employee.objects.all()
+    if membership.role == Role.HR_ADMIN:
+        return qs
+    return qs.filter(
+        Q(user_id=membership.user_id) | Q(line_manager__user_id=membership.user_id)
+    )
+
+
+def get_employee_for(request: HttpRequest, pk: int, perm: str = "view") -> Employee:
+    """The employee ``pk`` if the caller may see it, else 404; 403 if ``perm`` is refused.
+
+    ``perm`` is ``"view"`` or ``"change"``. One query.
+    """
+    membership: Membership = request.membership  # type: ignore[attr-defined]
+    employee = (
+        employees_visible_to(membership)
+        .select_related("job_title", "business_unit", "line_manager", "user")
+        .filter(pk=pk)
+        .first()
+    )
+    if employee is None:
+        raise Http404("No such employee.")
+    if perm == "change" and not can_manage_people(membership):
+        raise PermissionDenied
+    return employee
+
+
+def people_directory(membership: Membership) -> QuerySet[Employee]:
+    """The directory list: visible employees with what each row shows, in one query."""
+    return employees_visible_to(membership).select_related(
+        "job_title", "business_unit", "line_manager"
+    )
+
+
+def memberships_by_user(user_ids: list[int]) -> dict[int, Membership]:
+    """The active-or-not memberships of the current organisation for these users."""
+    return {m.user_id: m for m in Membership.objects.filter(user_id__in=user_ids)}
+
+
+def pending_invitations() -> QuerySet[Invitation]:
+    return Invitation.objects.filter(
+        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).select_related("invited_by", "employee")
+
+
+@dataclass(frozen=True)
+class HrOverview:
+    active_employees: int
+    inactive_employees: int
+    without_manager: int
+    without_login: int
+    pending_invitations: int
+
+
+def hr_overview() -> HrOverview:
+    """Headline figures for the HR admin's home page. Two queries."""
+    counts = Employee.objects.aggregate(
+        active=Count("pk", filter=Q(is_active=True)),
+        inactive=Count("pk", filter=Q(is_active=False)),
+        without_manager=Count(
+            "pk", filter=Q(is_active=True, line_manager__isnull=True)
+        ),
+        without_login=Count("pk", filter=Q(is_active=True, user__isnull=True)),
+    )
+    return HrOverview(
+        active_employees=counts["active"],
+        inactive_employees=counts["inactive"],
+        without_manager=counts["without_manager"],
+        without_login=counts["without_login"],
+        pending_invitations=pending_invitations().count(),
+    )
+
+
+def direct_reports_of(employee: Employee | None) -> QuerySet[Employee]:
+    if employee is None:
+        return Employee.objects.none()
+    return Employee.objects.filter(
+        line_manager=employee, is_active=True
+    ).select_related("job_title", "business_unit")
+
+
+def employee_history(employee: Employee) -> list[dict[str, object]]:
+    """The change timeline of one employee, newest first: who, when, before, after.
+
+    One query; diffs are computed between consecutive records in memory.
+    """
+    records = list(
+        employee.history.select_related("history_user").order_by("history_date")
+    )
+    return _timeline(records)
+
+
+def _timeline(records: list) -> list[dict[str, object]]:  # type: ignore[type-arg]
+    entries: list[dict[str, object]] = []
+    previous = None
+    for record in records:
+        changes: list[dict[str, object]] = []
+        if previous is not None:
+            delta = record.diff_against(previous, foreign_keys_are_objs=False)
+            for change in delta.changes:
+                field = record.instance_type._meta.get_field(change.field)
+                changes.append(
+                    {
+                        "field": str(field.verbose_name),
+                        "old": change.old,
+                        "new": change.new,
+                    }
+                )
+        entries.append(
+            {
+                "when": record.history_date,
+                "who": record.history_user,
+                "kind": record.get_history_type_display(),
+                "changes": changes,
+            }
+        )
+        previous = record
+    entries.reverse()
+    return entries

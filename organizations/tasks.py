@@ -1,0 +1,61 @@
+"""Celery tasks of the organizations app, and the tenant task wrapper all apps use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from organizations.models import Invitation, Organization
+from organizations.tenancy import tenant_context
+
+
+def tenant_task(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a task body inside the tenant named by its required ``organization_id``.
+
+    A call without ``organization_id`` fails with TypeError before touching data; the
+    organisation is loaded and its scope and row-security setting entered here, so the
+    body cannot forget either.
+    """
+
+    @wraps(func)
+    def wrapper(*args: Any, organization_id: int, **kwargs: Any) -> Any:
+        if not isinstance(organization_id, int):
+            raise TypeError("organization_id must be an organisation's id.")
+        organization = Organization.objects.get(pk=organization_id)
+        with tenant_context(organization):
+            return func(*args, organization=organization, **kwargs)
+
+    return wrapper
+
+
+@shared_task(bind=False, autoretry_for=(ConnectionError,), max_retries=5)
+@tenant_task
+def send_invitation_email(*, organization: Organization, invitation_id: int) -> bool:
+    """E-mail an invitation link. Returns False when the invitation is no longer usable."""
+    from organizations.services import invitation_token
+
+    invitation = (
+        Invitation.objects.select_related("invited_by").filter(pk=invitation_id).first()
+    )
+    if invitation is None or not invitation.is_pending:
+        return False
+    link = settings.SITE_URL.rstrip("/") + reverse(
+        "invitation_accept", args=[invitation_token(invitation)]
+    )
+    context = {"invitation": invitation, "organization": organization, "link": link}
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("You are invited to join %(org)s on Engagement HRMS") % {
+            "org": organization.name
+        }
+        body = render_to_string("organizations/email/invitation.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
+    return True
