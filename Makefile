@@ -15,12 +15,13 @@ TEST_ENV := DATABASE_URL=postgres://hrms_owner@127.0.0.1:5432/hrms \
 	CELERY_TASK_ALWAYS_EAGER=true \
 	DEBUG=true
 
-.PHONY: help install run test lint format services browser clean
+.PHONY: help install run test lint format services system-deps bench clean
 
 help:
 	@echo "make run   - install, migrate the embedded SQLite database, load the demo, serve http://127.0.0.1:8000"
 	@echo "make test  - install, start/use PostgreSQL and Redis on localhost, run lint and the whole suite"
 	@echo "make lint  - ruff format --check, ruff check, mypy"
+	@echo "make bench - benchmarks that print ratios measured in one run (bench/README.md)"
 
 $(UV):
 	$(HOST_PY) -m venv $(TOOLS)
@@ -44,10 +45,15 @@ run: install
 services:
 	./scripts/ensure_services.sh
 
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "Installing Debian's chromium for the browser journeys."; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+# Debian packages the suite needs: chromium (browser journeys), WeasyPrint's libraries
+# and fonts (PDF reports), poppler-utils (pdftoppm, to look at PDFs).
+SYSTEM_PACKAGES := chromium libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 lint: install
 	.venv/bin/ruff format --check .
@@ -58,8 +64,11 @@ format: install
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
 
-test: install services browser lint
+test: install services system-deps lint
 	$(TEST_ENV) $(PY) -m pytest
+
+bench: install services  # benchmarks that print ratios (see bench/README.md); not tests
+	$(TEST_ENV) $(PY) bench/people_directory.py
 
 clean:
 	rm -rf .venv $(TOOLS) node_modules staticfiles db.sqlite3

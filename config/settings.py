@@ -34,9 +34,9 @@ def _check_production_safety() -> None:
             "DEBUG is on while ALLOWED_HOSTS names public hosts "
             f"({', '.join(public_hosts)}). Set DEBUG=false for a public deployment."
         )
-    if not DEBUG and (SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 40):
+    if not DEBUG and (SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50):
         raise ImproperlyConfigured(
-            "SECRET_KEY must be set to a random value of at least 40 characters "
+            "SECRET_KEY must be set to a random value of at least 50 characters "
             "when DEBUG is off. Generate one with: python -c 'import secrets; "
             "print(secrets.token_urlsafe(50))'"
         )
@@ -180,8 +180,16 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
+# Count failures per address whatever its capitalisation, like the login itself.
+AXES_USERNAME_CALLABLE = "organizations.forms.normalised_login_username"
 AXES_ENABLE_ADMIN = False
 AXES_VERBOSE = False
+# Behind N trusted reverse proxies, the client address is the Nth from the right in
+# X-Forwarded-For; without this every login would seem to come from the proxy.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 
 INVITATION_MAX_AGE = timedelta(days=7)
 
@@ -196,6 +204,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probes speak plain HTTP inside the stack
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -224,8 +233,8 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="hrms@localhost")
 
 # --- I18N, time --------------------------------------------------------------------
-LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English")]
+LANGUAGE_CODE = "en-gb"
+LANGUAGES = [("en-gb", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
@@ -250,6 +259,9 @@ STORAGES = {
         )
     },
 }
+# Decided from the environment, not from settings.DEBUG at request time: the test runner
+# turns DEBUG off, and WhiteNoise would then demand a collected STATIC_ROOT.
+WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 MEDIA_URL = "/media-not-served/"  # files are served only through authorising views
 

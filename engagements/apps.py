@@ -1,5 +1,27 @@
+from typing import Any
+
 from django.apps import AppConfig
+
+
+def _on_employee_linked(sender: Any, employee: Any, **kwargs: Any) -> None:
+    from engagements.services import sync_permissions_for
+
+    sync_permissions_for(employee)
 
 
 class EngagementsConfig(AppConfig):
     name = "engagements"
+
+    def ready(self) -> None:
+        from engagements import demo
+        from engagements.home import my_work_section
+        from organizations import home
+        from organizations.demo import register as register_seeder
+        from organizations.signals import employee_linked
+
+        register_seeder(demo.seed)
+        home.register(my_work_section)
+
+        employee_linked.connect(
+            _on_employee_linked, dispatch_uid="engagements_sync_perms"
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from organizations.models import BusinessUnit, Employee, JobTitle
@@ -38,9 +38,10 @@ class EmployeeFilter(django_filters.FilterSet):
         # Choices come from the active tenant scope, set per request.
         self.filters["business_unit"].queryset = BusinessUnit.objects.all()
         self.filters["job_title"].queryset = JobTitle.objects.all()
+        has_reports = Employee.objects.filter(line_manager=OuterRef("pk"))
         self.filters["line_manager"].queryset = Employee.objects.filter(
-            direct_reports__isnull=False
-        ).distinct()
+            Exists(has_reports)
+        )
 
     def search(
         self, queryset: QuerySet[Employee], name: str, value: str

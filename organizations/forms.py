@@ -28,11 +28,21 @@ def _set_choices(form: forms.BaseForm, name: str, queryset: Any) -> None:
     field.queryset = queryset
 
 
+def normalised_login_username(request: Any, credentials: dict[str, Any] | None) -> str:
+    """The login name as the account stores it (django-axes counts failures by it)."""
+    raw = (credentials or {}).get("username") or request.POST.get("username", "")
+    return str(raw).strip().lower()
+
+
 class LoginForm(AuthenticationForm):
     username = forms.EmailField(
         label=_("E-mail address"),
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
+
+    def clean_username(self) -> str:
+        # Accounts store e-mail addresses in lower case; accept any capitalisation.
+        return str(self.cleaned_data["username"]).strip().lower()
 
 
 class EmployeeForm(forms.ModelForm):

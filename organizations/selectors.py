@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from organizations.enums import Role
+from organizations.history import timeline
 from organizations.models import Employee, Invitation, Membership
 from organizations.permissions import can_manage_people
 
@@ -80,12 +81,21 @@ class HrOverview:
 def hr_overview() -> HrOverview:
     """Headline figures for the HR admin's home page. Two queries."""
     counts = Employee.objects.aggregate(
-        active=Count("pk", filter=Q(is_active=True)),
-        inactive=Count("pk", filter=Q(is_active=False)),
+        active=Count("pk", filter=Q(is_active=True), distinct=True),
+        inactive=Count("pk", filter=Q(is_active=False), distinct=True),
+        # The top of the hierarchy (no manager, but reports) is not a gap to fill.
         without_manager=Count(
-            "pk", filter=Q(is_active=True, line_manager__isnull=True)
+            "pk",
+            filter=Q(
+                is_active=True,
+                line_manager__isnull=True,
+                direct_reports__isnull=True,
+            ),
+            distinct=True,
         ),
-        without_login=Count("pk", filter=Q(is_active=True, user__isnull=True)),
+        without_login=Count(
+            "pk", filter=Q(is_active=True, user__isnull=True), distinct=True
+        ),
     )
     return HrOverview(
         active_employees=counts["active"],
@@ -107,38 +117,10 @@ def direct_reports_of(employee: Employee | None) -> QuerySet[Employee]:
 def employee_history(employee: Employee) -> list[dict[str, object]]:
     """The change timeline of one employee, newest first: who, when, before, after.
 
-    One query; diffs are computed between consecutive records in memory.
+    Two to five queries whatever the length: the history rows, then one per kind of
+    referenced object (job title, business unit, line manager) to name them.
     """
     records = list(
         employee.history.select_related("history_user").order_by("history_date")
     )
-    return _timeline(records)
-
-
-def _timeline(records: list) -> list[dict[str, object]]:  # type: ignore[type-arg]
-    entries: list[dict[str, object]] = []
-    previous = None
-    for record in records:
-        changes: list[dict[str, object]] = []
-        if previous is not None:
-            delta = record.diff_against(previous, foreign_keys_are_objs=False)
-            for change in delta.changes:
-                field = record.instance_type._meta.get_field(change.field)
-                changes.append(
-                    {
-                        "field": str(field.verbose_name),
-                        "old": change.old,
-                        "new": change.new,
-                    }
-                )
-        entries.append(
-            {
-                "when": record.history_date,
-                "who": record.history_user,
-                "kind": record.get_history_type_display(),
-                "changes": changes,
-            }
-        )
-        previous = record
-    entries.reverse()
-    return entries
+    return timeline(records)

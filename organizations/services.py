@@ -23,6 +23,7 @@ from organizations.models import (
     Organization,
     User,
 )
+from organizations.signals import employee_linked
 from organizations.tenancy import tenant_context
 
 INVITATION_SALT = "organizations.invitation"
@@ -80,7 +81,10 @@ def create_employee(*, actor: Membership, **fields: Any) -> Employee:
         if error:
             raise DomainError(error, field="line_manager")
         _link_existing_user(employee)
+        employee._history_user = actor.user  # type: ignore[attr-defined]
         employee.save()
+        if employee.user_id is not None:
+            employee_linked.send(sender=Employee, employee=employee)
     return employee
 
 
@@ -107,6 +111,7 @@ def update_employee(
         error = line_manager_error(employee=employee, manager=employee.line_manager)
         if error:
             raise DomainError(error, field="line_manager")
+        employee._history_user = actor.user  # type: ignore[attr-defined]
         employee.save()
         if role is not None and employee.user_id is not None:
             change_role(actor=actor, user_id=employee.user_id, role=role)
@@ -127,11 +132,13 @@ def set_employee_active(
                 _("You cannot deactivate yourself. Ask another HR admin.")
             )
         employee.is_active = active
+        employee._history_user = actor.user  # type: ignore[attr-defined]
         employee.save(update_fields=["is_active"])
         if employee.user_id is not None:
             membership = Membership.objects.filter(user_id=employee.user_id).first()
             if membership is not None and membership.is_active != active:
                 membership.is_active = active
+                membership._history_user = actor.user  # type: ignore[attr-defined]
                 membership.save(update_fields=["is_active"])
     return employee
 
@@ -157,6 +164,7 @@ def change_role(*, actor: Membership, user_id: int, role: str) -> Membership:
                 field="role",
             )
         membership.role = role
+        membership._history_user = actor.user  # type: ignore[attr-defined]
         membership.save(update_fields=["role"])
     return membership
 
@@ -173,15 +181,21 @@ def invitation_token(invitation: Invitation) -> str:
 
 def invite_member(
     *,
-    actor: Membership,
+    actor: Membership | None,
     email: str,
     role: str,
     employee: Employee | None = None,
+    organization: Organization | None = None,
 ) -> Invitation:
     """Invite a person by e-mail to join with ``role``; the e-mail goes out after commit.
 
-    Refuses an address that is already an active member or has a pending invitation.
+    ``actor`` is the inviting HR admin; ``None`` with ``organization`` is the platform
+    operator bootstrapping a new tenant. Refuses an address that is already an active
+    member or has a pending invitation.
     """
+    organization = actor.organization if actor is not None else organization
+    if organization is None:
+        raise ValueError("invite_member needs an actor or an organization.")
     from organizations.tasks import send_invitation_email
 
     email = email.strip().lower()
@@ -214,15 +228,15 @@ def invite_member(
                 email__iexact=email, user__isnull=True
             ).first()
         invitation = Invitation.objects.create(
-            organization=actor.organization,
+            organization=organization,
             email=email,
             role=role,
             employee=employee,
-            invited_by=actor.user,
+            invited_by=actor.user if actor is not None else None,
             created_at=now,
             expires_at=now + settings.INVITATION_MAX_AGE,
         )
-        org_id, inv_id = actor.organization_id, invitation.pk
+        org_id, inv_id = organization.pk, invitation.pk
         transaction.on_commit(
             lambda: send_invitation_email.delay(
                 organization_id=org_id, invitation_id=inv_id
@@ -344,8 +358,13 @@ def accept_invitation(
         membership.is_active = True
         membership._history_user = user  # type: ignore[attr-defined]
         membership.save()
+        # A returning member keeps their own entry (one entry per user and tenant).
+        invited_entry = invitation.employee
+        if invited_entry is not None and invited_entry.user_id not in (None, user.pk):
+            invited_entry = None  # linked to someone else since: never take it over
         employee = (
-            invitation.employee
+            Employee.objects.filter(user=user).first()
+            or invited_entry
             or Employee.objects.filter(
                 email__iexact=invitation.email, user__isnull=True
             ).first()
@@ -361,6 +380,7 @@ def accept_invitation(
         employee.is_active = True
         employee._history_user = user  # type: ignore[attr-defined]
         employee.save()
+        employee_linked.send(sender=Employee, employee=employee)
         invitation.accepted_at = timezone.now()
         invitation.save(update_fields=["accepted_at"])
     return membership

@@ -51,7 +51,12 @@ def send_invitation_email(*, organization: Organization, invitation_id: int) -> 
     link = settings.SITE_URL.rstrip("/") + reverse(
         "invitation_accept", args=[invitation_token(invitation)]
     )
-    context = {"invitation": invitation, "organization": organization, "link": link}
+    context = {
+        "invitation": invitation,
+        "organization": organization,
+        "link": link,
+        "days": settings.INVITATION_MAX_AGE.days,
+    }
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("You are invited to join %(org)s on Engagement HRMS") % {
             "org": organization.name

@@ -259,3 +259,9 @@ def _install_tenant_foreign_keys(cursor: Any) -> None:
                     f'REFERENCES "{target_table}" (organization_id, id) '
                     f"DEFERRABLE INITIALLY DEFERRED"
                 )
+            # Deleting or re-keying a referenced row checks this key; index it.
+            index_name = _short_name("tenant_ix", table, field.column)
+            cursor.execute(
+                f'CREATE INDEX IF NOT EXISTS {index_name} ON "{table}" '
+                f'(organization_id, "{field.column}")'
+            )

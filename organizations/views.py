@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -33,6 +34,7 @@ from organizations.forms import (
     JobTitleForm,
     OrganizationSettingsForm,
 )
+from organizations.home import sections_for
 from organizations.models import (
     BusinessUnit,
     Employee,
@@ -65,8 +67,6 @@ def root(request: HttpRequest) -> HttpResponse:
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     """Report whether the database and the Celery broker answer (503 if one does not)."""
-    from django.conf import settings
-
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:
@@ -172,6 +172,7 @@ def home(request: HttpRequest, org_slug: str) -> HttpResponse:
         context["overview"] = selectors.hr_overview()
         context["recent_invitations"] = list(selectors.pending_invitations()[:5])
     context["direct_reports"] = list(selectors.direct_reports_of(me if me else None))
+    context["sections"] = sections_for(request)
     return render(request, "organizations/home.html", context)
 
 
@@ -200,6 +201,11 @@ class PeopleListView(HrAdminRequiredMixin, FilterView):
 class EmployeeCreateView(HrAdminRequiredMixin, CreateView):
     template_name = "organizations/employee_form.html"
     form_class = EmployeeForm
+
+    def form_invalid(self, form: EmployeeForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
 
     def form_valid(self, form: EmployeeForm) -> HttpResponse:
         try:
@@ -320,15 +326,19 @@ def invitations(request: HttpRequest, org_slug: str) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("Invitation sent to %(email)s. The link works for 7 days.")
-                % {"email": invitation.email},
+                _("Invitation sent to %(email)s. The link works for %(days)s days.")
+                % {"email": invitation.email, "days": settings.INVITATION_MAX_AGE.days},
             )
             return redirect("organizations:invitations", org_slug)
     pending = list(selectors.pending_invitations())
     return render(
         request,
         "organizations/invitations.html",
-        {"form": form, "pending": pending},
+        {
+            "form": form,
+            "pending": pending,
+            "invitation_days": settings.INVITATION_MAX_AGE.days,
+        },
         status=400 if form.errors else 200,
     )
 
@@ -408,8 +418,11 @@ class BusinessUnitListView(_ReferenceListView):
     edit_url_name = "organizations:business_unit_edit"
 
     def get_queryset(self) -> QuerySet[BusinessUnit]:
-        return BusinessUnit.objects.select_related("parent").annotate(
-            people=Count("employees")
+        # Meta.ordering does not apply to GROUP BY queries; paginating needs an order.
+        return (
+            BusinessUnit.objects.select_related("parent")
+            .annotate(people=Count("employees"))
+            .order_by("name")
         )
 
 
@@ -419,7 +432,8 @@ class JobTitleListView(_ReferenceListView):
     edit_url_name = "organizations:job_title_edit"
 
     def get_queryset(self) -> QuerySet[JobTitle]:
-        return JobTitle.objects.annotate(people=Count("employees"))
+        # Meta.ordering does not apply to GROUP BY queries; paginating needs an order.
+        return JobTitle.objects.annotate(people=Count("employees")).order_by("name")
 
 
 class _ReferenceEditView(HrAdminRequiredMixin, UpdateView):

@@ -26,6 +26,10 @@ def django_db_setup(
     """Create and migrate the test database as the owner, then connect as the app role."""
     from django.test.utils import setup_databases, teardown_databases
 
+    # One database per test process, so parallel runs on one machine never share one.
+    test_settings = connections["default"].settings_dict.setdefault("TEST", {})
+    if connections["default"].vendor == "postgresql":
+        test_settings["NAME"] = f"test_hrms_{os.getpid()}"
     with django_db_blocker.unblock():
         db_cfg = setup_databases(
             verbosity=request.config.option.verbose,

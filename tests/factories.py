@@ -101,6 +101,7 @@ class MembershipFactory(TenantFactory):
 
     class Meta:
         model = Membership
+        skip_postgeneration_save = True  # the hook saves the Employee, not this row
 
     organization = factory.SubFactory(OrganizationFactory)
     user = factory.SubFactory(UserFactory)

@@ -8,7 +8,7 @@ from django.utils.safestring import SafeString
 
 register = template.Library()
 
-_SELECT_WIDGETS = {"select", "select_multiple", "null_boolean_select"}
+_SELECT_WIDGETS = {"select", "selectmultiple", "nullbooleanselect"}
 
 
 @register.simple_tag

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from organizations.demo import run_seeders
 from organizations.enums import Role
 from organizations.models import (
     BusinessUnit,
@@ -109,6 +110,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             acme = self._acme()
             globex = self._globex()
+            for organization in (acme, globex):
+                with tenant_context(organization):
+                    run_seeders(organization)
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         self.stdout.write(f"Organisations: {acme.slug}, {globex.slug}")
         self.stdout.write(

@@ -1,0 +1,414 @@
+"""Demo data for engagement planning: cycles, clients, engagements, staffing, plans,
+goals in every state, check-ins, roles and a role rule. Idempotent per organisation."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from engagements import services
+from engagements.enums import (
+    CycleStatus,
+    Direction,
+    EngagementRole,
+    EngagementStatus,
+    GoalStatus,
+    PlanKind,
+    PlanStatus,
+)
+from engagements.models import (
+    Client,
+    Engagement,
+    Goal,
+    Plan,
+    PlanTemplate,
+    ReviewCycle,
+    RoleRule,
+    TemplateGoal,
+)
+from organizations.enums import Role
+from organizations.models import Employee, JobTitle, Membership, Organization
+
+CLIENTS = [
+    ("Northwind Traders", "Retail"),
+    ("Contoso Bank", "Financial services"),
+    ("Fabrikam Health", "Healthcare"),
+    ("Tailspin Airlines", "Transport"),
+    ("Wide World Importers", "Logistics"),
+    ("Litware Energy", "Energy"),
+]
+
+# (code, name, client index, start offset days from cycle start, length days, status)
+ENGAGEMENTS = [
+    ("ENG-101", "Cloud migration", 0, -60, 240, EngagementStatus.ACTIVE),
+    ("ENG-102", "Core banking assessment", 1, 0, 150, EngagementStatus.ACTIVE),
+    ("ENG-103", "Patient portal rebuild", 2, 30, 200, EngagementStatus.ACTIVE),
+    ("ENG-104", "Crew scheduling optimisation", 3, 10, 120, EngagementStatus.ACTIVE),
+    ("ENG-105", "Warehouse analytics", 4, 45, 90, EngagementStatus.ACTIVE),
+    ("ENG-106", "Grid maintenance planning", 5, 20, 160, EngagementStatus.ACTIVE),
+    ("ENG-107", "Loyalty programme redesign", 0, 90, 120, EngagementStatus.ACTIVE),
+    ("ENG-108", "Regulatory reporting", 1, -120, 150, EngagementStatus.CLOSED),
+    ("ENG-109", "Data platform discovery", 2, 150, 120, EngagementStatus.PLANNED),
+    ("ENG-110", "Fleet telemetry pilot", 3, 60, 75, EngagementStatus.ACTIVE),
+]
+
+GOAL_LIBRARY = [
+    (
+        "Deliver milestones on time",
+        "Milestones delivered on time",
+        Decimal(95),
+        "%",
+        Direction.HIGHER,
+    ),
+    (
+        "Keep defect escape rate low",
+        "Defects found after release",
+        Decimal(5),
+        "defects",
+        Direction.LOWER,
+    ),
+    ("Client satisfaction", "Client CSAT", Decimal("4.5"), "/5", Direction.HIGHER),
+    ("Grow the account", "New work won", Decimal(150000), "EUR", Direction.HIGHER),
+    ("Reduce cycle time", "Lead time for changes", Decimal(3), "days", Direction.LOWER),
+    ("Coach junior colleagues", "", None, "", Direction.HIGHER),
+]
+
+# Goal states in rotation: (status, progress %, actual as share of target or None, overdue?)
+STATES = [
+    (GoalStatus.ON_TRACK, 55, Decimal("0.9"), False),
+    (GoalStatus.AT_RISK, 30, Decimal("0.6"), False),
+    (GoalStatus.BEHIND, 20, Decimal("0.4"), True),
+    (GoalStatus.ACHIEVED, 100, Decimal("1.2"), False),
+    (GoalStatus.MISSED, 70, Decimal("0.7"), False),
+    (GoalStatus.NOT_STARTED, 0, None, False),
+]
+
+
+def _half_year(today: date) -> tuple[str, date, date]:
+    if today.month <= 6:
+        return f"{today.year} H1", date(today.year, 1, 1), date(today.year, 6, 30)
+    return f"{today.year} H2", date(today.year, 7, 1), date(today.year, 12, 31)
+
+
+def seed(organization: Organization) -> None:
+    """Seed engagement planning for the demo organisations (acme fully, globex lightly)."""
+    actor = (
+        Membership.objects.filter(role=Role.HR_ADMIN, is_active=True)
+        .select_related("organization", "user")
+        .first()
+    )
+    if actor is None:
+        return
+    today = timezone.localdate()
+    name, start, end = _half_year(today)
+    cycle = ReviewCycle.objects.filter(name=name).first()
+    if cycle is not None:
+        return  # already seeded for this half-year
+    cycle = services.create_cycle(
+        actor=actor, name=name, start_date=start, end_date=end
+    )
+    services.transition_cycle(actor=actor, cycle=cycle, to=CycleStatus.PLANNING)
+    if organization.slug == "acme":
+        _seed_acme(actor, cycle, today)
+    else:
+        _seed_small(actor, cycle)
+    # Next half-year waits in draft so HR can try the workflow.
+    next_start = end + timedelta(days=1)
+    next_name = _half_year(next_start)[0]
+    if not ReviewCycle.objects.filter(name=next_name).exists():
+        services.create_cycle(
+            actor=actor,
+            name=next_name,
+            start_date=next_start,
+            end_date=_half_year(next_start)[2],
+        )
+
+
+def _engagements(
+    actor: Membership, cycle: ReviewCycle, specs: list
+) -> list[Engagement]:  # type: ignore[type-arg]
+    clients = []
+    for client_name, industry in CLIENTS:
+        client = Client.objects.filter(
+            name=client_name
+        ).first() or services.save_client(
+            actor=actor,
+            client=Client(
+                name=client_name,
+                industry=industry,
+                contact_email=f"contact@{client_name.split()[0].lower()}.example",
+            ),
+        )
+        clients.append(client)
+    engagements = []
+    for code, name, client_index, offset, length, status in specs:
+        engagement = Engagement.objects.filter(code=code).first()
+        if engagement is None:
+            begin = cycle.start_date + timedelta(days=offset)
+            engagement = services.save_engagement(
+                actor=actor,
+                engagement=Engagement(
+                    client=clients[client_index],
+                    code=code,
+                    name=name,
+                    start_date=begin,
+                    end_date=begin + timedelta(days=length),
+                    status=status,
+                    description=f"{name} for {clients[client_index].name}.",
+                ),
+            )
+        engagements.append(engagement)
+    return engagements
+
+
+def _seed_acme(actor: Membership, cycle: ReviewCycle, today: date) -> None:
+    em_title = JobTitle.objects.filter(name="Engagement Manager").first()
+    if em_title and not RoleRule.objects.filter(job_title=em_title).exists():
+        services.create_role_rule(
+            actor=actor, job_title=em_title, role=EngagementRole.REVIEWER
+        )
+    template = _template(actor)
+    engagements = _engagements(actor, cycle, ENGAGEMENTS)
+    people = list(
+        Employee.objects.filter(is_active=True)
+        .select_related("job_title", "user")
+        .order_by("code")
+    )
+    by_email = {p.user.email: p for p in people if p.user}
+    employee = by_email["employee@acme.test"]
+    manager = by_email["manager@acme.test"]
+    reviewer = by_email["reviewer@acme.test"]
+    approver = by_email["approver@acme.test"]
+    consultants = [
+        p
+        for p in people
+        if p.job_title
+        and p.job_title.name in ("Senior Consultant", "Consultant", "Analyst")
+        and p.pk != employee.pk
+    ]
+    open_engagements = [e for e in engagements if e.status != EngagementStatus.CLOSED]
+    for index, engagement in enumerate(open_engagements):
+        if services.default_plan_dates(engagement, cycle) is None:
+            continue
+        team = consultants[index * 3 : index * 3 + 3]
+        lead = manager if index % 2 == 0 else reviewer
+        if index < 2:
+            team = [employee, *team]  # overlapping allocations for the demo employee
+        services.staff_employees(
+            actor=actor,
+            engagement=engagement,
+            cycle=cycle,
+            employees=[lead],
+            allocation=Decimal(30),
+            role_title="Engagement manager",
+        )
+        services.staff_employees(
+            actor=actor,
+            engagement=engagement,
+            cycle=cycle,
+            employees=team,
+            allocation=Decimal(60) if index < 2 else Decimal(50),
+            role_title="Consultant",
+        )
+        services.assign_role(
+            actor=actor,
+            engagement=engagement,
+            employee=lead,
+            role=EngagementRole.PLANNER,
+        )
+        services.assign_role(
+            actor=actor,
+            engagement=engagement,
+            employee=approver,
+            role=EngagementRole.APPROVER,
+        )
+        if index % 3 == 0 and team:
+            services.assign_role(
+                actor=actor,
+                engagement=engagement,
+                employee=team[-1],
+                role=EngagementRole.CONTRIBUTOR,
+            )
+    plans = list(
+        Plan.objects.filter(cycle=cycle)
+        .select_related("engagement", "employee", "cycle")
+        .order_by("kind", "engagement__code", "employee__code")
+    )
+    engagement_plans = [p for p in plans if p.kind == PlanKind.ENGAGEMENT]
+    # Leave a few engagement plans empty or unbalanced, so every planning state shows.
+    for number, plan in enumerate(engagement_plans):
+        if number % 7 == 6:
+            continue  # draft, no goals yet
+        if number % 5 == 0:
+            services.apply_template(actor=actor, template=template, plans=[plan])
+        else:
+            _goals(actor, plan, number, today, balanced=number % 9 != 4)
+    general = [p for p in plans if p.kind == PlanKind.GENERAL]
+    for number, plan in enumerate(general[:12]):
+        _goals(actor, plan, number + 3, today, balanced=True)
+    services.transition_cycle(actor=actor, cycle=cycle, to=CycleStatus.IN_PROGRESS)
+    _progress(actor, cycle, today)
+
+
+def _template(actor: Membership) -> PlanTemplate:
+    template = PlanTemplate.objects.filter(name="Consulting delivery").first()
+    if template is not None:
+        return template
+    template = PlanTemplate.objects.create(
+        organization=actor.organization,
+        name="Consulting delivery",
+        description="Standard goals for consultants on a client engagement.",
+        goal_weight=Decimal(70),
+    )
+    for position, (
+        title,
+        metric,
+        target,
+        unit,
+        direction,
+        weight,
+        activities,
+    ) in enumerate(
+        [
+            (
+                "Deliver agreed scope",
+                "Milestones delivered on time",
+                Decimal(90),
+                "%",
+                Direction.HIGHER,
+                50,
+                "Weekly status report\nMilestone sign-off",
+            ),
+            (
+                "Delight the client",
+                "Client CSAT",
+                Decimal("4.5"),
+                "/5",
+                Direction.HIGHER,
+                30,
+                "Monthly client check-in",
+            ),
+            (
+                "Share knowledge",
+                "Knowledge articles published",
+                Decimal(3),
+                "articles",
+                Direction.HIGHER,
+                20,
+                "Write one article per quarter",
+            ),
+        ]
+    ):
+        TemplateGoal.objects.create(
+            organization=actor.organization,
+            template=template,
+            title=title,
+            metric=metric,
+            target_value=target,
+            unit=unit,
+            direction=direction,
+            weight=Decimal(weight),
+            key_activities=activities,
+            position=position,
+        )
+    return template
+
+
+def _goals(
+    actor: Membership, plan: Plan, seed: int, today: date, balanced: bool
+) -> None:
+    weights = (
+        [Decimal(40), Decimal(35), Decimal(25)]
+        if balanced
+        else [Decimal(50), Decimal(30)]
+    )
+    for offset, weight in enumerate(weights):
+        title, metric, target, unit, direction = GOAL_LIBRARY[
+            (seed + offset) % len(GOAL_LIBRARY)
+        ]
+        # Due dates spread over the plan's last weeks, so only "behind" goals are late.
+        due = max(
+            plan.start_date,
+            plan.end_date - timedelta(days=14 * (len(weights) - 1 - offset)),
+        )
+        services.add_goal(
+            actor=actor,
+            plan=plan,
+            title=title,
+            metric=metric,
+            target_value=target,
+            unit=unit,
+            direction=direction,
+            weight=weight,
+            planned_start=plan.start_date,
+            due_date=due,
+            activities=["Agree the measure with the client", "Mid-point review"][
+                : offset + 1
+            ],
+        )
+    if balanced:
+        services.activate_plan(actor=actor, plan=plan)
+
+
+def _progress(actor: Membership, cycle: ReviewCycle, today: date) -> None:
+    goals = list(
+        Goal.objects.filter(plan__cycle=cycle, plan__status=PlanStatus.ACTIVE)
+        .select_related("plan")
+        .order_by("pk")
+    )
+    for number, goal in enumerate(goals):
+        status, progress, share, overdue = STATES[number % len(STATES)]
+        if status == GoalStatus.NOT_STARTED:
+            continue
+        actual = None
+        if share is not None and goal.target_value is not None:
+            if goal.direction == Direction.HIGHER:
+                actual = (goal.target_value * share).quantize(Decimal("0.01"))
+            else:
+                actual = (goal.target_value / share).quantize(Decimal("0.01"))
+        if overdue and goal.due_date and goal.due_date >= today:
+            past = max(goal.plan.start_date, today - timedelta(days=7))
+            if past < today:
+                services.update_goal(
+                    actor=actor, goal=goal, version=goal.version, due_date=past
+                )
+                goal.refresh_from_db()
+        services.record_checkin(
+            actor=actor,
+            goal=goal,
+            progress=progress,
+            status=status,
+            actual_value=actual,
+            note="Update from the weekly status meeting.",
+        )
+
+
+def _seed_small(actor: Membership, cycle: ReviewCycle) -> None:
+    client = Client.objects.filter(name="Initech").first() or services.save_client(
+        actor=actor, client=Client(name="Initech", industry="Software")
+    )
+    engagement = Engagement.objects.filter(
+        code="GX-1"
+    ).first() or services.save_engagement(
+        actor=actor,
+        engagement=Engagement(
+            client=client,
+            code="GX-1",
+            name="Plant automation",
+            start_date=cycle.start_date,
+            end_date=cycle.end_date,
+            status=EngagementStatus.ACTIVE,
+        ),
+    )
+    engineers = list(
+        Employee.objects.filter(job_title__name="Engineer").order_by("code")[:3]
+    )
+    services.staff_employees(
+        actor=actor,
+        engagement=engagement,
+        cycle=cycle,
+        employees=engineers,
+        allocation=Decimal(80),
+    )

@@ -1,0 +1,12 @@
+"""URLs under /o/<org_slug>/ for the engagements app."""
+
+from engagements.views import clients, cycles, plans, staffing
+
+app_name = "engagements"
+
+urlpatterns = [
+    *cycles.urlpatterns,
+    *clients.urlpatterns,
+    *staffing.urlpatterns,
+    *plans.urlpatterns,
+]

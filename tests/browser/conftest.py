@@ -1,0 +1,304 @@
+"""Browser journeys: Debian's headless Chromium, driven by Playwright, against the
+pytest-django live server (PostgreSQL as the application role, static files served
+through the staticfiles finders).
+
+Every test here is marked ``browser`` (and so ``slow``). The ``journey`` fixture logs
+in through the real form, screenshots each step to ``artifacts/browser/<test>/`` and
+fails the test when one of our pages logs a console error (CSP violations included),
+a request fails, a response is an unexpected 4xx/5xx, or the page is unstyled.
+
+``HRMS_README_SCREENSHOTS=1`` also copies the steps that name a README screenshot to
+``docs/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    Request,
+    Response,
+    Route,
+    expect,
+    sync_playwright,
+)
+
+from organizations.management.commands.seed_demo import DEMO_PASSWORD
+
+# The live server must listen where the browser is allowed to go: 127.0.0.1 only.
+os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+ARTIFACTS = Path(settings.BASE_DIR) / "artifacts" / "browser"
+README_SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+ALLOWED_HOST = "127.0.0.1"
+
+# app.css paints the navbar in the accent colour; Bootstrap makes it a flex row and
+# defines --bs-primary. Unstyled HTML has none of the three.
+NAVBAR_BACKGROUND = "rgb(47, 93, 138)"
+
+_STYLE_PROBE = """() => {
+  const nav = document.querySelector("nav.navbar");
+  const navStyle = nav ? getComputedStyle(nav) : null;
+  const root = getComputedStyle(document.documentElement);
+  return {
+    navbarDisplay: navStyle ? navStyle.display : null,
+    navbarBackground: navStyle ? navStyle.backgroundColor : null,
+    bootstrapPrimary: root.getPropertyValue("--bs-primary").trim(),
+    iconFontLoaded: [...document.fonts].some(
+      (f) => f.family.replaceAll('"', "") === "bootstrap-icons" && f.status === "loaded"
+    ),
+  };
+}"""
+
+# Chromium also logs CSP violations, but the event names the directive precisely.
+_CSP_REPORTER = """document.addEventListener("securitypolicyviolation", (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`);
+});"""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+
+
+_REPORT_KEY = pytest.StashKey[pytest.TestReport]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Iterator[None]:
+    report = yield
+    if report.when == "call":
+        item.stash[_REPORT_KEY] = report
+    return report
+
+
+# --- Browser -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing; install it with `make browser`.")
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+    )
+    yield browser
+    browser.close()
+
+
+@dataclass
+class PageProblems:
+    """What went wrong on our pages, and the HTTP errors a test said it expects."""
+
+    problems: list[str] = field(default_factory=list)
+    expected_statuses: set[tuple[str, int]] = field(default_factory=set)
+
+    def expect_status(self, url: str, status: int) -> None:
+        self.expected_statuses.add((url, status))
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        url = message.location.get("url") or (message.page.url if message.page else "")
+        status = re.search(r"status of (\d{3})", message.text)
+        if status and (url, int(status.group(1))) in self.expected_statuses:
+            return
+        self.problems.append(f"console error on {url or '?'}: {message.text}")
+
+    def on_page_error(self, error: Exception) -> None:
+        self.problems.append(f"uncaught JavaScript error: {error}")
+
+    def on_request_failed(self, request: Request) -> None:
+        self.problems.append(
+            f"request failed: {request.method} {request.url} ({request.failure})"
+        )
+
+    def on_response(self, response: Response) -> None:
+        if response.status < 400:
+            return
+        if (response.url, response.status) in self.expected_statuses:
+            return
+        self.problems.append(
+            f"HTTP {response.status} for {response.request.method} {response.url}"
+        )
+
+    def take(self) -> list[str]:
+        found, self.problems = self.problems, []
+        return found
+
+
+def _format_problems(problems: list[str]) -> str:
+    return "The page reported problems:\n  - " + "\n  - ".join(problems)
+
+
+def _guard_network(route: Route) -> None:
+    """Let the browser reach the live server and nothing else."""
+    if urlsplit(route.request.url).hostname == ALLOWED_HOST:
+        route.continue_()
+    else:
+        route.abort("blockedbyclient")
+
+
+@pytest.fixture
+def page_problems() -> PageProblems:
+    return PageProblems()
+
+
+@pytest.fixture
+def page(
+    browser: Browser,
+    live_server: Any,
+    page_problems: PageProblems,
+    request: pytest.FixtureRequest,
+) -> Iterator[Page]:
+    """A page in a fresh browser context (no cookies) pointed at the live server."""
+    context = browser.new_context(
+        base_url=live_server.url, viewport=VIEWPORT, locale="en-GB"
+    )
+    context.route("**/*", _guard_network)
+    context.add_init_script(_CSP_REPORTER)
+    page = context.new_page()
+    page.on("console", page_problems.on_console)
+    page.on("pageerror", page_problems.on_page_error)
+    page.on("requestfailed", page_problems.on_request_failed)
+    page.on("response", page_problems.on_response)
+    yield page
+    report = request.node.stash.get(_REPORT_KEY, None)
+    if report is not None and report.failed:
+        folder = _artifacts_for(request.node)
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=folder / "failure.png", full_page=True)
+    context.close()
+    leftover = page_problems.take()
+    if leftover:
+        pytest.fail(_format_problems(leftover))
+
+
+# --- Journeys ------------------------------------------------------------------------
+
+
+def _artifacts_for(node: pytest.Item) -> Path:
+    return ARTIFACTS / re.sub(r"[^\w.-]+", "_", node.name).strip("_")
+
+
+@pytest.fixture
+def demo_data(transactional_db: None) -> None:
+    """The demo organisations and logins of `manage.py seed_demo`."""
+    call_command("seed_demo", force=True, stdout=io.StringIO())
+
+
+class Journey:
+    """One user's walk through the site, with a screenshot and a health check per step."""
+
+    def __init__(
+        self, page: Page, problems: PageProblems, base_url: str, folder: Path
+    ) -> None:
+        self.page = page
+        self.problems = problems
+        self.base_url = base_url
+        self.folder = folder
+        self._steps = 0
+
+    def goto(self, path: str, *, expect_status: int = 200) -> Response:
+        """Open ``path`` by typing it into the address bar."""
+        url = urljoin(self.base_url, path)
+        if expect_status >= 400:
+            self.problems.expect_status(url, expect_status)
+        response = self.page.goto(url)
+        assert response is not None, f"No response for {url}"
+        assert response.status == expect_status, (
+            f"{url} answered {response.status}, expected {expect_status}"
+        )
+        return response
+
+    def log_in(
+        self, email: str, password: str = DEMO_PASSWORD, *, readme: str | None = None
+    ) -> None:
+        """Log in through the real form and land on the organisation's home page."""
+        self.goto("/accounts/login/")
+        self.step("login", readme=readme)
+        self.page.locator("input[name='username']").fill(email)
+        self.page.locator("input[name='password']").fill(password)
+        self.page.get_by_role("button", name="Log in").click()
+        expect(self.page).to_have_url(re.compile(r"/o/[\w-]+/$"))
+
+    def step(self, name: str, *, readme: str | None = None) -> Path:
+        """Check the page is healthy and styled, then screenshot it (full page)."""
+        self.page.wait_for_load_state("load")
+        self.page.evaluate("async () => { await document.fonts.ready; }")
+        problems = self.problems.take()
+        if problems:
+            pytest.fail(f"At step {name!r}: {_format_problems(problems)}")
+        self.assert_styled(name)
+        self._steps += 1
+        path = self.folder / f"{self._steps:02d}-{name}.png"
+        self.page.screenshot(path=path, full_page=True)
+        if readme and os.environ.get("HRMS_README_SCREENSHOTS") == "1":
+            README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, README_SCREENSHOTS / f"{readme}.png")
+        return path
+
+    def assert_styled(self, name: str) -> None:
+        style = self.page.evaluate(_STYLE_PROBE)
+        expected = {
+            "navbarDisplay": "flex",
+            "navbarBackground": NAVBAR_BACKGROUND,
+            "bootstrapPrimary": "#0d6efd",
+            "iconFontLoaded": True,
+        }
+        if style != expected:
+            pytest.fail(
+                f"At step {name!r} the page looks unstyled: Bootstrap, app.css or the "
+                f"icon font did not load (got {style}, expected {expected})."
+            )
+
+
+@pytest.fixture
+def journey(
+    page: Page,
+    page_problems: PageProblems,
+    live_server: Any,
+    demo_data: None,
+    request: pytest.FixtureRequest,
+) -> Journey:
+    folder = _artifacts_for(request.node)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return Journey(page, page_problems, live_server.url, folder)

@@ -1,0 +1,98 @@
+"""Smoke journeys through the demo organisation, in a real browser."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Journey
+
+pytestmark = pytest.mark.browser
+
+
+def test_hr_admin_finds_a_person_through_the_directory(journey: Journey) -> None:
+    page = journey.page
+
+    journey.log_in("hr@acme.test", readme="login")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, Harper")
+    overview = page.get_by_role("region", name="Your organisation at a glance")
+    expect(overview.locator(".stat-value")).to_have_text(["40", "0", "35", "0"])
+    journey.step("home", readme="hr-home")
+
+    navbar = page.get_by_role("navigation", name="Main navigation")
+    navbar.get_by_role("link", name="People", exact=True).click()
+
+    expect(page).to_have_url(re.compile(r"/o/acme/people/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("People")
+    directory = page.get_by_role("table")
+    expect(directory.locator("caption")).to_have_text("40 people")
+    expect(directory.locator("tbody tr")).to_have_count(25)
+    expect(directory).to_contain_text("Morgan Hayes")
+    journey.step("people", readme="people")
+
+    page.get_by_role("searchbox", name="Search").fill("Fischer")
+    page.get_by_role("button", name="Filter").click()
+
+    expect(page).to_have_url(re.compile(r"[?&]q=Fischer"))
+    expect(directory.locator("caption")).to_have_text("2 people")
+    expect(directory.locator("tbody tr td:first-child a")).to_have_text(
+        ["Bruno Fischer", "Daniel Fischer"]
+    )
+    journey.step("people-search")
+
+    directory.get_by_role("link", name="Daniel Fischer").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Daniel Fischer")
+    expect(
+        page.get_by_text("Senior Consultant · Technology Consulting")
+    ).to_be_visible()
+    expect(page.locator("dl")).to_contain_text("daniel.fischer@acme.test")
+    journey.step("employee")
+
+
+def test_hr_admin_edit_shows_in_the_history_timeline(journey: Journey) -> None:
+    page = journey.page
+    journey.log_in("hr@acme.test")
+    journey.goto("/o/acme/people/?q=Daniel+Fischer")
+    page.get_by_role("table").get_by_role("link", name="Daniel Fischer").click()
+
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("Job title").select_option(label="Engagement Manager")
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Daniel Fischer")
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Changes to Daniel Fischer saved."
+    )
+    latest = page.locator("ol.timeline > li").first
+    expect(latest).to_contain_text("Harper Quinn · Changed")
+    expect(latest).to_contain_text("Senior Consultant → Engagement Manager")
+    journey.step("employee-saved")
+
+    page.reload()
+
+    expect(page.get_by_role("alert")).to_have_count(0)
+    journey.step("employee-history", readme="employee")
+
+
+def test_employee_has_no_people_link_and_the_directory_is_403(
+    journey: Journey,
+) -> None:
+    page = journey.page
+
+    journey.log_in("employee@acme.test")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, Daniel")
+    navbar = page.get_by_role("navigation", name="Main navigation")
+    expect(navbar.get_by_role("link", name="Home", exact=True)).to_be_visible()
+    expect(navbar.get_by_role("link", name="People", exact=True)).to_have_count(0)
+    journey.step("home")
+
+    journey.goto("/o/acme/people/", expect_status=403)
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("You cannot do this")
+    expect(page.get_by_role("table")).to_have_count(0)
+    journey.step("forbidden")

@@ -1,0 +1,317 @@
+"""Query budgets: every organisation page is cheap, lists do not grow with their rows,
+and the tenant middleware costs the session, the user and the membership, no more."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from organizations.enums import Role
+from organizations.models import Employee, Membership, Organization
+from organizations.tenancy import tenant_context
+from tests.authz_policy import ORG_KWARG, POLICY, Actor, Outcome, Target, named_routes
+from tests.factories import (
+    BusinessUnitFactory,
+    EmployeeFactory,
+    InvitationFactory,
+    JobTitleFactory,
+    MembershipFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+PAGE_BUDGET = 15
+# Tests run inside a transaction, so atomic blocks issue SAVEPOINT / RELEASE SAVEPOINT
+# (and ROLLBACK TO SAVEPOINT) statements that a production request does not; they are
+# not lookups and are left out when counting what the middleware costs.
+SAVEPOINT = re.compile(r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b")
+# Also test-only: under an outer transaction the middleware clears the row-security
+# setting after the view (``_set_rls(None)``); at a real commit it ends by itself.
+RLS_RESET = re.compile(r"^\s*SELECT set_config\(")
+
+
+def _lookups(captured: list[dict[str, str]]) -> list[str]:
+    """The SQL of the captured queries, without test-only transaction bookkeeping."""
+    return [
+        q["sql"]
+        for q in captured
+        if not SAVEPOINT.match(q["sql"]) and not RLS_RESET.match(q["sql"])
+    ]
+
+
+def _table(sql: str) -> str:
+    match = re.search(r'\bFROM "(\w+)"', sql)
+    return match.group(1) if match else sql
+
+
+def _get(client: Client, url: str) -> tuple[Any, list[dict[str, str]]]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    return response, queries.captured_queries
+
+
+# --- (a) every organisation page within the budget ----------------------------------------
+
+
+@dataclass
+class Directory:
+    """A small but complete organisation: every page has something to show."""
+
+    org: Organization
+    admin: Membership
+    objects: dict[str, int]
+
+
+@pytest.fixture
+def directory(org, make_member) -> Directory:
+    admin = make_member(org, Role.HR_ADMIN)
+    unit = BusinessUnitFactory(organization=org, name="Delivery")
+    BusinessUnitFactory(organization=org, name="Delivery North", parent=unit)
+    title = JobTitleFactory(organization=org, name="Consultant")
+    boss = make_member(org, Role.MANAGER, employee__business_unit=unit)
+    with tenant_context(org):
+        boss_entry = Employee.objects.get(user=boss.user)
+    person = make_member(
+        org,
+        Role.EMPLOYEE,
+        employee__job_title=title,
+        employee__business_unit=unit,
+        employee__line_manager=boss_entry,
+    )
+    EmployeeFactory(organization=org, line_manager=boss_entry)
+    with tenant_context(org):
+        # History with changed references, so the detail page names them.
+        subject = Employee.objects.get(user=person.user)
+        subject.job_title = JobTitleFactory(organization=org, name="Senior Consultant")
+        subject.business_unit = BusinessUnitFactory(organization=org, name="Advisory")
+        subject.line_manager = Employee.objects.get(user=admin.user)
+        subject.save()
+    invitation = InvitationFactory(
+        organization=org,
+        invited_by=admin.user,
+        employee=EmployeeFactory(organization=org),
+    )
+    return Directory(
+        org=org,
+        admin=admin,
+        objects={
+            "employee": subject.pk,
+            "invitation": invitation.pk,
+            "business_unit": unit.pk,
+            "job_title": title.pk,
+        },
+    )
+
+
+def _hr_admin_pages() -> list[str]:
+    """Every URL under /o/<org_slug>/ that the policy lets an HR admin GET.
+
+    ``test_authorization_matrix`` fails when a URL has no policy entry, so a new page
+    cannot slip past this budget.
+    """
+    return sorted(
+        name
+        for name, route in named_routes().items()
+        if ORG_KWARG in route.kwargs and name in POLICY
+        for (method, target) in POLICY[name].rows
+        if method == "GET"
+        and target in (Target.NONE, Target.OWN)
+        and POLICY[name].expected(method, target, Actor.HR_ADMIN) is Outcome.ALLOWED
+    )
+
+
+@pytest.mark.parametrize("name", _hr_admin_pages())
+def test_organisation_page_renders_within_the_query_budget_for_hr_admin(
+    directory, client_as, name, django_assert_max_num_queries
+):
+    kwargs: dict[str, Any] = {ORG_KWARG: directory.org.slug}
+    if POLICY[name].target_kind is not None:
+        kwargs["pk"] = directory.objects[POLICY[name].target_kind]
+    client = client_as(directory.admin)
+    url = reverse(name, kwargs=kwargs)
+
+    # The budget counts every statement, the test transaction's savepoints included.
+    with django_assert_max_num_queries(PAGE_BUDGET):
+        response = client.get(url)
+
+    assert response.status_code == 200
+
+
+# --- (b) list pages: the same number of queries for 1, 3 and 30 rows ----------------------
+
+
+@dataclass
+class ListPage:
+    name: str
+    query: Callable[[dict[str, Any]], str]
+    add_rows: Callable[[Organization, Membership, dict[str, Any], int], None]
+    shown: Callable[[Any], int]
+    # Rows listed besides the added ones: the admin's and the manager's directory
+    # entries, or the unit or title the rows refer to.
+    fixed: int = 0
+
+
+def _add_people(
+    org: Organization, admin: Membership, refs: dict[str, Any], count: int
+) -> None:
+    for i in range(count):
+        # Every row has a login, a job title, a unit and a line manager to show.
+        MembershipFactory(
+            organization=org,
+            role=Role.EMPLOYEE if i % 2 else Role.MANAGER,
+            employee__job_title=refs["job_title"],
+            employee__business_unit=refs["business_unit"],
+            employee__line_manager=refs["manager"],
+        )
+
+
+def _add_units(
+    org: Organization, admin: Membership, refs: dict[str, Any], count: int
+) -> None:
+    for _ in range(count):
+        BusinessUnitFactory(organization=org, parent=refs["business_unit"])
+
+
+def _add_titles(
+    org: Organization, admin: Membership, refs: dict[str, Any], count: int
+) -> None:
+    JobTitleFactory.create_batch(count, organization=org)
+
+
+def _add_invitations(
+    org: Organization, admin: Membership, refs: dict[str, Any], count: int
+) -> None:
+    for _ in range(count):
+        InvitationFactory(
+            organization=org,
+            invited_by=admin.user,
+            employee=EmployeeFactory(
+                organization=org, job_title=None, business_unit=None
+            ),
+        )
+
+
+def _paginated(response: Any) -> int:
+    return response.context["paginator"].count
+
+
+LIST_PAGES = {
+    "people": ListPage(
+        "organizations:people", lambda refs: "", _add_people, _paginated, fixed=2
+    ),
+    "people_filtered": ListPage(
+        "organizations:people",
+        lambda refs: (
+            f"?q=Person&business_unit={refs['business_unit'].pk}"
+            f"&job_title={refs['job_title'].pk}&line_manager={refs['manager'].pk}"
+            "&is_active=true"
+        ),
+        _add_people,
+        _paginated,
+    ),
+    "business_units": ListPage(
+        "organizations:business_units", lambda refs: "", _add_units, _paginated, fixed=1
+    ),
+    "job_titles": ListPage(
+        "organizations:job_titles", lambda refs: "", _add_titles, _paginated, fixed=1
+    ),
+    "invitations": ListPage(
+        "organizations:invitations",
+        lambda refs: "",
+        _add_invitations,
+        lambda response: len(response.context["pending"]),
+    ),
+}
+
+
+@pytest.fixture
+def list_setup(org, make_member) -> tuple[Membership, dict[str, Any]]:
+    """An HR admin and the references rows point at: one unit, title and manager."""
+    admin = make_member(
+        org, Role.HR_ADMIN, employee__job_title=None, employee__business_unit=None
+    )
+    return admin, {
+        "business_unit": BusinessUnitFactory(organization=org),
+        "job_title": JobTitleFactory(organization=org),
+        "manager": EmployeeFactory(
+            organization=org, job_title=None, business_unit=None
+        ),
+    }
+
+
+@pytest.mark.parametrize(("fewer", "more"), [(1, 3), (3, 30)])
+@pytest.mark.parametrize("page", LIST_PAGES)
+def test_list_page_query_count_does_not_grow_with_its_rows(
+    org, list_setup, client_as, page, fewer, more
+):
+    admin, refs = list_setup
+    spec = LIST_PAGES[page]
+    client = client_as(admin)
+    url = reverse(spec.name, args=[org.slug]) + spec.query(refs)
+    spec.add_rows(org, admin, refs, fewer)
+    client.get(url)  # warm up: per-process caches are not the page's cost
+    few_response, few_queries = _get(client, url)
+    spec.add_rows(org, admin, refs, more - fewer)
+
+    many_response, many_queries = _get(client, url)
+
+    assert (spec.shown(few_response), spec.shown(many_response)) == (
+        fewer + spec.fixed,
+        more + spec.fixed,
+    )
+    assert len(many_queries) == len(few_queries), _lookups(many_queries)
+
+
+# --- (c) the tenant middleware --------------------------------------------------------------
+
+
+@pytest.fixture
+def bare_employee(org, make_member) -> Membership:
+    """A member with no directory entry: the home page has nothing of theirs to load."""
+    return make_member(org, Role.EMPLOYEE, employee=False)
+
+
+def test_tenant_middleware_costs_at_most_session_user_and_membership(
+    client_as, bare_employee
+):
+    # A POST-only view answers GET with 405 before running a query of its own, so
+    # every lookup of this request is the middleware's (and authentication's).
+    url = reverse(
+        "organizations:employee_set_active", args=[bare_employee.organization.slug, 1]
+    )
+    client = client_as(bare_employee)
+
+    response, queries = _get(client, url)
+
+    assert response.status_code == 405
+    assert [_table(sql) for sql in _lookups(queries)] == [
+        "django_session",
+        "organizations_user",
+        "organizations_membership",
+    ]
+
+
+def test_tenant_middleware_lookups_come_before_the_home_view_body(
+    client_as, bare_employee
+):
+    client = client_as(bare_employee)
+    url = reverse("organizations:home", args=[bare_employee.organization.slug])
+
+    response, queries = _get(client, url)
+
+    assert response.status_code == 200
+    assert [_table(sql) for sql in _lookups(queries)[:3]] == [
+        "django_session",
+        "organizations_user",
+        "organizations_membership",
+    ]
+    # The membership lookup also sets the row-security setting: one query, not two.
+    assert "set_config" in _lookups(queries)[2]

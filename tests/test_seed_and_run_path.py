@@ -1,0 +1,209 @@
+"""The `make run` path: migrate an embedded SQLite database, load the demo (twice), and
+log every demo user in through the login form."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from organizations.models import Employee, Membership, Organization
+from organizations.tenancy import tenant_context
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEMO_LOGINS = {
+    "hr@acme.test": "/o/acme/",
+    "manager@acme.test": "/o/acme/",
+    "reviewer@acme.test": "/o/acme/",
+    "approver@acme.test": "/o/acme/",
+    "employee@acme.test": "/o/acme/",
+    "hr@globex.test": "/o/globex/",
+}
+
+COUNT_SCRIPT = """
+import json
+from django_scopes import scopes_disabled
+from organizations.models import (
+    BusinessUnit, Employee, JobTitle, Membership, Organization, User,
+)
+with scopes_disabled():
+    counts = {
+        "organizations": Organization.objects.count(),
+        "users": User.objects.count(),
+        "memberships": Membership.objects.count(),
+        "employees": Employee.objects.count(),
+        "linked_employees": Employee.objects.filter(user__isnull=False).count(),
+        "business_units": BusinessUnit.objects.count(),
+        "job_titles": JobTitle.objects.count(),
+    }
+print("RESULT:" + json.dumps(counts, sort_keys=True))
+"""
+
+LOGIN_SCRIPT = """
+import json
+from django.test import Client
+results = {}
+for email in %(emails)r:
+    client = Client()
+    login = client.post(
+        "/accounts/login/", {"username": email, "password": %(password)r}
+    )
+    home = client.get(login["Location"] if login.status_code == 302 else "/", follow=True)
+    final = home.redirect_chain[-1][0] if home.redirect_chain else home.request["PATH_INFO"]
+    results[email] = [login.status_code, home.status_code, final]
+print("RESULT:" + json.dumps(results, sort_keys=True))
+"""
+
+
+def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _result(completed: subprocess.CompletedProcess[str]) -> Any:
+    assert completed.returncode == 0, completed.stderr
+    line = next(
+        line for line in completed.stdout.splitlines() if line.startswith("RESULT:")
+    )
+    return json.loads(line.removeprefix("RESULT:"))
+
+
+@pytest.fixture(scope="module")
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A fresh SQLite site as `make run` builds it, with the demo loaded twice."""
+    tmp = tmp_path_factory.mktemp("make-run")
+    env = dict(os.environ)
+    for name in (
+        "REDIS_URL",
+        "DATABASE_APP_ROLE",
+        "CELERY_TASK_ALWAYS_EAGER",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DEBUG",
+    ):
+        env.pop(name, None)
+    env["DATABASE_URL"] = f"sqlite:///{tmp}/db.sqlite3"
+    env["MEDIA_ROOT"] = str(tmp / "media")
+
+    migrate = _manage(env, "migrate", "--noinput")
+    first = _manage(env, "seed_demo")
+    counts_after_first = _result(_manage(env, "shell", "-c", COUNT_SCRIPT))
+    second = _manage(env, "seed_demo")
+    counts_after_second = _result(_manage(env, "shell", "-c", COUNT_SCRIPT))
+    return {
+        "env": env,
+        "database": tmp / "db.sqlite3",
+        "migrate": migrate,
+        "first": first,
+        "second": second,
+        "counts_after_first": counts_after_first,
+        "counts_after_second": counts_after_second,
+    }
+
+
+def _demo_password(output: str) -> str:
+    match = re.search(r"Demo password for every login: (\S+)", output)
+    assert match is not None, output
+    return match.group(1)
+
+
+@pytest.mark.slow
+def test_make_run_migrates_into_the_embedded_database(demo_site):
+    assert demo_site["migrate"].returncode == 0, demo_site["migrate"].stderr
+    assert demo_site["database"].is_file()
+
+
+@pytest.mark.slow
+def test_seed_demo_loads_both_organizations(demo_site):
+    first = demo_site["first"]
+
+    counts = demo_site["counts_after_first"]
+
+    assert first.returncode == 0, first.stderr
+    assert "Organisations: acme, globex" in first.stdout
+    assert (counts["organizations"], counts["users"], counts["memberships"]) == (
+        2,
+        6,
+        6,
+    )
+    assert counts["linked_employees"] == 6
+
+
+@pytest.mark.slow
+def test_seed_demo_second_run_succeeds_without_duplicates(demo_site):
+    second = demo_site["second"]
+
+    counts = demo_site["counts_after_second"]
+
+    assert second.returncode == 0, second.stderr
+    assert counts == demo_site["counts_after_first"]
+
+
+@pytest.mark.slow
+def test_seed_demo_every_demo_login_reaches_its_home_page(demo_site):
+    password = _demo_password(demo_site["second"].stdout)
+    script = LOGIN_SCRIPT % {"emails": sorted(DEMO_LOGINS), "password": password}
+
+    results = _result(_manage(demo_site["env"], "shell", "-c", script))
+
+    assert results == {
+        email: [302, 200, home] for email, home in sorted(DEMO_LOGINS.items())
+    }
+
+
+@pytest.mark.slow
+def test_seed_demo_demo_password_is_the_only_one_that_works(demo_site):
+    script = LOGIN_SCRIPT % {"emails": ["hr@acme.test"], "password": "guess-1234567"}
+
+    results = _result(_manage(demo_site["env"], "shell", "-c", script))
+
+    assert results == {"hr@acme.test": [200, 200, "/accounts/login/?next=/"]}
+
+
+# --- the guard against real deployments ------------------------------------------------
+
+
+def test_seed_demo_refuses_when_debug_is_off(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        call_command("seed_demo", stdout=StringIO())
+
+
+@pytest.mark.slow
+def test_seed_demo_with_force_runs_when_debug_is_off(db, settings):
+    settings.DEBUG = False
+    out = StringIO()
+
+    call_command("seed_demo", "--force", stdout=out)
+
+    organizations = list(Organization.objects.order_by("slug"))
+    linked = []
+    for organization in organizations:
+        with tenant_context(organization):
+            linked.append(
+                (
+                    Membership.objects.count(),
+                    Employee.objects.filter(user__isnull=False).count(),
+                )
+            )
+    slugs = [organization.slug for organization in organizations]
+    assert "Demo data is ready." in out.getvalue()
+    assert (slugs, linked) == (["acme", "globex"], [(5, 5), (1, 1)])
