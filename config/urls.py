@@ -9,5 +9,6 @@ urlpatterns = [
     path("healthz", org_views.healthz, name="healthz"),
     path("accounts/", include("organizations.account_urls")),
     path("o/<slug:org_slug>/", include("organizations.urls")),
+    path("o/<slug:org_slug>/", include("competencies.urls")),
     path("o/<slug:org_slug>/", include("engagements.urls")),
 ]

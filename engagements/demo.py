@@ -1,5 +1,9 @@
-"""Demo data for engagement planning: cycles, clients, engagements, staffing, plans,
-goals in every state, check-ins, roles and a role rule. Idempotent per organisation."""
+"""Demo data for engagement planning: cycles, clients, engagement types, engagements,
+staffing, plans with competencies, goals in every state, check-ins, roles and a role
+rule. Idempotent per organisation.
+
+The competency sets come from the competencies seeder, which runs first; they are
+looked up by name and may be missing (plans then simply get no competencies)."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from competencies.models import CompetencySet
 from engagements import services
 from engagements.enums import (
     CycleStatus,
@@ -21,6 +26,7 @@ from engagements.enums import (
 from engagements.models import (
     Client,
     Engagement,
+    EngagementType,
     Goal,
     Plan,
     PlanTemplate,
@@ -75,6 +81,15 @@ GOAL_LIBRARY = [
     ("Coach junior colleagues", "", None, "", Direction.HIGHER),
 ]
 
+# Engagement types and the competency set each uses (by name).
+ENGAGEMENT_TYPES = [
+    ("Client delivery", "Client delivery"),
+    ("Internal improvement", "Internal improvement"),
+]
+# Demo engagements of the "Internal improvement" type; the others deliver to clients.
+INTERNAL_CODES = {"ENG-104", "ENG-106", "ENG-110"}
+SMALL_CODE = "GX-1"
+
 # Goal states in rotation: (status, progress %, actual as share of target or None, overdue?)
 STATES = [
     (GoalStatus.ON_TRACK, 55, Decimal("0.9"), False),
@@ -103,9 +118,13 @@ def seed(organization: Organization) -> None:
         return
     today = timezone.localdate()
     name, start, end = _half_year(today)
+    types = _engagement_types(actor)
     cycle = ReviewCycle.objects.filter(name=name).first()
     if cycle is not None:
-        return  # already seeded for this half-year
+        # Already seeded for this half-year; catch up with competencies added since.
+        _type_engagements(types)
+        services.attach_missing_competencies(cycle=cycle)
+        return
     cycle = services.create_cycle(
         actor=actor, name=name, start_date=start, end_date=end
     )
@@ -114,6 +133,8 @@ def seed(organization: Organization) -> None:
         _seed_acme(actor, cycle, today)
     else:
         _seed_small(actor, cycle)
+    _type_engagements(types)
+    services.attach_missing_competencies(cycle=cycle)
     # Next half-year waits in draft so HR can try the workflow.
     next_start = end + timedelta(days=1)
     next_name = _half_year(next_start)[0]
@@ -124,6 +145,47 @@ def seed(organization: Organization) -> None:
             start_date=next_start,
             end_date=_half_year(next_start)[2],
         )
+
+
+def _engagement_types(actor: Membership) -> dict[str, EngagementType]:
+    """The demo engagement types, each with its competency set when that exists."""
+    types = {}
+    for type_name, set_name in ENGAGEMENT_TYPES:
+        found = EngagementType.objects.filter(name=type_name).first()
+        competency_set = CompetencySet.objects.filter(name=set_name).first()
+        if found is None:
+            found = services.save_engagement_type(
+                actor=actor, name=type_name, competency_set=competency_set
+            )
+        elif found.competency_set_id is None and competency_set is not None:
+            found = services.save_engagement_type(
+                actor=actor,
+                name=type_name,
+                competency_set=competency_set,
+                engagement_type=found,
+            )
+        types[type_name] = found
+    return types
+
+
+def _type_of(code: str, types: dict[str, EngagementType]) -> EngagementType:
+    name = "Internal improvement" if code in INTERNAL_CODES else "Client delivery"
+    return types[name]
+
+
+def _type_engagements(types: dict[str, EngagementType]) -> None:
+    """Give the demo engagements without a type theirs."""
+    codes = [spec[0] for spec in ENGAGEMENTS] + [SMALL_CODE]
+    for engagement in Engagement.objects.filter(
+        engagement_type__isnull=True, code__in=codes
+    ):
+        _give_type(engagement, types)
+
+
+def _give_type(engagement: Engagement, types: dict[str, EngagementType]) -> None:
+    if engagement.engagement_type_id is None:
+        engagement.engagement_type = _type_of(engagement.code, types)
+        engagement.save(update_fields=["engagement_type"])
 
 
 def _engagements(
@@ -160,6 +222,10 @@ def _engagements(
                 ),
             )
         engagements.append(engagement)
+    # Typed before staffing, so the plans get the competencies of their type's set.
+    types = _engagement_types(actor)
+    for engagement in engagements:
+        _give_type(engagement, types)
     return engagements
 
 
@@ -390,18 +456,19 @@ def _seed_small(actor: Membership, cycle: ReviewCycle) -> None:
         actor=actor, client=Client(name="Initech", industry="Software")
     )
     engagement = Engagement.objects.filter(
-        code="GX-1"
+        code=SMALL_CODE
     ).first() or services.save_engagement(
         actor=actor,
         engagement=Engagement(
             client=client,
-            code="GX-1",
+            code=SMALL_CODE,
             name="Plant automation",
             start_date=cycle.start_date,
             end_date=cycle.end_date,
             status=EngagementStatus.ACTIVE,
         ),
     )
+    _give_type(engagement, _engagement_types(actor))
     engineers = list(
         Employee.objects.filter(job_title__name="Engineer").order_by("code")[:3]
     )

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from competencies.models import Competency, CompetencySet, RatingScale
 from engagements import services
 from engagements.enums import EngagementRole, GoalStatus
 from engagements.models import (
     Client,
     Engagement,
+    EngagementType,
     Goal,
     GoalCheckIn,
     KeyActivity,
@@ -21,17 +25,16 @@ from engagements.models import (
     RoleRule,
     TemplateGoal,
 )
-from engagements.selectors import cycles_for_staffing
+from engagements.selectors import (
+    ScalePoint,
+    addable_competencies,
+    addable_template_competencies,
+    cycles_for_staffing,
+)
+from organizations.forms import set_choices
 from organizations.models import BusinessUnit, Employee, JobTitle
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-def _choices(form: forms.BaseForm, name: str, queryset: Any) -> None:
-    field = form.fields[name]
-    if not isinstance(field, forms.ModelChoiceField):
-        raise TypeError(f"{name} is not a model choice field.")
-    field.queryset = queryset
 
 
 def _unique(model: Any, instance: Any, **lookup: Any) -> bool:
@@ -56,8 +59,26 @@ class _DatedForm(forms.ModelForm):
 class CycleForm(_DatedForm):
     class Meta:
         model = ReviewCycle
-        fields = ["name", "start_date", "end_date", "general_weight", "engagement_weighting"]
+        fields = [
+            "name",
+            "start_date",
+            "end_date",
+            "general_weight",
+            "engagement_weighting",
+            "rating_scale",
+        ]
         widgets = {"start_date": DATE, "end_date": DATE}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        set_choices(self, "rating_scale", RatingScale.objects.all())
+        scale = self.fields["rating_scale"]
+        scale.empty_label = _("The organisation's default scale")  # type: ignore[attr-defined]
+        if self.instance.pk and self.instance.plans_locked:
+            scale.disabled = True
+            scale.help_text = _(
+                "Fixed: reviewers rate on this scale once the cycle is in review."
+            )
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -90,13 +111,25 @@ class EngagementForm(_DatedForm):
             "start_date",
             "end_date",
             "status",
+            "engagement_type",
+            "competency_set",
         ]
-        widgets = {"start_date": DATE, "end_date": DATE, "description": forms.Textarea(attrs={"rows": 3})}
+        widgets = {
+            "start_date": DATE,
+            "end_date": DATE,
+            "description": forms.Textarea(attrs={"rows": 3}),
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _choices(self, "client", Client.objects.all())
-        _choices(self, "business_unit", BusinessUnit.objects.all())
+        set_choices(self, "client", Client.objects.all())
+        set_choices(self, "business_unit", BusinessUnit.objects.all())
+        set_choices(self, "engagement_type", EngagementType.objects.all())
+        set_choices(self, "competency_set", CompetencySet.objects.all())
+        self.fields["competency_set"].help_text = _(
+            "The competencies of the plans of people staffed from now on. Leave "
+            "empty to use the engagement type's set."
+        )
 
     def clean_code(self) -> str:
         code = self.cleaned_data["code"].strip()
@@ -108,7 +141,9 @@ class EngagementForm(_DatedForm):
 class StaffingForm(forms.Form):
     """Staff one or many people on an engagement for a cycle."""
 
-    cycle = forms.ModelChoiceField(label=_("Review cycle"), queryset=ReviewCycle.objects.none())
+    cycle = forms.ModelChoiceField(
+        label=_("Review cycle"), queryset=ReviewCycle.objects.none()
+    )
     employees = forms.ModelMultipleChoiceField(
         label=_("People"),
         queryset=Employee.objects.none(),
@@ -116,23 +151,34 @@ class StaffingForm(forms.Form):
         help_text=_("Hold Ctrl (Cmd on a Mac) to pick several."),
     )
     allocation = forms.DecimalField(
-        label=_("Allocation (%)"), min_value=1, max_value=100, decimal_places=2,
+        label=_("Allocation (%)"),
+        min_value=1,
+        max_value=100,
+        decimal_places=2,
         help_text=_("Share of each person's working time on this engagement."),
     )
     start_date = forms.DateField(
-        label=_("Start"), required=False, widget=DATE,
+        label=_("Start"),
+        required=False,
+        widget=DATE,
         help_text=_("Leave empty for the overlap of engagement and cycle."),
     )
     end_date = forms.DateField(label=_("End"), required=False, widget=DATE)
     role_title = forms.CharField(
-        label=_("Role on the engagement"), max_length=120, required=False,
+        label=_("Role on the engagement"),
+        max_length=120,
+        required=False,
         help_text=_("For example: Solution architect."),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _choices(self, "cycle", cycles_for_staffing())
-        _choices(self, "employees", Employee.objects.filter(is_active=True).select_related("job_title"))
+        set_choices(self, "cycle", cycles_for_staffing())
+        set_choices(
+            self,
+            "employees",
+            Employee.objects.filter(is_active=True).select_related("job_title"),
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -143,12 +189,14 @@ class StaffingForm(forms.Form):
 
 
 class RoleAssignmentForm(forms.Form):
-    employee = forms.ModelChoiceField(label=_("Person"), queryset=Employee.objects.none())
+    employee = forms.ModelChoiceField(
+        label=_("Person"), queryset=Employee.objects.none()
+    )
     role = forms.ChoiceField(label=_("Role"), choices=EngagementRole.choices)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _choices(self, "employee", Employee.objects.filter(is_active=True))
+        set_choices(self, "employee", Employee.objects.filter(is_active=True))
 
 
 class RoleRuleForm(forms.ModelForm):
@@ -158,7 +206,7 @@ class RoleRuleForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _choices(self, "job_title", JobTitle.objects.all())
+        set_choices(self, "job_title", JobTitle.objects.all())
 
 
 class PlanTemplateForm(forms.ModelForm):
@@ -177,7 +225,16 @@ class PlanTemplateForm(forms.ModelForm):
 class TemplateGoalForm(forms.ModelForm):
     class Meta:
         model = TemplateGoal
-        fields = ["title", "description", "metric", "target_value", "unit", "direction", "weight", "key_activities"]
+        fields = [
+            "title",
+            "description",
+            "metric",
+            "target_value",
+            "unit",
+            "direction",
+            "weight",
+            "key_activities",
+        ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),
             "key_activities": forms.Textarea(attrs={"rows": 3}),
@@ -189,16 +246,20 @@ class TemplateGoalForm(forms.ModelForm):
         if weight is not None and weight <= 0:
             self.add_error("weight", _("The weight must be more than 0."))
         if cleaned.get("metric") and cleaned.get("target_value") is None:
-            self.add_error("target_value", _("A goal with a metric needs a target value."))
+            self.add_error(
+                "target_value", _("A goal with a metric needs a target value.")
+            )
         return cleaned
 
 
 class ApplyTemplateForm(forms.Form):
-    template = forms.ModelChoiceField(label=_("Template"), queryset=PlanTemplate.objects.none())
+    template = forms.ModelChoiceField(
+        label=_("Template"), queryset=PlanTemplate.objects.none()
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _choices(self, "template", PlanTemplate.objects.all())
+        set_choices(self, "template", PlanTemplate.objects.all())
 
 
 class PlanForm(_DatedForm):
@@ -226,9 +287,11 @@ class PlanForm(_DatedForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["version"].initial = self.instance.version
-        others = Employee.objects.filter(is_active=True).exclude(pk=self.instance.employee_id)
-        _choices(self, "reviewer", others)
-        _choices(self, "approver", others)
+        others = Employee.objects.filter(is_active=True).exclude(
+            pk=self.instance.employee_id
+        )
+        set_choices(self, "reviewer", others)
+        set_choices(self, "approver", others)
         if self.instance.kind == "general":
             for name in ("allocation", "role_title", "custom_weight"):
                 del self.fields[name]
@@ -310,4 +373,98 @@ class EngagementTemplateForm(ApplyTemplateForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _choices(self, "cycle", ReviewCycle.objects.all())
+        set_choices(self, "cycle", ReviewCycle.objects.all())
+
+
+# --- Competencies on plans and engagement types ------------------------------------------
+
+
+def _point_key(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+class PlanCompetencyForm(forms.Form):
+    """Add a competency to a plan or a plan template (``adding``), or change one's
+    weight and expected level. ``points`` are the points of the plan's cycle's scale
+    (the default scale for templates)."""
+
+    competency = forms.ModelChoiceField(
+        label=_("Competency"),
+        queryset=Competency.objects.none(),
+        error_messages={
+            "invalid_choice": _(
+                "Choose one of the listed competencies. Archived ones, and those on "
+                "the plan already, cannot be added."
+            )
+        },
+    )
+    expected_level = forms.TypedChoiceField(
+        label=_("Expected level"), coerce=Decimal, choices=()
+    )
+    weight = forms.DecimalField(
+        label=_("Weight"),
+        max_digits=6,
+        decimal_places=2,
+        initial=Decimal(1),
+        help_text=_("Relative to the plan's other competencies."),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        plan: Plan | None = None,
+        points: Sequence[ScalePoint],
+        adding: bool = True,
+        template: PlanTemplate | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if adding and template is not None:
+            set_choices(self, "competency", addable_template_competencies(template))
+        elif adding and plan is not None:
+            set_choices(self, "competency", addable_competencies(plan))
+        else:
+            del self.fields["competency"]
+        level = self.fields["expected_level"]
+        level.choices = [("", "---------")] + [  # type: ignore[attr-defined]
+            (_point_key(p.value), p.text) for p in points
+        ]
+        if points:
+            listed = ", ".join(_point_key(p.value) for p in points)
+            level.error_messages["invalid_choice"] = _(
+                "Pick a point of the scale (%(points)s)."
+            ) % {"points": listed}
+            if adding:
+                level.initial = _point_key(points[len(points) // 2].value)
+        else:
+            level.help_text = _(
+                "The organisation has no rating scale yet. Ask HR to create one first."
+            )
+
+    def clean_weight(self) -> Decimal:
+        weight: Decimal = self.cleaned_data["weight"]
+        if weight <= 0:
+            raise forms.ValidationError(_("The weight must be more than 0."))
+        return weight
+
+
+class EngagementTypeForm(forms.ModelForm):
+    class Meta:
+        model = EngagementType
+        fields = ["name", "competency_set"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        set_choices(self, "competency_set", CompetencySet.objects.all())
+        self.fields["competency_set"].help_text = _(
+            "Plans of people staffed on engagements of this type get these "
+            "competencies, unless the engagement names a set of its own."
+        )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not _unique(EngagementType, self.instance, name__iexact=name):
+            raise forms.ValidationError(
+                _("An engagement type with this name exists already.")
+            )
+        return name

@@ -65,6 +65,34 @@ class Client(TenantModel):
         return self.name
 
 
+class EngagementType(TenantModel):
+    """A kind of engagement (e.g. "Client delivery", "Internal"), with the competency
+    set its plans use unless the engagement names its own."""
+
+    name = models.CharField(_("name"), max_length=120)
+    competency_set = models.ForeignKey(
+        "competencies.CompetencySet",
+        verbose_name=_("competency set"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="engagement_types",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="engagement_type_unique_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Engagement(TenantModel):
     """A client project that people are staffed on, each with their own plan."""
 
@@ -84,6 +112,23 @@ class Engagement(TenantModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="engagements",
+    )
+    engagement_type = models.ForeignKey(
+        EngagementType,
+        verbose_name=_("engagement type"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="engagements",
+    )
+    competency_set = models.ForeignKey(
+        "competencies.CompetencySet",
+        verbose_name=_("competency set"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="engagements",
+        help_text=_("Leave empty to use the engagement type's set."),
     )
     start_date = models.DateField(_("start"))
     end_date = models.DateField(_("end"))
@@ -144,6 +189,15 @@ class ReviewCycle(TenantModel):
         help_text=_(
             "Share of the general evaluation in the final score; engagements get the rest."
         ),
+    )
+    rating_scale = models.ForeignKey(
+        "competencies.RatingScale",
+        verbose_name=_("rating scale"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cycles",
+        help_text=_("Leave empty for the organisation's default scale."),
     )
     engagement_weighting = models.CharField(
         _("engagement weighting"),
@@ -605,3 +659,75 @@ class RoleRule(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.job_title} → {self.get_role_display()}"
+
+
+class PlanCompetency(TenantModel):
+    """A competency expected on a plan, with its weight and expected level."""
+
+    plan = models.ForeignKey(
+        Plan, on_delete=models.CASCADE, related_name="competencies"
+    )
+    competency = models.ForeignKey(
+        "competencies.Competency",
+        verbose_name=_("competency"),
+        on_delete=models.PROTECT,
+        related_name="plan_uses",
+    )
+    weight = models.DecimalField(
+        _("weight"), max_digits=6, decimal_places=2, default=Decimal(1)
+    )
+    expected_level = models.DecimalField(
+        _("expected level"), max_digits=4, decimal_places=1
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name_plural = _("plan competencies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "competency"], name="plan_competency_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(weight__gt=0), name="plan_competency_weight_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} · {self.competency}"
+
+
+class TemplateCompetency(TenantModel):
+    """A competency a plan template adds to the plans it is applied to."""
+
+    template = models.ForeignKey(
+        PlanTemplate, on_delete=models.CASCADE, related_name="competencies"
+    )
+    competency = models.ForeignKey(
+        "competencies.Competency",
+        verbose_name=_("competency"),
+        on_delete=models.PROTECT,
+        related_name="template_uses",
+    )
+    weight = models.DecimalField(
+        _("weight"), max_digits=6, decimal_places=2, default=Decimal(1)
+    )
+    expected_level = models.DecimalField(
+        _("expected level"), max_digits=4, decimal_places=1
+    )
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "competency"], name="template_competency_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(weight__gt=0), name="template_competency_weight_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template} · {self.competency}"

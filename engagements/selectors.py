@@ -30,24 +30,33 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import get_objects_for_user
 
+from competencies.models import (
+    Competency,
+    CompetencyDescriptor,
+    CompetencySetItem,
+    CompetencySetJobTitle,
+    RatingLevel,
+    RatingScale,
+)
 from engagements.enums import (
     OUTCOME_STATUSES,
-    Direction,
-    GoalStatus,
     PlanKind,
     PlanStatus,
 )
 from engagements.models import (
     Client,
     Engagement,
+    EngagementType,
     Goal,
     GoalCheckIn,
     KeyActivity,
     Plan,
+    PlanCompetency,
     PlanTemplate,
     ReviewCycle,
     RoleAssignment,
     RoleRule,
+    TemplateCompetency,
     TemplateGoal,
 )
 from engagements.permissions import (
@@ -568,6 +577,10 @@ def _history_label(goal_titles: dict[int, str]) -> Callable[[Any], str]:
         model = record.instance_type
         if model is Plan:
             return _("Plan")
+        if model is PlanCompetency:
+            return _("Competency “%(name)s”") % {
+                "name": record.competency or _("(removed)")
+            }
         if model is Goal:
             return _("Goal “%(title)s”") % {"title": record.title}
         if model is KeyActivity:
@@ -593,18 +606,28 @@ def _goal_family_history(goal_history: list[Any]) -> list[Any]:
 
 
 def plan_history(plan: Plan) -> list[dict[str, object]]:
-    """The change timeline of a plan, its goals, key activities and check-ins, newest
-    first, each entry labelled with what it is about. Four queries, plus one per kind
-    of reference whose value changed (to name it)."""
+    """The change timeline of a plan, its competencies, goals, key activities and
+    check-ins, newest first, each entry labelled with what it is about. Five queries,
+    plus one per kind of reference whose value changed (to name it)."""
     plan_rows = list(
         Plan.history.filter(id=plan.pk).select_related("history_user")  # type: ignore[attr-defined]
+    )
+    competency_rows = list(
+        PlanCompetency.history.filter(plan_id=plan.pk).select_related(  # type: ignore[attr-defined]
+            "history_user", "competency"
+        )
     )
     goal_rows = list(
         Goal.history.filter(plan_id=plan.pk).select_related("history_user")  # type: ignore[attr-defined]
     )
     titles = {record.id: record.title for record in sorted(goal_rows, key=_when)}
-    records = [*plan_rows, *goal_rows, *_goal_family_history(goal_rows)]
-    return _readable(timeline(records, label=_history_label(titles)))
+    records = [
+        *plan_rows,
+        *competency_rows,
+        *goal_rows,
+        *_goal_family_history(goal_rows),
+    ]
+    return timeline(records, label=_history_label(titles))
 
 
 def goal_history(goal: Goal) -> list[dict[str, object]]:
@@ -615,30 +638,7 @@ def goal_history(goal: Goal) -> list[dict[str, object]]:
     )
     titles = {goal.pk: goal.title}
     records = [*goal_rows, *_goal_family_history(goal_rows or [goal])]
-    return _readable(timeline(records, label=_history_label(titles)))
-
-
-def _readable(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Drop the optimistic-locking counter from the changes (it says nothing to a
-    reader) and show statuses and directions by their labels, not their codes."""
-    version = str(Goal._meta.get_field("version").verbose_name)
-    coded = {
-        str(Goal._meta.get_field("status").verbose_name),
-        str(Goal._meta.get_field("direction").verbose_name),
-    }
-    labels = {
-        **dict(GoalStatus.choices),
-        **dict(PlanStatus.choices),
-        **dict(Direction.choices),
-    }
-    for entry in entries:
-        changes = [c for c in entry["changes"] if c["field"] != version]
-        for change in changes:
-            if change["field"] in coded:
-                change["old"] = labels.get(change["old"], change["old"])
-                change["new"] = labels.get(change["new"], change["new"])
-        entry["changes"] = changes
-    return entries
+    return timeline(records, label=_history_label(titles))
 
 
 def _when(record: Any) -> tuple[Any, int]:
@@ -711,3 +711,266 @@ def get_template_goal_for(template: PlanTemplate, pk: int) -> TemplateGoal:
     if goal is None:
         raise Http404("No such template goal.")
     return goal
+
+
+# --- Competencies on plans -------------------------------------------------------------
+# (Used by engagements/views/competencies.py, the plan page and services.)
+
+
+def scale_for_cycle(cycle: ReviewCycle) -> RatingScale | None:
+    """The rating scale of ``cycle``: its own, else the organisation's default; None
+    when the organisation has no scale yet. The scale's ``levels`` are loaded
+    (ordered by point). One query (two for a scale without levels)."""
+    levels = RatingLevel.objects.select_related("scale").order_by("value")
+    if cycle.rating_scale_id is not None:
+        levels = levels.filter(scale_id=cycle.rating_scale_id)
+        scales = RatingScale.objects.filter(pk=cycle.rating_scale_id)
+    else:
+        levels = levels.filter(scale__is_default=True)
+        scales = RatingScale.objects.filter(is_default=True)
+    found = list(levels)
+    scale = found[0].scale if found else scales.first()
+    if scale is not None:
+        # The scale's own cache of its levels, so scale.levels.all() costs nothing.
+        scale._prefetched_objects_cache = {"levels": found}  # type: ignore[attr-defined]
+    return scale
+
+
+@dataclass(frozen=True)
+class ScalePoint:
+    value: Decimal
+    label: str
+    description: str = ""
+
+    @property
+    def text(self) -> str:
+        """ "3 · Meets expectations", or "3" for a point without a label."""
+        number = format(self.value.normalize(), "f")
+        return f"{number} · {self.label}" if self.label else number
+
+
+def scale_points(scale: RatingScale | None) -> list[ScalePoint]:
+    """Every point of ``scale`` with its label (from its loaded levels). No query
+    after ``scale_for_cycle``; empty without a scale."""
+    if scale is None:
+        return []
+    levels = {level.value: level for level in scale.levels.all()}
+    return [
+        ScalePoint(
+            value=value,
+            label=levels[value].label if value in levels else "",
+            description=levels[value].description if value in levels else "",
+        )
+        for value in scale.points()
+    ]
+
+
+@dataclass(frozen=True)
+class DescribedPoint:
+    point: ScalePoint
+    descriptor: str  # what this point looks like for the competency ("" if unwritten)
+    expected: bool
+
+
+@dataclass(frozen=True)
+class PlanCompetencyRow:
+    item: PlanCompetency
+    expected: ScalePoint | None  # None when the level is not a point of the scale
+    points: list[DescribedPoint]
+
+
+def plan_competencies(plan: Plan) -> list[PlanCompetency]:
+    """The plan's competencies in order, with competency, category and descriptors.
+
+    Two queries whatever their number."""
+    return list(
+        PlanCompetency.objects.filter(plan=plan)
+        .select_related("competency__category")
+        .prefetch_related(
+            Prefetch(
+                "competency__descriptors",
+                queryset=CompetencyDescriptor.objects.order_by("value"),
+            )
+        )
+        .order_by("position", "pk")
+    )
+
+
+def plan_competency_rows(
+    items: list[PlanCompetency], points: list[ScalePoint]
+) -> list[PlanCompetencyRow]:
+    """Each plan competency with its expected point and the descriptor of every
+    point of the scale. No query (descriptors come loaded by ``plan_competencies``)."""
+    by_value = {point.value: point for point in points}
+    rows = []
+    for item in items:
+        descriptors = {d.value: d.text for d in item.competency.descriptors.all()}
+        rows.append(
+            PlanCompetencyRow(
+                item=item,
+                expected=by_value.get(item.expected_level),
+                points=[
+                    DescribedPoint(
+                        point=point,
+                        descriptor=descriptors.get(point.value, ""),
+                        expected=point.value == item.expected_level,
+                    )
+                    for point in points
+                ],
+            )
+        )
+    return rows
+
+
+def addable_competencies(plan: Plan) -> QuerySet[Competency]:
+    """Competencies that may be added to ``plan``: not archived and not on it yet,
+    by category and name. Builds a queryset only."""
+    return (
+        Competency.objects.filter(is_archived=False)
+        .exclude(pk__in=PlanCompetency.objects.filter(plan=plan).values("competency"))
+        .select_related("category")
+        .order_by("category__name", "name")
+    )
+
+
+def get_plan_competency_for(
+    request: HttpRequest, pk: int, perm: str = "edit"
+) -> tuple[PlanCompetency, Access]:
+    """The plan competency if its plan is visible (else 404); ``perm`` as for plans
+    (else 403). One query, plus up to two for the caller's guardian permissions."""
+    membership = _membership(request)
+    item = (
+        PlanCompetency.objects.filter(
+            plan__in=plans_visible_to(membership).values("pk"), pk=pk
+        )
+        .select_related(
+            "competency",
+            "plan__cycle",
+            "plan__engagement",
+            "plan__employee__line_manager",
+        )
+        .first()
+    )
+    if item is None:
+        raise Http404("No such plan competency.")
+    return item, _authorise_plan(membership, item.plan, perm)
+
+
+def general_set_ids(job_title_ids: Collection[int]) -> dict[int, int]:
+    """The competency set of each job title: the first linked to it (by set name).
+
+    One query."""
+    found: dict[int, int] = {}
+    if not job_title_ids:
+        return found
+    links = (
+        CompetencySetJobTitle.objects.filter(job_title_id__in=job_title_ids)
+        .order_by("competency_set__name", "competency_set_id")
+        .values_list("job_title_id", "competency_set_id")
+    )
+    for job_title_id, set_id in links:
+        found.setdefault(job_title_id, set_id)
+    return found
+
+
+def engagement_set_id(engagement: Engagement) -> int | None:
+    """The competency set of an engagement's plans: its own, else its type's.
+
+    One query when the engagement has a type and no set of its own."""
+    if engagement.competency_set_id is not None:
+        return engagement.competency_set_id
+    if engagement.engagement_type_id is None:
+        return None
+    return (
+        EngagementType.objects.filter(pk=engagement.engagement_type_id)
+        .values_list("competency_set_id", flat=True)
+        .first()
+    )
+
+
+def set_items_by_set(set_ids: Collection[int]) -> dict[int, list[CompetencySetItem]]:
+    """The items of each competency set, by competency name. One query (none without
+    sets)."""
+    found: dict[int, list[CompetencySetItem]] = {}
+    if not set_ids:
+        return found
+    for item in CompetencySetItem.objects.filter(
+        competency_set_id__in=set_ids
+    ).order_by("competency__name", "pk"):
+        found.setdefault(item.competency_set_id, []).append(item)
+    return found
+
+
+def template_competencies(template: PlanTemplate) -> list[TemplateCompetency]:
+    """The template's competencies with their category, by name. One query."""
+    return list(
+        TemplateCompetency.objects.filter(template=template)
+        .select_related("competency__category")
+        .order_by("competency__name", "pk")
+    )
+
+
+def addable_template_competencies(template: PlanTemplate) -> QuerySet[Competency]:
+    """Competencies that may be added to ``template``: not archived and not in it
+    yet, by category and name. Builds a queryset only."""
+    return (
+        Competency.objects.filter(is_archived=False)
+        .exclude(
+            pk__in=TemplateCompetency.objects.filter(template=template).values(
+                "competency"
+            )
+        )
+        .select_related("category")
+        .order_by("category__name", "name")
+    )
+
+
+def default_scale() -> RatingScale | None:
+    """The organisation's default scale with its levels loaded. One query (two for a
+    scale without levels)."""
+    found = list(
+        RatingLevel.objects.filter(scale__is_default=True)
+        .select_related("scale")
+        .order_by("value")
+    )
+    scale = (
+        found[0].scale if found else RatingScale.objects.filter(is_default=True).first()
+    )
+    if scale is not None:
+        scale._prefetched_objects_cache = {"levels": found}  # type: ignore[attr-defined]
+    return scale
+
+
+def get_template_competency_for(template: PlanTemplate, pk: int) -> TemplateCompetency:
+    """The competency ``pk`` *of this template* (else 404), with its competency.
+    The caller has already authorised the template. One query."""
+    item = (
+        TemplateCompetency.objects.filter(template=template, pk=pk)
+        .select_related("competency")
+        .first()
+    )
+    if item is None:
+        raise Http404("No such template competency.")
+    return item
+
+
+# --- Engagement types (HR admins) ---------------------------------------------------------
+
+
+def engagement_type_list() -> QuerySet[EngagementType]:
+    """Every engagement type with its set and engagement count, by name. One query."""
+    return (
+        EngagementType.objects.select_related("competency_set")
+        .annotate(n_engagements=Count("engagements"))
+        .order_by("name", "pk")
+    )
+
+
+def get_engagement_type_for(request: HttpRequest, pk: int) -> EngagementType:
+    """The engagement type ``pk`` for an HR admin: 403 for other roles (before the
+    lookup), 404 when it is not in this organisation. One query."""
+    _hr_only(request)
+    found = EngagementType.objects.filter(pk=pk).first()
+    if found is None:
+        raise Http404("No such engagement type.")
+    return found

@@ -21,6 +21,9 @@ from django.utils.translation import gettext_lazy
 from guardian.shortcuts import assign_perm, remove_perm
 from simple_history.utils import bulk_create_with_history
 
+from competencies.models import Competency, CompetencySet, RatingScale
+from competencies.selectors import default_scale
+from engagements import selectors
 from engagements.enums import (
     AssignmentSource,
     CycleStatus,
@@ -33,14 +36,17 @@ from engagements.models import (
     ROLE_PERMISSIONS,
     Client,
     Engagement,
+    EngagementType,
     Goal,
     GoalCheckIn,
     KeyActivity,
     Plan,
+    PlanCompetency,
     PlanTemplate,
     ReviewCycle,
     RoleAssignment,
     RoleRule,
+    TemplateCompetency,
     TemplateGoal,
 )
 from organizations.models import Employee, Membership, User
@@ -107,10 +113,51 @@ def update_cycle(
                 _("The dates are fixed once the cycle is in progress."),
                 field="start_date",
             )
+        if (
+            "rating_scale" in fields
+            and _scale_id(fields["rating_scale"]) != cycle.rating_scale_id
+            and cycle.plans_locked
+        ):
+            raise DomainError(
+                _(
+                    "The rating scale is fixed once the cycle is in review: reviewers "
+                    "rate on it. Keep the current scale."
+                ),
+                field="rating_scale",
+            )
         for name, value in fields.items():
             setattr(cycle, name, value)
         cycle.save()
     return cycle
+
+
+def _scale_id(scale: RatingScale | None) -> int | None:
+    return None if scale is None else scale.pk
+
+
+def cycle_scale_lock_reason(scale: RatingScale) -> str | None:
+    """Why ``scale`` may no longer change because of review cycles: a cycle that
+    rates on it (its own scale, or the default when it has none) is in review or
+    closed, so ratings on it exist. None otherwise. One query.
+
+    Registered with ``competencies.usage.register_scale_lock`` in ``apps.py``.
+    """
+    uses = Q(rating_scale_id=scale.pk)
+    if scale.is_default:
+        uses |= Q(rating_scale__isnull=True)
+    cycle = (
+        ReviewCycle.objects.filter(uses)
+        .filter(status__in=[CycleStatus.REVIEW, CycleStatus.CLOSED])
+        .order_by("-start_date", "pk")
+        .first()
+    )
+    if cycle is None:
+        return None
+    return _(
+        "The review cycle %(cycle)s rates on this scale and is %(status)s, so ratings "
+        "on it exist; changing the scale would change what they mean. Create a new "
+        "scale instead (copy this one to start from its points)."
+    ) % {"cycle": cycle.name, "status": cycle.get_status_display().lower()}
 
 
 def transition_cycle(*, actor: Membership, cycle: ReviewCycle, to: str) -> ReviewCycle:
@@ -138,19 +185,32 @@ def transition_cycle(*, actor: Membership, cycle: ReviewCycle, to: str) -> Revie
             Plan.objects.filter(cycle=cycle).exclude(status=PlanStatus.LOCKED).update(
                 status=PlanStatus.LOCKED
             )
+            if cycle.rating_scale_id is None:
+                # Pin the scale ratings will use, so changing the organisation's
+                # default later cannot change what this cycle's ratings mean.
+                cycle.rating_scale = default_scale()
+                if cycle.rating_scale is not None:
+                    cycle.save(update_fields=["rating_scale"])
         cycle.status = to
         cycle.save(update_fields=["status"])
     return cycle
 
 
 def create_general_plans(*, cycle: ReviewCycle) -> int:
-    """Give every active employee without one a general plan in ``cycle``. 3 queries."""
+    """Give every active employee without one a general plan in ``cycle``, with the
+    competencies of their job title's set. A fixed number of queries whatever the
+    number of people (up to eight, fewer in batches of 500)."""
     have = set(
         Plan.objects.filter(cycle=cycle, kind=PlanKind.GENERAL).values_list(
             "employee_id", flat=True
         )
     )
     goal_weight = cycle.organization.goal_weight
+    titles: dict[int, int | None] = dict(
+        Employee.objects.filter(is_active=True)
+        .exclude(pk__in=have)
+        .values_list("pk", "job_title_id")
+    )
     plans = [
         Plan(
             organization_id=cycle.organization_id,
@@ -161,12 +221,46 @@ def create_general_plans(*, cycle: ReviewCycle) -> int:
             end_date=cycle.end_date,
             goal_weight=goal_weight,
         )
-        for employee_id in Employee.objects.filter(is_active=True)
-        .exclude(pk__in=have)
-        .values_list("pk", flat=True)
+        for employee_id in titles
     ]
-    bulk_create_with_history(plans, Plan, batch_size=500)
+    plans = bulk_create_with_history(plans, Plan, batch_size=500)
+    if any(plan.pk is None for plan in plans):
+        # Databases that return no ids from a bulk insert: read them back.
+        plans = list(
+            Plan.objects.filter(
+                cycle=cycle, kind=PlanKind.GENERAL, employee_id__in=list(titles)
+            )
+        )
+    set_of_title = selectors.general_set_ids(
+        {title for title in titles.values() if title is not None}
+    )
+    _attach_set_competencies(
+        [(plan, set_of_title.get(titles[plan.employee_id] or 0)) for plan in plans]
+    )
     return len(plans)
+
+
+def _attach_set_competencies(plans: Sequence[tuple[Plan, int | None]]) -> int:
+    """Give each new plan the competencies of its set (weights and expected levels
+    copied from the set's items). Three queries whatever the number of plans (none
+    without sets). Returns the competencies attached."""
+    items = selectors.set_items_by_set({s for _plan, s in plans if s is not None})
+    rows = [
+        PlanCompetency(
+            organization_id=plan.organization_id,
+            plan_id=plan.pk,
+            competency_id=item.competency_id,
+            weight=item.weight,
+            expected_level=item.expected_level,
+            position=position,
+        )
+        for plan, set_id in plans
+        if set_id is not None
+        for position, item in enumerate(items.get(set_id, []))
+    ]
+    if rows:
+        bulk_create_with_history(rows, PlanCompetency, batch_size=500)
+    return len(rows)
 
 
 # --- Clients and engagements -----------------------------------------------------------
@@ -383,6 +477,9 @@ def staff_employees(
             )
             plan.save()
             result.plans.append(plan)
+        if result.plans:
+            set_id = selectors.engagement_set_id(engagement)
+            _attach_set_competencies([(plan, set_id) for plan in result.plans])
         apply_role_rules(engagement=engagement, employees=fresh)
     return result
 
@@ -704,8 +801,10 @@ def apply_template(
                 % {"n": len(locked)}
             )
         blueprints = list(TemplateGoal.objects.filter(template=template))
-        if not blueprints:
+        competencies = list(TemplateCompetency.objects.filter(template=template))
+        if not blueprints and not competencies:
             raise DomainError(_("This template has no goals yet."))
+        _copy_template_competencies(fresh, competencies)
         created = 0
         for plan in fresh:
             offset = plan.goals.count()
@@ -741,6 +840,41 @@ def apply_template(
                 original.goal_weight = updated.goal_weight
                 original.version = updated.version
     return created
+
+
+def _copy_template_competencies(
+    plans: Sequence[Plan], competencies: Sequence[TemplateCompetency]
+) -> None:
+    """Add a template's competencies to plans, skipping those a plan already has.
+    Three queries whatever the number of plans (none without competencies)."""
+    if not competencies or not plans:
+        return
+    have: dict[int, set[int]] = {}
+    last: dict[int, int] = {}
+    for plan_id, competency_id, position in PlanCompetency.objects.filter(
+        plan__in=[p.pk for p in plans]
+    ).values_list("plan_id", "competency_id", "position"):
+        have.setdefault(plan_id, set()).add(competency_id)
+        last[plan_id] = max(last.get(plan_id, -1), position)
+    rows = []
+    for plan in plans:
+        position = last.get(plan.pk, -1)
+        for blueprint in competencies:
+            if blueprint.competency_id in have.get(plan.pk, set()):
+                continue
+            position += 1
+            rows.append(
+                PlanCompetency(
+                    organization_id=plan.organization_id,
+                    plan_id=plan.pk,
+                    competency_id=blueprint.competency_id,
+                    weight=blueprint.weight,
+                    expected_level=blueprint.expected_level,
+                    position=position,
+                )
+            )
+    if rows:
+        bulk_create_with_history(rows, PlanCompetency, batch_size=500)
 
 
 def apply_template_to_engagement(
@@ -1108,3 +1242,271 @@ def delete_template_goal(*, actor: Membership, goal: TemplateGoal) -> None:
     """Remove a goal blueprint. Goals already copied onto plans stay."""
     with transaction.atomic():
         goal.delete()
+
+
+# --- Competencies on plans -------------------------------------------------------------
+
+
+def _check_expected_level(plan: Plan, level: Decimal | None) -> None:
+    """Refuse an expected level that is not a point of the plan's cycle's scale.
+    One query."""
+    scale = selectors.scale_for_cycle(plan.cycle)
+    if scale is None:
+        raise DomainError(
+            _(
+                "The organisation has no rating scale yet, so no level can be "
+                "expected. Ask HR to create one first."
+            ),
+            field="expected_level",
+        )
+    if level is None or level not in scale.points():
+        raise DomainError(
+            _("Pick a point of the scale %(scale)s (%(points)s).")
+            % {
+                "scale": scale.name,
+                "points": ", ".join(f"{p.normalize():f}" for p in scale.points()),
+            },
+            field="expected_level",
+        )
+
+
+def _check_competency_weight(weight: Decimal | None) -> None:
+    if weight is None or weight <= 0:
+        raise DomainError(_("The weight must be more than 0."), field="weight")
+
+
+def add_plan_competency(
+    *,
+    actor: Membership,
+    plan: Plan,
+    competency: Competency,
+    expected_level: Decimal,
+    weight: Decimal = Decimal(1),
+) -> PlanCompetency:
+    """Add a competency at the end of a plan with its weight (> 0) and expected level
+    (a point of the cycle's scale). Refused on a locked plan (with the lock
+    explanation), for archived competencies and ones the plan has already."""
+    with transaction.atomic():
+        plan = _editable_plan(plan.pk)
+        if competency.organization_id != actor.organization_id:
+            raise DomainError(
+                _("Choose one of the listed competencies."), field="competency"
+            )
+        if competency.is_archived:
+            raise DomainError(
+                _(
+                    "%(name)s is archived, so it cannot be added to plans. Choose "
+                    "another competency, or ask HR to restore it."
+                )
+                % {"name": competency.name},
+                field="competency",
+            )
+        if PlanCompetency.objects.filter(plan=plan, competency=competency).exists():
+            raise DomainError(
+                _(
+                    "%(name)s is on this plan already; change its weight or level "
+                    "instead."
+                )
+                % {"name": competency.name},
+                field="competency",
+            )
+        _check_competency_weight(weight)
+        _check_expected_level(plan, expected_level)
+        last = PlanCompetency.objects.filter(plan=plan).aggregate(last=Max("position"))[
+            "last"
+        ]
+        item = PlanCompetency(
+            organization=actor.organization,
+            plan=plan,
+            competency=competency,
+            weight=weight,
+            expected_level=expected_level,
+            position=0 if last is None else last + 1,
+        )
+        item.save()
+    return item
+
+
+def update_plan_competency(
+    *,
+    actor: Membership,
+    plan_competency: PlanCompetency,
+    weight: Decimal,
+    expected_level: Decimal,
+) -> PlanCompetency:
+    """Re-weight a plan competency or change its expected level (a point of the
+    cycle's scale). Refused on a locked plan with the lock explanation."""
+    with transaction.atomic():
+        plan = _editable_plan(plan_competency.plan_id)
+        item = PlanCompetency.objects.select_for_update().get(pk=plan_competency.pk)
+        _check_competency_weight(weight)
+        _check_expected_level(plan, expected_level)
+        if (item.weight, item.expected_level) != (weight, expected_level):
+            item.weight = weight
+            item.expected_level = expected_level
+            item.save(update_fields=["weight", "expected_level"])
+    return item
+
+
+def remove_plan_competency(
+    *, actor: Membership, plan_competency: PlanCompetency
+) -> None:
+    """Take a competency off a plan. Refused on a locked plan with the lock
+    explanation."""
+    with transaction.atomic():
+        _editable_plan(plan_competency.plan_id)
+        plan_competency.delete()
+
+
+def _check_default_level(level: Decimal | None) -> None:
+    """Refuse an expected level that is not a point of the default scale (plan
+    templates belong to no cycle). One query."""
+    scale = RatingScale.objects.filter(is_default=True).first()
+    if scale is None:
+        raise DomainError(
+            _(
+                "The organisation has no default rating scale yet, so no level can "
+                "be expected. Ask HR to create one first."
+            ),
+            field="expected_level",
+        )
+    if level is None or level not in scale.points():
+        raise DomainError(
+            _("Pick a point of the scale %(scale)s (%(points)s).")
+            % {
+                "scale": scale.name,
+                "points": ", ".join(f"{p.normalize():f}" for p in scale.points()),
+            },
+            field="expected_level",
+        )
+
+
+def add_template_competency(
+    *,
+    actor: Membership,
+    template: PlanTemplate,
+    competency: Competency,
+    expected_level: Decimal,
+    weight: Decimal = Decimal(1),
+) -> TemplateCompetency:
+    """Add a competency to a plan template with its weight (> 0) and expected level
+    (a point of the default scale). Archived competencies and ones the template has
+    already are refused. Plans the template was applied to are not touched."""
+    with transaction.atomic():
+        template = PlanTemplate.objects.select_for_update().get(pk=template.pk)
+        if competency.organization_id != actor.organization_id:
+            raise DomainError(
+                _("Choose one of the listed competencies."), field="competency"
+            )
+        if competency.is_archived:
+            raise DomainError(
+                _(
+                    "%(name)s is archived, so it cannot be added. Choose another "
+                    "competency, or ask HR to restore it."
+                )
+                % {"name": competency.name},
+                field="competency",
+            )
+        if TemplateCompetency.objects.filter(
+            template=template, competency=competency
+        ).exists():
+            raise DomainError(
+                _("%(name)s is in this template already.") % {"name": competency.name},
+                field="competency",
+            )
+        _check_competency_weight(weight)
+        _check_default_level(expected_level)
+        item = TemplateCompetency(
+            organization=actor.organization,
+            template=template,
+            competency=competency,
+            weight=weight,
+            expected_level=expected_level,
+        )
+        item.save()
+    return item
+
+
+def remove_template_competency(*, actor: Membership, item: TemplateCompetency) -> None:
+    """Take a competency out of a template. Plans that received it keep it."""
+    with transaction.atomic():
+        item.delete()
+
+
+# --- Engagement types -------------------------------------------------------------------
+
+
+def _type_name_taken(name: str, engagement_type: EngagementType | None) -> bool:
+    clash = EngagementType.objects.filter(name__iexact=name)
+    if engagement_type is not None:
+        clash = clash.exclude(pk=engagement_type.pk)
+    return clash.exists()
+
+
+def save_engagement_type(
+    *,
+    actor: Membership,
+    name: str,
+    competency_set: CompetencySet | None,
+    engagement_type: EngagementType | None = None,
+) -> EngagementType:
+    """Create an engagement type, or rename it or change its competency set (given
+    ``engagement_type``). Names are unique in the organisation. Plans already
+    created keep the competencies they received."""
+    name = name.strip()
+    with transaction.atomic():
+        if not name:
+            raise DomainError(_("Give the engagement type a name."), field="name")
+        if _type_name_taken(name, engagement_type):
+            raise DomainError(
+                _("An engagement type with this name exists already."), field="name"
+            )
+        if (
+            competency_set is not None
+            and competency_set.organization_id != actor.organization_id
+        ):
+            raise DomainError(
+                _("Choose one of the listed competency sets."), field="competency_set"
+            )
+        if engagement_type is None:
+            engagement_type = EngagementType(organization=actor.organization)
+        else:
+            engagement_type = EngagementType.objects.select_for_update().get(
+                pk=engagement_type.pk
+            )
+        engagement_type.name = name
+        engagement_type.competency_set = competency_set
+        engagement_type.save()
+    return engagement_type
+
+
+# --- Demo and maintenance -------------------------------------------------------------------
+
+
+def attach_missing_competencies(*, cycle: ReviewCycle) -> int:
+    """Give the plans of ``cycle`` that have no competencies those of their set
+    (job title for general plans, engagement or type for engagement plans). For
+    plans created before their sets existed; plans that have competencies are left
+    alone. A fixed number of queries. Returns the competencies attached."""
+    if cycle.plans_locked:
+        return 0
+    plans = list(
+        Plan.objects.filter(cycle=cycle, competencies__isnull=True)
+        .exclude(status=PlanStatus.LOCKED)
+        .select_related("employee", "engagement__engagement_type")
+    )
+    titles = {p.employee.job_title_id for p in plans if p.employee.job_title_id}
+    set_of_title = selectors.general_set_ids(titles)
+    pairs: list[tuple[Plan, int | None]] = []
+    for plan in plans:
+        if plan.engagement is not None:
+            engagement = plan.engagement
+            set_id = engagement.competency_set_id or (
+                engagement.engagement_type.competency_set_id
+                if engagement.engagement_type
+                else None
+            )
+        else:
+            set_id = set_of_title.get(plan.employee.job_title_id or 0)
+        pairs.append((plan, set_id))
+    return _attach_set_competencies(pairs)

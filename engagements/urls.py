@@ -1,6 +1,6 @@
 """URLs under /o/<org_slug>/ for the engagements app."""
 
-from engagements.views import clients, cycles, plans, staffing
+from engagements.views import clients, competencies, cycles, plans, staffing
 
 app_name = "engagements"
 
@@ -9,4 +9,5 @@ urlpatterns = [
     *clients.urlpatterns,
     *staffing.urlpatterns,
     *plans.urlpatterns,
+    *competencies.urlpatterns,
 ]

@@ -20,7 +20,7 @@ from organizations.models import (
 from organizations.services import line_manager_error
 
 
-def _set_choices(form: forms.BaseForm, name: str, queryset: Any) -> None:
+def set_choices(form: forms.BaseForm, name: str, queryset: Any) -> None:
     """Point a model choice field at a queryset built inside the tenant scope."""
     field = form.fields[name]
     if not isinstance(field, forms.ModelChoiceField):
@@ -71,12 +71,12 @@ class EmployeeForm(forms.ModelForm):
     def __init__(self, *args: Any, role: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Querysets are set here, inside the request's tenant scope.
-        _set_choices(self, "job_title", JobTitle.objects.all())
-        _set_choices(self, "business_unit", BusinessUnit.objects.all())
+        set_choices(self, "job_title", JobTitle.objects.all())
+        set_choices(self, "business_unit", BusinessUnit.objects.all())
         managers = Employee.objects.filter(is_active=True)
         if self.instance.pk:
             managers = managers.exclude(pk=self.instance.pk)
-        _set_choices(self, "line_manager", managers)
+        set_choices(self, "line_manager", managers)
         if role is None:
             del self.fields["role"]
         else:
@@ -124,7 +124,7 @@ class InvitationForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _set_choices(
+        set_choices(
             self, "employee", Employee.objects.filter(user__isnull=True, is_active=True)
         )
         self.fields["role"].initial = Role.EMPLOYEE
@@ -178,7 +178,7 @@ class BusinessUnitForm(forms.ModelForm):
         parents = BusinessUnit.objects.all()
         if self.instance.pk:
             parents = parents.exclude(pk__in=self._descendants_and_self())
-        _set_choices(self, "parent", parents)
+        set_choices(self, "parent", parents)
 
     def _descendants_and_self(self) -> set[int]:
         children: dict[int | None, list[int]] = {}

@@ -7,6 +7,9 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+# Bookkeeping fields that mean nothing to a reader (optimistic-locking counters).
+HIDDEN_FIELDS = frozenset({"version"})
+
 
 def timeline(
     records: Iterable[Any], label: Callable[[Any], str] | None = None
@@ -30,6 +33,8 @@ def timeline(
         if previous is not None and record.history_type == "~":
             delta = record.diff_against(previous, foreign_keys_are_objs=False)
             for change in delta.changes:
+                if change.field in HIDDEN_FIELDS:
+                    continue
                 field = record.instance_type._meta.get_field(change.field)
                 if field.is_relation and field.related_model is not None:
                     for value in (change.old, change.new):
@@ -43,9 +48,15 @@ def timeline(
             names[(model, obj.pk)] = str(obj)
 
     def shown(field: Any, value: Any) -> Any:
-        if value is None or not field.is_relation:
+        if value is None:
             return value
-        return names.get((field.related_model, value), _("(removed)"))
+        if field.is_relation:
+            return names.get((field.related_model, value), _("(removed)"))
+        if field.choices:
+            return dict(field.flatchoices).get(value, value)
+        if isinstance(value, bool):
+            return _("Yes") if value else _("No")
+        return value
 
     for record, changes in raw:
         entries.append(

@@ -210,7 +210,7 @@ def cycle_transition(request: HttpRequest, org_slug: str, pk: int) -> HttpRespon
     else:
         messages.success(
             request,
-            _("The cycle %(name)s is now in %(status)s.")
+            _("The cycle %(name)s moved to: %(status)s.")
             % {"name": cycle.name, "status": cycle.get_status_display()},
         )
     if request.htmx:  # type: ignore[attr-defined]

@@ -204,7 +204,7 @@ def page(
     if report is not None and report.failed:
         folder = _artifacts_for(request.node)
         folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=folder / "failure.png", full_page=True)
+        page.screenshot(path=folder / "failure.png", full_page=True, caret="initial")
     context.close()
     leftover = page_problems.take()
     if leftover:
@@ -269,7 +269,10 @@ class Journey:
         self.assert_styled(name)
         self._steps += 1
         path = self.folder / f"{self._steps:02d}-{name}.png"
-        self.page.screenshot(path=path, full_page=True)
+        # caret="initial": hiding the caret sets an inline style on every input and
+        # leaves style="" behind; htmx then copies that attribute onto the inputs it
+        # swaps in, which the CSP (no inline styles) reports as a violation.
+        self.page.screenshot(path=path, full_page=True, caret="initial")
         if readme and os.environ.get("HRMS_README_SCREENSHOTS") == "1":
             README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, README_SCREENSHOTS / f"{readme}.png")

@@ -678,7 +678,7 @@ def test_employee_history_records_deactivation(org, hr_admin):
         timeline = selectors.employee_history(Employee.objects.get(pk=person.pk))
     assert (timeline[0]["who"], timeline[0]["changes"]) == (
         hr_admin.user,
-        [{"field": "active", "old": True, "new": False}],
+        [{"field": "active", "old": "Yes", "new": "No"}],
     )
 
 

@@ -559,7 +559,7 @@ def test_cycle_transition_opens_planning_with_general_plans(client_as, hr_admin,
     assert response["Location"] == _url("cycle_detail", org, cycle.pk)
     assert _stored(cycle)["status"] == CycleStatus.PLANNING
     assert general_plans == 3  # the HR admin and the two employees
-    assert _messages(response) == [("success", "The cycle FY is now in Planning.")]
+    assert _messages(response) == [("success", "The cycle FY moved to: Planning.")]
 
 
 @pytest.mark.parametrize(
@@ -610,7 +610,7 @@ def test_cycle_transition_over_htmx_returns_the_status_card(client_as, hr_admin,
     assert response.status_code == 200
     assert response.templates[0].name == ("engagements/partials/cycle_status.html")
     assert "<html" not in page
-    assert f"The cycle {cycle.name} is now in Review." in page
+    assert f"The cycle {cycle.name} moved to: Review." in page
     assert "Move to Closed" in page
     assert [(row.kind, row.counts) for row in response.context["plan_counts"]] == [
         (PlanKind.GENERAL, [0, 0, 0]),

@@ -1054,11 +1054,11 @@ def test_goal_history_reads_as_labels_without_the_version_counter(
         for change in entry["changes"]
     }
     assert changes == {
-        ("Key activity “Write the runbook”", "done", False, True),
+        ("Key activity “Write the runbook”", "done", "No", "Yes"),
         ("Goal “Cut incidents”", "actual", None, Decimal("4.00")),
         ("Goal “Cut incidents”", "progress (%)", 0, 100),
         ("Goal “Cut incidents”", "status", "Not started", "Achieved"),
     }
     text = page_text(response)
-    assert "<strong>done</strong>: No → Yes" in text
-    assert "<strong>progress (%)</strong>: 0 → 100" in text
+    assert "<strong>Done</strong>: No → Yes" in text
+    assert "<strong>Progress (%)</strong>: 0 → 100" in text
