@@ -202,7 +202,7 @@ def test_hr_plans_an_engagement_the_planner_writes_it_the_employee_checks_in(
     status.get_by_role("button", name="Move to In progress").click()
     expect(status.locator("[aria-current='step']")).to_contain_text("In progress")
     expect(page.locator("#cycle-status-badge")).to_have_text("In progress")
-    expect(status.get_by_role("alert")).to_contain_text("is now in In progress.")
+    expect(status.get_by_role("alert")).to_contain_text("moved to: In progress.")
     _assert_same_page(page, url)
     assert confirmations == [
         "Open planning: every active employee gets a general plan, and planners "
