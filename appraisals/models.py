@@ -1,1 +1,403 @@
-"""Models of the appraisals app (see DESIGN.md section 4)."""
+"""Appraisals, evaluations per plan, ratings, approvals and the scoring settings.
+
+An Appraisal is one employee's result in one review cycle. Each of their plans gets a
+review Evaluation (written by its reviewer) and optionally a self-assessment (written by
+the employee, shown beside the review, never scored). Scores follow DESIGN.md section 5
+and are computed by ``appraisals.scoring``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from appraisals.enums import (
+    AppraisalStatus,
+    ApprovalCapacity,
+    ApprovalDecision,
+    EvaluationKind,
+    EvaluationStatus,
+)
+from organizations.tenancy import TenantModel
+
+SCORE = {"max_digits": 6, "decimal_places": 2, "null": True, "blank": True}
+RATING = {"max_digits": 4, "decimal_places": 1, "null": True, "blank": True}
+
+
+class AppraisalSettings(TenantModel):
+    """The organisation's appraisal rules (one row per organisation)."""
+
+    dual_approval = models.BooleanField(
+        _("require the line manager's approval too"),
+        default=False,
+        help_text=_(
+            "Evaluations need the employee's line manager's approval as well as the "
+            "engagement approver's, in either order."
+        ),
+    )
+    evaluation_days = models.PositiveSmallIntegerField(
+        _("days to write an evaluation"),
+        default=14,
+        help_text=_("Evaluations are due this many days after they are assigned."),
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = _("appraisal settings")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"], name="appraisal_settings_one_per_org"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Appraisal settings"))
+
+
+class AttainmentBand(TenantModel):
+    """Goal attainment from ``min_attainment`` % upwards suggests ``rating``.
+
+    The band with the highest ``min_attainment`` not above a goal's attainment applies;
+    e.g. 0 → 1, 70 → 2, 90 → 3, 100 → 4, 120 → 5.
+    """
+
+    min_attainment = models.DecimalField(
+        _("from attainment (%)"), max_digits=6, decimal_places=1
+    )
+    rating = models.DecimalField(_("suggested rating"), max_digits=4, decimal_places=1)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["min_attainment"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "min_attainment"], name="band_unique_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_attainment__gte=0), name="band_start_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"≥ {self.min_attainment} % → {self.rating}"
+
+
+class Appraisal(TenantModel):
+    """One employee's appraisal in one cycle, with its stored (approved-only) scores.
+
+    ``snapshot`` holds every input of the last computation (scale, weights, allocations,
+    day counts, each component's score) so a finalised score can be explained and
+    reproduced even if weights change later.
+    """
+
+    cycle = models.ForeignKey(
+        "engagements.ReviewCycle",
+        verbose_name=_("cycle"),
+        on_delete=models.PROTECT,
+        related_name="appraisals",
+    )
+    employee = models.ForeignKey(
+        "organizations.Employee",
+        verbose_name=_("employee"),
+        on_delete=models.PROTECT,
+        related_name="appraisals",
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=AppraisalStatus.choices,
+        default=AppraisalStatus.OPEN,
+    )
+    general_score = models.DecimalField(_("general score"), **SCORE)
+    engagement_score = models.DecimalField(_("engagement composite"), **SCORE)
+    final_score = models.DecimalField(_("final score"), **SCORE)
+    percent = models.DecimalField(_("percent"), **SCORE)
+    snapshot = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    finalized_at = models.DateTimeField(null=True, blank=True)
+    finalized_by = models.ForeignKey(
+        "organizations.User", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledgement = models.TextField(
+        _("your comment"), max_length=4000, blank=True
+    )
+    reopen_reason = models.TextField(_("reason for reopening"), blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords(excluded_fields=["created_at", "snapshot"])
+
+    class Meta:
+        ordering = ["cycle", "employee__full_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "employee"], name="appraisal_one_per_cycle"
+            ),
+            models.CheckConstraint(
+                condition=Q(percent__isnull=True)
+                | (Q(percent__gte=0) & Q(percent__lte=100)),
+                name="appraisal_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=AppraisalStatus.OPEN)
+                | Q(finalized_at__isnull=True),
+                name="appraisal_open_not_finalized",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employee} · {self.cycle}"
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "appraisals:appraisal_detail", args=[self.organization.slug, self.pk]
+        )
+
+
+class Evaluation(TenantModel):
+    """The rating of one plan: by its reviewer (``review``) or by the employee (``self``).
+
+    ``employee`` repeats the appraisal's employee so the database itself refuses a
+    review evaluation written by the person it evaluates. ``submission`` counts
+    submissions; approvals belong to one submission, so a returned and resubmitted
+    evaluation needs fresh approvals.
+    """
+
+    appraisal = models.ForeignKey(
+        Appraisal, on_delete=models.CASCADE, related_name="evaluations"
+    )
+    plan = models.ForeignKey(
+        "engagements.Plan",
+        verbose_name=_("plan"),
+        on_delete=models.PROTECT,
+        related_name="evaluations",
+    )
+    employee = models.ForeignKey(
+        "organizations.Employee",
+        on_delete=models.PROTECT,
+        related_name="evaluations_about",
+    )
+    kind = models.CharField(
+        _("kind"),
+        max_length=8,
+        choices=EvaluationKind.choices,
+        default=EvaluationKind.REVIEW,
+    )
+    reviewer = models.ForeignKey(
+        "organizations.Employee",
+        verbose_name=_("reviewer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="evaluations_to_write",
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=EvaluationStatus.choices,
+        default=EvaluationStatus.DRAFT,
+    )
+    comments = models.TextField(_("overall comments"), max_length=8000, blank=True)
+    goal_score = models.DecimalField(_("goal score"), **SCORE)
+    competency_score = models.DecimalField(_("competency score"), **SCORE)
+    score = models.DecimalField(_("score"), **SCORE)
+    due_date = models.DateField(_("due"), null=True, blank=True)
+    submission = models.PositiveIntegerField(default=0)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    return_comment = models.TextField(_("why it was returned"), blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords(excluded_fields=["created_at"])
+
+    class Meta:
+        ordering = ["appraisal", "plan__kind", "plan__start_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "kind"], name="evaluation_one_per_plan_and_kind"
+            ),
+            # Segregation of duties: a review is never written by its subject, and a
+            # self-assessment always is.
+            models.CheckConstraint(
+                condition=(Q(kind=EvaluationKind.REVIEW) & ~Q(reviewer=F("employee")))
+                | (Q(kind=EvaluationKind.REVIEW) & Q(reviewer__isnull=True))
+                | (Q(kind=EvaluationKind.SELF) & Q(reviewer=F("employee"))),
+                name="evaluation_reviewer_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.plan}"
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "appraisals:evaluation_detail", args=[self.organization.slug, self.pk]
+        )
+
+
+class EvaluationApproval(TenantModel):
+    """An approver's decision on one submission of an evaluation."""
+
+    evaluation = models.ForeignKey(
+        Evaluation, on_delete=models.CASCADE, related_name="approvals"
+    )
+    submission = models.PositiveIntegerField()
+    approver = models.ForeignKey(
+        "organizations.Employee", on_delete=models.PROTECT, related_name="approvals"
+    )
+    capacity = models.CharField(max_length=14, choices=ApprovalCapacity.choices)
+    decision = models.CharField(max_length=10, choices=ApprovalDecision.choices)
+    comment = models.TextField(_("comment"), max_length=4000, blank=True)
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["decided_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["evaluation", "submission", "capacity"],
+                condition=Q(decision=ApprovalDecision.APPROVED),
+                name="approval_once_per_capacity",
+            ),
+            models.CheckConstraint(
+                condition=~Q(decision=ApprovalDecision.RETURNED) | ~Q(comment=""),
+                name="approval_return_has_comment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} · {self.evaluation}"
+
+
+class _Rating(TenantModel):
+    """A rating on the scale, or N/A (``not_applicable``), with a comment.
+
+    Both empty means "not rated yet": allowed in a draft, refused on submit.
+    """
+
+    value = models.DecimalField(_("rating"), **RATING)
+    not_applicable = models.BooleanField(_("N/A"), default=False)
+    comment = models.TextField(_("comment"), max_length=4000, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_rated(self) -> bool:
+        return self.not_applicable or self.value is not None
+
+
+class GoalRating(_Rating):
+    evaluation = models.ForeignKey(
+        Evaluation, on_delete=models.CASCADE, related_name="goal_ratings"
+    )
+    goal = models.ForeignKey(
+        "engagements.Goal", on_delete=models.PROTECT, related_name="ratings"
+    )
+    # The rating the attainment bands suggested when the form was saved; a different
+    # ``value`` needs ``override_reason``.
+    suggested = models.DecimalField(_("suggested rating"), **RATING)
+    override_reason = models.TextField(
+        _("reason for a different rating"), max_length=2000, blank=True
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["goal__position", "goal__pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["evaluation", "goal"], name="goal_rating_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(not_applicable=False) | Q(value__isnull=True),
+                name="goal_rating_na_has_no_value",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.goal}: {self.value}"
+
+
+class CompetencyRating(_Rating):
+    evaluation = models.ForeignKey(
+        Evaluation, on_delete=models.CASCADE, related_name="competency_ratings"
+    )
+    plan_competency = models.ForeignKey(
+        "engagements.PlanCompetency", on_delete=models.PROTECT, related_name="ratings"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["plan_competency__position", "plan_competency__pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["evaluation", "plan_competency"],
+                name="competency_rating_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(not_applicable=False) | Q(value__isnull=True),
+                name="competency_rating_na_has_no_value",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_competency}: {self.value}"
+
+
+class RecomputeRun(TenantModel):
+    """An HR-requested recomputation of a whole cycle's scores, with its progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    cycle = models.ForeignKey(
+        "engagements.ReviewCycle", on_delete=models.CASCADE, related_name="recomputes"
+    )
+    requested_by = models.ForeignKey(
+        "organizations.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.QUEUED
+    )
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.cycle} · {self.get_status_display()}"
+
+    @property
+    def progress(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return int(self.done * 100 / self.total) if self.total else 0
+
+
+DEFAULT_BANDS: list[tuple[Decimal, Decimal]] = [
+    (Decimal(0), Decimal(1)),
+    (Decimal(70), Decimal(2)),
+    (Decimal(90), Decimal(3)),
+    (Decimal(100), Decimal(4)),
+    (Decimal(120), Decimal(5)),
+]

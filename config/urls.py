@@ -11,4 +11,7 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include("organizations.urls")),
     path("o/<slug:org_slug>/", include("competencies.urls")),
     path("o/<slug:org_slug>/", include("engagements.urls")),
+    path("o/<slug:org_slug>/", include("feedback.urls")),
+    path("o/<slug:org_slug>/", include("appraisals.urls")),
+    path("survey/", include("feedback.public_urls")),
 ]

@@ -65,6 +65,8 @@ class CycleForm(_DatedForm):
             "end_date",
             "general_weight",
             "engagement_weighting",
+            "csat_weight",
+            "allow_early_evaluation",
             "rating_scale",
         ]
         widgets = {"start_date": DATE, "end_date": DATE}
@@ -72,6 +74,7 @@ class CycleForm(_DatedForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         set_choices(self, "rating_scale", RatingScale.objects.all())
+        self.fields["csat_weight"].required = False
         scale = self.fields["rating_scale"]
         scale.empty_label = _("The organisation's default scale")  # type: ignore[attr-defined]
         if self.instance.pk and self.instance.plans_locked:
@@ -79,6 +82,10 @@ class CycleForm(_DatedForm):
             scale.help_text = _(
                 "Fixed: reviewers rate on this scale once the cycle is in review."
             )
+
+    def clean_csat_weight(self) -> Decimal:
+        value = self.cleaned_data.get("csat_weight")
+        return Decimal(0) if value is None else value
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

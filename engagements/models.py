@@ -205,6 +205,25 @@ class ReviewCycle(TenantModel):
         choices=Weighting.choices,
         default=Weighting.EFFORT,
     )
+    csat_weight = models.DecimalField(
+        _("client satisfaction weight γ (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(0),
+        validators=PERCENT,
+        help_text=_(
+            "Share of client survey ratings in an engagement's score; 0 leaves "
+            "surveys out of scores."
+        ),
+    )
+    allow_early_evaluation = models.BooleanField(
+        _("evaluate early when an engagement ends"),
+        default=False,
+        help_text=_(
+            "While the cycle is in progress, plans whose engagement has ended or whose "
+            "end date has passed can be evaluated straight away."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords(excluded_fields=["created_at"])
@@ -219,6 +238,7 @@ class ReviewCycle(TenantModel):
                 condition=Q(end_date__gte=F("start_date")), name="cycle_dates_ordered"
             ),
             _percent_check("general_weight", "cycle_general_weight_range"),
+            _percent_check("csat_weight", "cycle_csat_weight_range"),
         ]
 
     def __str__(self) -> str:

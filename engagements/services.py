@@ -23,7 +23,7 @@ from simple_history.utils import bulk_create_with_history
 
 from competencies.models import Competency, CompetencySet, RatingScale
 from competencies.selectors import default_scale
-from engagements import selectors
+from engagements import selectors, signals
 from engagements.enums import (
     AssignmentSource,
     CycleStatus,
@@ -125,10 +125,17 @@ def update_cycle(
                 ),
                 field="rating_scale",
             )
+        weights_before = _cycle_weights(cycle)
         for name, value in fields.items():
             setattr(cycle, name, value)
         cycle.save()
+        if _cycle_weights(cycle) != weights_before:
+            signals.cycle_weights_changed.send(sender=ReviewCycle, cycle=cycle)
     return cycle
+
+
+def _cycle_weights(cycle: ReviewCycle) -> tuple[Any, ...]:
+    return (cycle.general_weight, cycle.engagement_weighting, cycle.csat_weight)
 
 
 def _scale_id(scale: RatingScale | None) -> int | None:
@@ -191,8 +198,16 @@ def transition_cycle(*, actor: Membership, cycle: ReviewCycle, to: str) -> Revie
                 cycle.rating_scale = default_scale()
                 if cycle.rating_scale is not None:
                     cycle.save(update_fields=["rating_scale"])
+        from_status = cycle.status
         cycle.status = to
         cycle.save(update_fields=["status"])
+        signals.cycle_status_changed.send(
+            sender=ReviewCycle,
+            cycle=cycle,
+            from_status=from_status,
+            to_status=to,
+            actor=actor,
+        )
     return cycle
 
 
@@ -535,6 +550,7 @@ def update_plan(*, actor: Membership, plan: Plan, version: int, **fields: Any) -
             )
         plan.version += 1
         plan.save()
+        signals.plan_weights_changed.send(sender=Plan, plan=plan)
     return plan
 
 

@@ -50,6 +50,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     full_name = models.CharField(_("full name"), max_length=200)
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("platform staff"), default=False)
+    optional_emails = models.BooleanField(
+        _("e-mail me about feedback and reminders"),
+        default=True,
+        help_text=_(
+            "Untick to stop non-essential e-mails. E-mails you need to act on "
+            "(evaluations assigned to you, finalised appraisals) still arrive."
+        ),
+    )
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()
@@ -307,3 +315,23 @@ class Invitation(TenantModel):
             and self.revoked_at is None
             and self.expires_at > timezone.now()
         )
+
+
+class SentEmail(TenantModel):
+    """Ledger of notification e-mails: one row per event and recipient, so a task that
+    runs twice (Celery delivers at least once) sends once. ``key`` names the event."""
+
+    key = models.CharField(max_length=200)
+    recipient = models.EmailField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "key"], name="sent_email_unique_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -9,12 +10,19 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from organizations.models import Invitation, Organization
+from organizations.models import (
+    Invitation,
+    Membership,
+    Organization,
+    SentEmail,
+    User,
+)
 from organizations.tenancy import tenant_context
 
 
@@ -63,4 +71,62 @@ def send_invitation_email(*, organization: Organization, invitation_id: int) -> 
         }
         body = render_to_string("organizations/email/invitation.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
+    return True
+
+
+@shared_task(
+    bind=False,
+    autoretry_for=(ConnectionError, smtplib.SMTPException),
+    retry_backoff=True,
+    max_retries=5,
+)
+@tenant_task
+def deliver_email(
+    *,
+    organization: Organization,
+    key: str,
+    template: str,
+    context: dict[str, Any],
+    user_id: int | None,
+    address: str,
+    essential: bool,
+) -> bool:
+    """Send one notification unless the ledger already holds ``key``.
+
+    Returns True when sent. Skips users who left the organisation, were deactivated or
+    switched optional e-mails off (unless ``essential``).
+    """
+    if user_id is not None:
+        user = User.objects.filter(pk=user_id, is_active=True).first()
+        member = Membership.unscoped.filter(
+            organization=organization, user_id=user_id, is_active=True
+        ).exists()
+        if user is None or not member or not (essential or user.optional_emails):
+            return False
+        address = user.email
+    if SentEmail.objects.filter(key=key).exists():
+        return False
+    full = {
+        **context,
+        "organization_name": organization.name,
+        "site_url": settings.SITE_URL.rstrip("/"),
+    }
+    if "path" in context:
+        full["link"] = settings.SITE_URL.rstrip("/") + context["path"]
+    with translation.override(settings.LANGUAGE_CODE):
+        text = render_to_string(template, full)
+    subject, _sep, body = text.strip().partition("\n")
+    with transaction.atomic():
+        # The unique key makes a concurrent duplicate wait here and then fail, so
+        # only one of two deliveries of the same event sends.
+        try:
+            with transaction.atomic():
+                SentEmail.objects.create(
+                    organization=organization, key=key, recipient=address
+                )
+        except IntegrityError:
+            return False
+        send_mail(
+            subject.strip(), body.strip() + "\n", settings.DEFAULT_FROM_EMAIL, [address]
+        )
     return True

@@ -158,3 +158,20 @@ class KeyActivityFactory(TenantFactory):
     organization = factory.LazyAttribute(lambda o: o.goal.organization)
     title = factory.Sequence(lambda n: f"Activity {n:04d}")
     done = False
+
+
+class PlanCompetencyFactory(TenantFactory):
+    """A competency on a plan (weight 1, expected level 3)."""
+
+    class Meta:
+        model = "engagements.PlanCompetency"
+
+    plan = factory.SubFactory(PlanFactory)
+    organization = factory.LazyAttribute(lambda o: o.plan.organization)
+    competency = factory.SubFactory(
+        "tests.competency_factories.CompetencyFactory",
+        organization=factory.SelfAttribute("..organization"),
+    )
+    weight = Decimal(1)
+    expected_level = Decimal(3)
+    position = factory.Sequence(lambda n: n)

@@ -1,0 +1,35 @@
+"""Choices for the appraisals app. Imports nothing of ours."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AppraisalStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    FINALIZED = "finalized", _("Finalised")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+
+
+class EvaluationKind(models.TextChoices):
+    REVIEW = "review", _("Review")
+    SELF = "self", _("Self-assessment")
+
+
+class EvaluationStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    APPROVED = "approved", _("Approved")
+    RETURNED = "returned", _("Returned")
+
+
+class ApprovalCapacity(models.TextChoices):
+    """In which capacity someone approved: the engagement's (or plan's) approver, or the
+    employee's line manager when the organisation requires dual approval."""
+
+    APPROVER = "approver", _("Approver")
+    LINE_MANAGER = "line_manager", _("Line manager")
+
+
+class ApprovalDecision(models.TextChoices):
+    APPROVED = "approved", _("Approved")
+    RETURNED = "returned", _("Returned")

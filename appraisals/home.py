@@ -1,0 +1,1 @@
+"""Home page sections: evaluations to write and to approve (workflow workstream)."""

@@ -1,0 +1,1 @@
+"""Home page sections: the member's own appraisals (appraisal-pages workstream)."""

@@ -1,0 +1,1 @@
+"""Receivers that keep scores fresh when ratings or weights change (scores workstream)."""

@@ -1,0 +1,1 @@
+"""Receivers of the workflow: appraisals when a cycle enters review (workflow workstream)."""

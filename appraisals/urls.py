@@ -1,0 +1,10 @@
+"""URLs under /o/<org_slug>/ for the appraisals app."""
+
+from appraisals.views import appraisals, evaluations
+
+app_name = "appraisals"
+
+urlpatterns = [
+    *evaluations.urlpatterns,
+    *appraisals.urlpatterns,
+]

@@ -1,0 +1,1 @@
+"""Views of the appraisals app, one module per area; each exports ``urlpatterns``."""

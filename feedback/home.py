@@ -1,0 +1,1 @@
+"""Home page sections of the feedback app (open feedback requests)."""

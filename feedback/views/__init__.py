@@ -1,0 +1,1 @@
+"""Views of the feedback app, one module per area; each exports ``urlpatterns``."""
