@@ -69,6 +69,7 @@ test: install services system-deps lint
 
 bench: install services  # benchmarks that print ratios (see bench/README.md); not tests
 	$(TEST_ENV) $(PY) bench/people_directory.py
+	$(TEST_ENV) $(PY) bench/recompute.py
 
 clean:
 	rm -rf .venv $(TOOLS) node_modules staticfiles db.sqlite3

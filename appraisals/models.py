@@ -9,6 +9,7 @@ and are computed by ``appraisals.scoring``.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import models
 from django.db.models import F, Q
@@ -26,8 +27,29 @@ from appraisals.enums import (
 )
 from organizations.tenancy import TenantModel
 
-SCORE = {"max_digits": 6, "decimal_places": 2, "null": True, "blank": True}
-RATING = {"max_digits": 4, "decimal_places": 1, "null": True, "blank": True}
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise as StrOrPromise
+else:
+    StrOrPromise = str
+
+
+def score_field(
+    verbose_name: StrOrPromise,
+) -> models.DecimalField[Decimal | None, Decimal | None]:
+    """A stored score: 2 places (rounded half-up by the scoring module), empty until
+    computed."""
+    return models.DecimalField(
+        verbose_name, max_digits=6, decimal_places=2, null=True, blank=True
+    )
+
+
+def rating_field(
+    verbose_name: StrOrPromise,
+) -> models.DecimalField[Decimal | None, Decimal | None]:
+    """A point of a rating scale (whole or half points), or empty."""
+    return models.DecimalField(
+        verbose_name, max_digits=4, decimal_places=1, null=True, blank=True
+    )
 
 
 class AppraisalSettings(TenantModel):
@@ -116,10 +138,10 @@ class Appraisal(TenantModel):
         choices=AppraisalStatus.choices,
         default=AppraisalStatus.OPEN,
     )
-    general_score = models.DecimalField(_("general score"), **SCORE)
-    engagement_score = models.DecimalField(_("engagement composite"), **SCORE)
-    final_score = models.DecimalField(_("final score"), **SCORE)
-    percent = models.DecimalField(_("percent"), **SCORE)
+    general_score = score_field(_("general score"))
+    engagement_score = score_field(_("engagement composite"))
+    final_score = score_field(_("final score"))
+    percent = score_field(_("percent"))
     snapshot = models.JSONField(default=dict, blank=True)
     computed_at = models.DateTimeField(null=True, blank=True)
     finalized_at = models.DateTimeField(null=True, blank=True)
@@ -127,9 +149,7 @@ class Appraisal(TenantModel):
         "organizations.User", null=True, blank=True, on_delete=models.SET_NULL
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    acknowledgement = models.TextField(
-        _("your comment"), max_length=4000, blank=True
-    )
+    acknowledgement = models.TextField(_("your comment"), max_length=4000, blank=True)
     reopen_reason = models.TextField(_("reason for reopening"), blank=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
@@ -207,9 +227,9 @@ class Evaluation(TenantModel):
         default=EvaluationStatus.DRAFT,
     )
     comments = models.TextField(_("overall comments"), max_length=8000, blank=True)
-    goal_score = models.DecimalField(_("goal score"), **SCORE)
-    competency_score = models.DecimalField(_("competency score"), **SCORE)
-    score = models.DecimalField(_("score"), **SCORE)
+    goal_score = score_field(_("goal score"))
+    competency_score = score_field(_("competency score"))
+    score = score_field(_("score"))
     due_date = models.DateField(_("due"), null=True, blank=True)
     submission = models.PositiveIntegerField(default=0)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -286,7 +306,7 @@ class _Rating(TenantModel):
     Both empty means "not rated yet": allowed in a draft, refused on submit.
     """
 
-    value = models.DecimalField(_("rating"), **RATING)
+    value = rating_field(_("rating"))
     not_applicable = models.BooleanField(_("N/A"), default=False)
     comment = models.TextField(_("comment"), max_length=4000, blank=True)
 
@@ -307,7 +327,7 @@ class GoalRating(_Rating):
     )
     # The rating the attainment bands suggested when the form was saved; a different
     # ``value`` needs ``override_reason``.
-    suggested = models.DecimalField(_("suggested rating"), **RATING)
+    suggested = rating_field(_("suggested rating"))
     override_reason = models.TextField(
         _("reason for a different rating"), max_length=2000, blank=True
     )

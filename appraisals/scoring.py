@@ -68,7 +68,9 @@ def weighted_mean(items: Iterable[Rated]) -> Decimal | None:
     return total / total_weight
 
 
-def mix(share: Decimal, first: Decimal | None, second: Decimal | None) -> Decimal | None:
+def mix(
+    share: Decimal, first: Decimal | None, second: Decimal | None
+) -> Decimal | None:
     """``share·first + (1−share)·second``; one alone when the other is empty."""
     if first is None:
         return second
@@ -211,11 +213,11 @@ def score_appraisal(cycle: CycleInput, plans: Sequence[PlanInput]) -> AppraisalS
 
     # Shares of the final score, for the explanation table (they sum to 1).
     general_share = (
-        Decimal(0)
-        if general is None
-        else (Decimal(1) if engagement is None else beta)
+        Decimal(0) if general is None else (Decimal(1) if engagement is None else beta)
     )
-    engagement_share = Decimal(1) - general_share if engagement is not None else 0
+    engagement_share = (
+        Decimal(1) - general_share if engagement is not None else Decimal(0)
+    )
     components: list[Component] = []
     if general_plan is not None and general is not None:
         plan, result = general_plan
@@ -235,7 +237,7 @@ def score_appraisal(cycle: CycleInput, plans: Sequence[PlanInput]) -> AppraisalS
             )
         )
     for plan, result, csat, score, weight in weighted:
-        share = Decimal(engagement_share) * weight / total_weight
+        share = engagement_share * weight / total_weight
         components.append(
             Component(
                 plan.plan_id,
@@ -254,7 +256,9 @@ def score_appraisal(cycle: CycleInput, plans: Sequence[PlanInput]) -> AppraisalS
     return AppraisalScore(general, engagement, final, percent, tuple(components))
 
 
-def snapshot(cycle: CycleInput, plans: Sequence[PlanInput], result: AppraisalScore) -> dict[str, Any]:
+def snapshot(
+    cycle: CycleInput, plans: Sequence[PlanInput], result: AppraisalScore
+) -> dict[str, Any]:
     """A JSON-ready record of every input and output, enough to reproduce the score."""
 
     def num(value: Decimal | None) -> str | None:
@@ -305,11 +309,16 @@ def snapshot(cycle: CycleInput, plans: Sequence[PlanInput], result: AppraisalSco
     }
 
 
-def replay(data: dict[str, Any]) -> AppraisalScore:
-    """Recompute a score from a stored snapshot (proves a finalised score reproducible)."""
+def inputs_from_snapshot(
+    data: dict[str, Any],
+) -> tuple[CycleInput, list[PlanInput]]:
+    """The inputs a stored ``snapshot`` recorded, ready to score again."""
 
     def dec(value: str | None) -> Decimal | None:
         return None if value is None else Decimal(value)
+
+    def items(rows: list[dict[str, str | None]]) -> tuple[Rated, ...]:
+        return tuple(Rated(Decimal(str(r["weight"])), dec(r["rating"])) for r in rows)
 
     cycle = CycleInput(
         general_weight=Decimal(data["general_weight"]),
@@ -324,10 +333,8 @@ def replay(data: dict[str, Any]) -> AppraisalScore:
             label=p["label"],
             kind=p["kind"],
             goal_weight=Decimal(p["goal_weight"]),
-            goals=tuple(Rated(Decimal(i["weight"]), dec(i["rating"])) for i in p["goals"]),
-            competencies=tuple(
-                Rated(Decimal(i["weight"]), dec(i["rating"])) for i in p["competencies"]
-            ),
+            goals=items(p["goals"]),
+            competencies=items(p["competencies"]),
             counted=p["counted"],
             allocation=dec(p["allocation"]),
             days=p["days"],
@@ -336,4 +343,9 @@ def replay(data: dict[str, Any]) -> AppraisalScore:
         )
         for p in data["plans"]
     ]
-    return score_appraisal(cycle, plans)
+    return cycle, plans
+
+
+def replay(data: dict[str, Any]) -> AppraisalScore:
+    """Recompute a score from a stored snapshot (proves a finalised score reproducible)."""
+    return score_appraisal(*inputs_from_snapshot(data))

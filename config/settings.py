@@ -279,3 +279,21 @@ SILENCED_SYSTEM_CHECKS: list[str] = []
 
 # Absolute address of the site, for links in e-mails sent by background tasks.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+# --- Celery beat schedule ------------------------------------------------------------
+# Beat may run twice or late; every scheduled job is idempotent through the e-mail
+# ledger (organizations.SentEmail), so a duplicate run sends nothing new.
+from celery.schedules import crontab  # noqa: E402 - only the schedule needs it
+
+CELERY_BEAT_SCHEDULE = {
+    # Feedback requests: remind requestees of open asks due within two days.
+    "feedback-request-reminders": {
+        "task": "feedback.tasks.send_request_reminders",
+        "schedule": crontab(hour=6, minute=30),
+    },
+    # Appraisals: open evaluations of plans that ended in cycles allowing it.
+    "appraisals-open-early-evaluations": {
+        "task": "appraisals.workflow_tasks.open_early_evaluations_everywhere",
+        "schedule": crontab(hour=2, minute=15),
+    },
+}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -95,10 +95,10 @@ class Feedback(TenantModel):
         return f"{self.get_kind_display()} · {self.subject}"
 
     @property
-    def editable_until(self) -> timezone.datetime:
+    def editable_until(self) -> datetime:
         return self.created_at + timedelta(hours=EDIT_WINDOW_HOURS)
 
-    def is_editable(self, now: timezone.datetime | None = None) -> bool:
+    def is_editable(self, now: datetime | None = None) -> bool:
         """Within the edit window and not withdrawn."""
         now = now or timezone.now()
         return self.withdrawn_at is None and now < self.editable_until

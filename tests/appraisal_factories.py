@@ -10,6 +10,7 @@ from appraisals.models import (
     CompetencyRating,
     Evaluation,
     GoalRating,
+    RecomputeRun,
 )
 from tests.engagement_factories import PlanFactory
 from tests.factories import EmployeeFactory, TenantFactory
@@ -73,3 +74,14 @@ class CompetencyRatingFactory(TenantFactory):
     plan_competency = None  # pass a PlanCompetency of the evaluation's plan
     value = None
     not_applicable = False
+
+
+class RecomputeRunFactory(TenantFactory):
+    """A finished recomputation of ``cycle``'s scores (so that another may start)."""
+
+    class Meta:
+        model = RecomputeRun
+
+    cycle = factory.SubFactory("tests.engagement_factories.ReviewCycleFactory")
+    organization = factory.LazyAttribute(lambda o: o.cycle.organization)
+    status = RecomputeRun.Status.DONE

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import factory
 from django.utils import timezone
@@ -53,7 +53,7 @@ class FeedbackRequestFactory(TenantFactory):
     )
     message = "How did the workshop go?"
     questions = ""
-    due_date = factory.LazyFunction(lambda: date.today() + timedelta(days=7))
+    due_date = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=7))
     anonymous = False
 
 
@@ -76,7 +76,7 @@ class FeedbackAnswerFactory(TenantFactory):
     request = factory.SubFactory(FeedbackRequestFactory, anonymous=True)
     organization = factory.LazyAttribute(lambda o: o.request.organization)
     answers = factory.LazyFunction(lambda: [{"question": "", "answer": "Good work"}])
-    submitted_on = factory.LazyFunction(date.today)
+    submitted_on = factory.LazyFunction(timezone.localdate)
 
 
 class ClientSurveyFactory(TenantFactory):

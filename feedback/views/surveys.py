@@ -1,5 +1,294 @@
-"""Views of the feedback app: surveys (owned by one workstream; see the brief)."""
+"""Client satisfaction surveys: the organisation's pages and the public answer page.
 
-from django.urls import URLPattern
+Tenant pages (``urlpatterns``, under /o/<slug>/): the survey list (HR admins, the
+engagement's reviewers and approvers), sending a survey (HR admins and reviewers), and
+two lazy partials: the engagement's CSAT (anyone who sees the engagement) and a
+person's client ratings (anyone who sees the person: HR, the person, their line
+manager). Visibility comes from the engagements and organizations access gates: an
+invisible engagement or person is 404, a visible one the caller may not use is 403.
 
-urlpatterns: list[URLPattern] = []
+The public page (``public_urlpatterns``, namespace ``survey``) needs no account: the
+signed link is the credential. It is rate-limited per client address, enters the
+survey's tenant itself (the tenant middleware only handles /o/<slug>/), and shows the
+engagement's name and the staffed people's names, nothing else of the organisation.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, path
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from engagements.selectors import get_engagement_for
+from feedback import surveys
+from feedback.survey_forms import SendSurveyForm, SurveyAnswerForm
+from organizations.models import Membership
+from organizations.selectors import get_employee_for
+from organizations.services import DomainError
+from organizations.tenancy import tenant_context
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 25
+# Public page: at most RATE_LIMIT requests per client address in RATE_WINDOW seconds.
+# Settings SURVEY_RATE_LIMIT / SURVEY_RATE_WINDOW override them (read per request).
+RATE_LIMIT = 20
+RATE_WINDOW = 60
+RATE_KEY_PREFIX = "survey:rate:"
+
+
+def _membership(request: HttpRequest) -> Membership:
+    return request.membership  # type: ignore[attr-defined,no-any-return]
+
+
+# --- Rate limit of the public page ---------------------------------------------------
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The caller's address. Behind ``TRUSTED_PROXY_COUNT`` reverse proxies it is the
+    Nth entry from the right of X-Forwarded-For (what the outermost trusted proxy saw;
+    entries further left are the client's own claims); otherwise REMOTE_ADDR, and
+    X-Forwarded-For is ignored so a client cannot pick its own address."""
+    proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
+    if proxies > 0:
+        forwarded = [
+            part.strip()
+            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+            if part.strip()
+        ]
+        if forwarded:
+            return forwarded[-proxies] if len(forwarded) >= proxies else forwarded[0]
+    return str(request.META.get("REMOTE_ADDR") or "unknown")
+
+
+def rate_limit_key(ip: str) -> str:
+    return f"{RATE_KEY_PREFIX}{ip}"
+
+
+def _rate_window() -> int:
+    return int(getattr(settings, "SURVEY_RATE_WINDOW", RATE_WINDOW))
+
+
+def over_rate_limit(request: HttpRequest) -> bool:
+    """Count this request against its address; True once the address made more than
+    the limit within the window (a fixed window from its first request).
+
+    The counter lives in the cache (Redis in production, so every web process shares
+    it). If the cache fails the request is let through and the failure logged: the
+    link's signature, not the limit, is what protects the surveys.
+    """
+    key = rate_limit_key(client_ip(request))
+    window = _rate_window()
+    try:
+        cache.add(key, 0, timeout=window)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=window)
+            count = 1
+    except Exception:
+        logger.warning("Survey rate limit unavailable: cache error", exc_info=True)
+        return False
+    return count > int(getattr(settings, "SURVEY_RATE_LIMIT", RATE_LIMIT))
+
+
+# --- Public answer page --------------------------------------------------------------
+
+_CLOSED_STATUS = {surveys.TAMPERED: 400, surveys.EXPIRED: 410, surveys.ANSWERED: 410}
+
+
+def _closed(request: HttpRequest, reason: str) -> HttpResponse:
+    """The friendly page for an unusable link; tampered, unknown and another
+    organisation's links look exactly alike."""
+    text = {
+        surveys.TAMPERED: _(
+            "This survey link is not valid. Check that you opened the whole link from "
+            "the e-mail. If it still does not work, reply to that e-mail and ask for "
+            "a new link."
+        ),
+        surveys.EXPIRED: _(
+            "This survey link has expired. If you would still like to give feedback, "
+            "reply to the e-mail you received and ask for a new link."
+        ),
+        surveys.ANSWERED: _(
+            "This survey has already been answered. Thank you for your feedback."
+        ),
+    }[reason]
+    return render(
+        request,
+        "feedback/surveys/public_closed.html",
+        {"reason": reason, "text": text},
+        status=_CLOSED_STATUS[reason],
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def survey_answer(request: HttpRequest, token: str) -> HttpResponse:
+    """The client's survey: overall satisfaction, a rating per staffed person and a
+    comment; one answer per link. 429 over the rate limit, 400 for a tampered link,
+    410 for an expired or answered one, 400 with the form for bad input."""
+    if over_rate_limit(request):
+        response = render(
+            request, "feedback/surveys/public_rate_limited.html", status=429
+        )
+        response["Retry-After"] = str(_rate_window())
+        return response
+    status, survey = surveys.survey_from_token(token)
+    if status != surveys.VALID or survey is None:
+        return _closed(request, status)
+    with tenant_context(survey.organization):
+        employees = list(surveys.staffed_employees(survey.engagement_id))
+        form = SurveyAnswerForm(
+            request.POST if request.method == "POST" else None, employees=employees
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                surveys.answer_survey(
+                    survey,
+                    overall=int(form.cleaned_data["overall"]),
+                    ratings=form.ratings(),
+                    comment=form.cleaned_data["comment"],
+                )
+            except surveys.SurveyClosed as exc:
+                return _closed(request, exc.reason)
+            except DomainError as exc:
+                field = exc.field if exc.field in form.fields else None
+                form.add_error(field, exc.message)
+            else:
+                return render(request, "feedback/surveys/public_thanks.html")
+        return render(
+            request,
+            "feedback/surveys/public_answer.html",
+            {"engagement_name": survey.engagement.name, "form": form},
+            status=400 if form.errors else 200,
+        )
+
+
+public_urlpatterns: list[URLPattern] = [
+    path("<str:token>/", survey_answer, name="answer"),
+]
+
+
+# --- Organisation pages --------------------------------------------------------------
+
+
+@require_GET
+def survey_list(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+    """The engagement's surveys with their answers (HR, reviewers, approvers)."""
+    engagement, access = get_engagement_for(request, pk)
+    if not surveys.can_see_surveys(access, engagement):
+        raise PermissionDenied
+    page = Paginator(surveys.engagement_surveys(engagement), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    now = timezone.now()
+    context = {
+        "engagement": engagement,
+        "page_obj": page,
+        "rows": [(s, surveys.survey_status(s, now)) for s in page.object_list],
+        "can_send": surveys.can_send_surveys(access, engagement),
+    }
+    return render(request, "feedback/surveys/survey_list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def survey_send(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+    """Send a survey to a client contact (HR admins and the engagement's reviewers)."""
+    engagement, access = get_engagement_for(request, pk)
+    if not surveys.can_send_surveys(access, engagement):
+        raise PermissionDenied
+    form = SendSurveyForm(
+        request.POST if request.method == "POST" else None,
+        initial={"contact_email": engagement.client.contact_email},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            survey = surveys.send_survey(
+                actor=_membership(request), engagement=engagement, **form.cleaned_data
+            )
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(
+                request,
+                _("Survey sent to %(email)s. The link works for %(days)d days.")
+                % {
+                    "email": survey.contact_email,
+                    "days": form.cleaned_data["days_valid"],
+                },
+            )
+            return redirect("feedback:survey_list", org_slug, engagement.pk)
+    return render(
+        request,
+        "feedback/surveys/survey_send.html",
+        {"engagement": engagement, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+def _partial_or_page(
+    request: HttpRequest, partial: str, page: str, context: dict[str, Any]
+) -> HttpResponse:
+    """The fragment for HTMX, else a page of its own (the no-JavaScript fallback)."""
+    response = render(request, partial if request.htmx else page, context)  # type: ignore[attr-defined]
+    # One URL answers with a fragment or a page: caches must keep them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@require_GET
+def engagement_csat(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+    """The engagement's CSAT: average, answers, open surveys (anyone who sees it)."""
+    engagement, access = get_engagement_for(request, pk)
+    context = {
+        "engagement": engagement,
+        "csat": surveys.engagement_csat(engagement),
+        "can_see_surveys": surveys.can_see_surveys(access, engagement),
+        "can_send": surveys.can_send_surveys(access, engagement),
+    }
+    return _partial_or_page(
+        request,
+        "feedback/surveys/engagement_csat.html",
+        "feedback/surveys/engagement_csat_page.html",
+        context,
+    )
+
+
+@require_GET
+def employee_csat(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+    """A person's client ratings, overall and per engagement (HR, the person, their
+    line manager: whoever sees the person)."""
+    employee = get_employee_for(request, pk)
+    context = {
+        "employee": employee,
+        "csat": surveys.employee_csat(employee),
+        "by_engagement": surveys.employee_csat_by_engagement(employee),
+    }
+    return _partial_or_page(
+        request,
+        "feedback/surveys/employee_csat.html",
+        "feedback/surveys/employee_csat_page.html",
+        context,
+    )
+
+
+urlpatterns: list[URLPattern] = [
+    path("engagements/<int:pk>/surveys/", survey_list, name="survey_list"),
+    path("engagements/<int:pk>/surveys/new/", survey_send, name="survey_send"),
+    path("engagements/<int:pk>/csat/", engagement_csat, name="engagement_csat"),
+    path("people/<int:pk>/csat/", employee_csat, name="employee_csat"),
+]
