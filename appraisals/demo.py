@@ -29,7 +29,14 @@ from engagements.enums import (
     GoalStatus,
     PlanKind,
 )
-from engagements.models import Client, Engagement, Goal, Plan, ReviewCycle
+from engagements.models import (
+    Client,
+    Engagement,
+    EngagementType,
+    Goal,
+    Plan,
+    ReviewCycle,
+)
 from organizations.models import Employee, Membership, Organization
 from organizations.services import DomainError
 
@@ -160,6 +167,9 @@ def _staff(
                     start_date=cycle.start_date + timedelta(days=begin),
                     end_date=cycle.start_date + timedelta(days=finish),
                     status=status,
+                    engagement_type=EngagementType.objects.filter(
+                        name="Client delivery"
+                    ).first(),
                     description=f"{title} for {client_name}.",
                 ),
             )

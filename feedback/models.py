@@ -80,7 +80,9 @@ class Feedback(TenantModel):
         ordering = ["-created_at", "-pk"]
         verbose_name_plural = _("feedback")
         indexes = [
-            models.Index(fields=["subject", "-created_at"], name="feedback_subject_idx"),
+            models.Index(
+                fields=["subject", "-created_at"], name="feedback_subject_idx"
+            ),
             models.Index(
                 fields=["engagement", "-created_at"], name="feedback_engagement_idx"
             ),

@@ -31,14 +31,18 @@ The actors and how they relate to the subject, ``self``:
 
 The reviewer stands for every engagement role but the planner's: the approver and the
 contributor of the engagement (members of the world too) must answer exactly like the
-reviewer, which a test of their own checks; the matrix stays fast.
+reviewer, which a test of their own checks; the matrix stays fast. Where the product
+gives them something else (the approver approves evaluations and reads client surveys;
+the contributor reads no feedback but their own), the entry says so in ``roles``.
 
 Targets: ``NONE`` (the URL has no object kwarg); ``OWN`` (an object of this
 organisation: ``self``'s directory entry, the engagement, ``self``'s engagement plan
 or its goal or key activity...); ``GENERAL_PLAN`` (the same kind of object on
 ``self``'s general plan); ``OTHER_PARENT`` (for URLs with two ids: this organisation's
 parent with a child of another parent of this organisation, e.g. the engagement with
-a role assignment of the other engagement); ``FOREIGN`` (objects of another
+a role assignment of the other engagement); ``PRIVATE`` (a restricted twin of the
+``OWN`` object, about ``self``: managers-only feedback on the engagement, ``self``'s
+self-assessment while it is a draft); ``FOREIGN`` (objects of another
 organisation) and, for links that carry a signed token, ``VALID_TOKEN`` /
 ``BAD_TOKEN``. Every ``FOREIGN`` row is also run with ids that exist nowhere
 (``MISSING``) and must answer exactly like it (the same status and page): another
@@ -57,13 +61,22 @@ Pages for HR admins only are 403 for the other roles; where such a page takes an
 object id the role is checked *before* the lookup, so the 403 is the same for this
 organisation's ids, another's and unknown ones and reveals nothing. Another
 organisation's object is 404 for an HR admin.
+
+Feedback is read by HR admins, its author, its subject (shared feedback only), the
+subject's line manager and the engagement's reviewers and approvers; only its author
+changes it. A feedback request is read by its requester, its subject, their line
+manager, the engagement's reviewers and approvers and HR admins; an ask only by its
+requestee. Evaluations are seen by HR admins, their writer, their approvers and the
+employee's line manager; the employee sees their self-assessment, and the reviews once
+the appraisal is final. Appraisals are seen by HR admins, the employee and their line
+manager. Cycle pages, reviewer assignment and finalisation are HR admins' only.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -93,6 +106,7 @@ class Target(StrEnum):
     OWN = "own"
     GENERAL_PLAN = "general_plan"
     OTHER_PARENT = "other_parent"
+    PRIVATE = "private"
     FOREIGN = "foreign"
     MISSING = "missing"
     VALID_TOKEN = "valid_token"
@@ -126,6 +140,10 @@ GET, POST = "GET", "POST"
 NONE, OWN, FOREIGN = Target.NONE, Target.OWN, Target.FOREIGN
 GENERAL_PLAN, OTHER_PARENT = Target.GENERAL_PLAN, Target.OTHER_PARENT
 VALID_TOKEN, BAD_TOKEN = Target.VALID_TOKEN, Target.BAD_TOKEN
+PRIVATE = Target.PRIVATE
+
+# The engagement roles the reviewer stands for (``UrlPolicy.roles``), by their value.
+APPROVER, CONTRIBUTOR = "approver", "contributor"
 
 # One outcome per actor, in ``ACTORS`` order.
 Row = tuple[Outcome, ...]
@@ -143,11 +161,22 @@ class UrlPolicy:
     writes: bool = False
     # Query strings each GET is also made with; each must answer like the bare URL.
     queries: tuple[str, ...] = ("",)
+    # Where the engagement's approver or contributor answers unlike the reviewer:
+    # by role (``APPROVER`` / ``CONTRIBUTOR``), the outcome of each such row.
+    roles: Mapping[str, Mapping[tuple[str, Target], Outcome]] = field(
+        default_factory=dict
+    )
 
     def expected(self, method: str, target: Target, actor: Actor) -> Outcome:
         if target is Target.MISSING:
             target = Target.FOREIGN
         return self.rows[(method, target)][ACTORS.index(actor)]
+
+    def expected_for_role(self, method: str, target: Target, role: str) -> Outcome:
+        """The answer to the engagement's approver or contributor: the reviewer's,
+        unless ``roles`` says otherwise."""
+        override = self.roles.get(role, {}).get((method, target))
+        return override or self.expected(method, target, Actor.REVIEWER)
 
 
 def tenant_row(members: Outcome, **actors: Outcome) -> Row:
@@ -258,6 +287,146 @@ def _plan_rows(
             rows[(method, GENERAL_PLAN)] = general
             rows[(method, FOREIGN)] = NOBODY_FINDS_IT
     return rows
+
+
+# --- Feedback, feedback requests, evaluations ------------------------------------------
+
+# Who reads each piece of feedback about ``self``: OWN is shared feedback the planner
+# wrote on the engagement, PRIVATE managers-only feedback the planner wrote there,
+# GENERAL_PLAN shared general feedback (no engagement) by the line manager. Readers:
+# HR admins, the author, the subject (shared only), the subject's line manager and the
+# engagement's reviewers and approvers; planners and contributors only what they wrote.
+FEEDBACK_READERS: dict[Target, tuple[Actor, ...]] = {
+    OWN: (A.HR_ADMIN, A.LINE_MANAGER, A.SELF, A.PLANNER, A.REVIEWER),
+    PRIVATE: (A.HR_ADMIN, A.LINE_MANAGER, A.PLANNER, A.REVIEWER),
+    GENERAL_PLAN: (A.HR_ADMIN, A.LINE_MANAGER, A.SELF),
+}
+FEEDBACK_AUTHORS: dict[Target, Actor] = {
+    OWN: A.PLANNER,
+    PRIVATE: A.PLANNER,
+    GENERAL_PLAN: A.LINE_MANAGER,
+}
+# A feedback request about ``self`` on the engagement, which ``self`` made, with an
+# ask of ``other_employee``: read by the requester, the subject, their line manager,
+# the engagement's reviewers and approvers and HR admins (never by the requestees as
+# such); only the requester cancels it, only the requestee answers or declines.
+REQUEST_READERS = (A.HR_ADMIN, A.LINE_MANAGER, A.SELF, A.REVIEWER)
+# The review cycle's evaluations of ``self``: OWN the review of the engagement plan
+# (written by the reviewer; approved by the engagement's approver), GENERAL_PLAN the
+# review of the general plan (written by the line manager; approved, for lack of a
+# line manager above theirs, by HR admins), PRIVATE the self-assessment of the
+# engagement plan, a draft only ``self`` sees. ``self`` sees no review before the
+# appraisal is final.
+EVALUATION_VIEWERS: dict[Target, tuple[Actor, ...]] = {
+    OWN: (A.HR_ADMIN, A.LINE_MANAGER, A.REVIEWER),
+    GENERAL_PLAN: (A.HR_ADMIN, A.LINE_MANAGER),
+    PRIVATE: (A.SELF,),
+}
+EVALUATION_WRITERS: dict[Target, tuple[Actor, ...]] = {
+    OWN: (A.REVIEWER,),
+    GENERAL_PLAN: (A.LINE_MANAGER,),
+    PRIVATE: (A.SELF,),
+}
+EVALUATION_APPROVERS: dict[Target, tuple[Actor, ...]] = {
+    OWN: (),  # the engagement's approver: see ``roles``
+    GENERAL_PLAN: (A.HR_ADMIN,),
+    PRIVATE: (),
+}
+REFUSED = "refused"  # the method is refused whole (405), whatever the target
+
+
+def _object_rows(
+    viewers: Mapping[Target, tuple[Actor, ...]],
+    allowed: Mapping[str, Mapping[Target, tuple[Actor, ...]] | str],
+) -> dict[tuple[str, Target], Row]:
+    """Rows of a URL on one object behind its gate, for each of ``viewers``'
+    targets and FOREIGN: per method, who is allowed (other viewers 403, everyone
+    else 404), or ``REFUSED``."""
+    rows: dict[tuple[str, Target], Row] = {}
+    for method, who in allowed.items():
+        for target, seeing in viewers.items():
+            rows[(method, target)] = (
+                POST_ONLY if isinstance(who, str) else gated(seeing, who[target])
+            )
+        rows[(method, FOREIGN)] = POST_ONLY if isinstance(who, str) else NOBODY_FINDS_IT
+    return rows
+
+
+def _unlike_the_reviewer(
+    rows: Mapping[tuple[str, Target], Row],
+    targets: Iterable[Target],
+    outcome: Outcome,
+) -> dict[tuple[str, Target], Outcome]:
+    """``outcome`` for every row of ``targets`` where the reviewer gets neither it nor
+    405: what a role without the reviewer's rights there gets instead."""
+    reviewer = ACTORS.index(A.REVIEWER)
+    return {
+        key: outcome
+        for key, row in rows.items()
+        if key[1] in targets and row[reviewer] not in (outcome, E405)
+    }
+
+
+def _feedback(get: str, post: str) -> UrlPolicy:
+    """A URL on one piece of feedback: per method "read" (its readers), "edit" (its
+    author; other readers 403) or ``REFUSED``. Contributors read none of it."""
+
+    def who(mode: str) -> Mapping[Target, tuple[Actor, ...]] | str:
+        if mode == "read":
+            return FEEDBACK_READERS
+        if mode == "edit":
+            return {t: (a,) for t, a in FEEDBACK_AUTHORS.items()}
+        return REFUSED
+
+    rows = _object_rows(FEEDBACK_READERS, {GET: who(get), POST: who(post)})
+    return UrlPolicy(
+        target_kind="feedback",
+        rows=rows,
+        writes="edit" in (get, post),
+        roles={CONTRIBUTOR: _unlike_the_reviewer(rows, (OWN, PRIVATE), E404)},
+    )
+
+
+def _evaluation(get: str, post: str) -> UrlPolicy:
+    """A URL on one evaluation: per method "view", "write" (its writer), "approve"
+    (approve or return a submitted review: its approvers; the ``PREPARE`` of the
+    URL submits the reviews) or ``REFUSED``. The engagement's approver sees the
+    engagement plan's review and approves it; contributors see none of it."""
+    modes: dict[str, Mapping[Target, tuple[Actor, ...]]] = {
+        "view": EVALUATION_VIEWERS,
+        "write": EVALUATION_WRITERS,
+        "approve": EVALUATION_APPROVERS,
+    }
+    allowed = {GET: modes.get(get, REFUSED), POST: modes.get(post, REFUSED)}
+    rows = _object_rows(EVALUATION_VIEWERS, allowed)
+    approver = {
+        (method, OWN): ALLOWED if mode in ("view", "approve") else E403
+        for method, mode in ((GET, get), (POST, post))
+        if mode != REFUSED
+    }
+    reviewer = ACTORS.index(A.REVIEWER)
+    return UrlPolicy(
+        target_kind="evaluation",
+        rows=rows,
+        writes=post in ("write", "approve"),
+        roles={
+            APPROVER: {k: o for k, o in approver.items() if rows[k][reviewer] != o},
+            CONTRIBUTOR: _unlike_the_reviewer(rows, (OWN,), E404),
+        },
+    )
+
+
+def _get_only(rows: dict[tuple[str, Target], Row]) -> dict[tuple[str, Target], Row]:
+    """``rows`` of a GET page whose POSTs are refused whole (405)."""
+    return {
+        **{key: row for key, row in rows.items() if key[0] == GET},
+        **{(POST, target): GET_ONLY for method, target in rows if method == GET},
+    }
+
+
+def hr_only_page() -> dict[tuple[str, Target], Row]:
+    """An HR-only page (GET only) that takes an object id, the role checked first."""
+    return _get_only(hr_only_object())
 
 
 POLICY: dict[str, UrlPolicy] = {
@@ -673,6 +842,289 @@ POLICY: dict[str, UrlPolicy] = {
         target_kind="set_item",
         rows=hr_only_object(post_only=True, other_parent=True),
         writes=True,
+    ),
+    # --- /o/<org_slug>/ feedback: feeds, giving, one piece of feedback ----------------
+    "feedback:my_feedback": UrlPolicy(
+        # Every member; each tab lists only what the member may read.
+        rows={(GET, NONE): MEMBERS, (POST, NONE): POST_ONLY},
+        queries=("", "tab=written", "tab=team"),
+    ),
+    "feedback:preferences": UrlPolicy(
+        # Every member switches their own optional e-mails (the form turns them off).
+        rows={(GET, NONE): MEMBERS, (POST, NONE): MEMBERS},
+        writes=True,
+    ),
+    "feedback:engagement_feed": UrlPolicy(
+        target_kind="engagement",
+        rows=_get_only(
+            {(GET, OWN): ENGAGEMENT_VISIBLE, (GET, FOREIGN): NOBODY_FINDS_IT}
+        ),
+    ),
+    "feedback:give": UrlPolicy(
+        # About ``self``: the role holders, their line manager and HR admins may;
+        # ``self`` may write about teammates only, so naming themselves is a form
+        # error (400).
+        target_kind="engagement",
+        rows={
+            (GET, OWN): POST_ONLY,
+            (GET, FOREIGN): POST_ONLY,
+            (POST, OWN): tenant_row(
+                E404,
+                hr_admin=ALLOWED,
+                line_manager=ALLOWED,
+                self=E400,
+                planner=ALLOWED,
+                reviewer=ALLOWED,
+            ),
+            (POST, FOREIGN): NOBODY_FINDS_IT,
+        },
+        writes=True,
+    ),
+    "feedback:plan_feed": UrlPolicy(
+        target_kind="plan",
+        rows=_plan_rows(ENGAGEMENT_VISIBLE, GENERAL_PLAN_VISIBLE, post=GET_ONLY),
+    ),
+    "feedback:employee_feed": UrlPolicy(
+        target_kind="employee",
+        rows=_get_only({(GET, OWN): EMPLOYEE_VISIBLE, (GET, FOREIGN): NOBODY_FINDS_IT}),
+    ),
+    "feedback:give_general": UrlPolicy(
+        # General feedback: the line manager and HR admins; nobody about themselves.
+        target_kind="employee",
+        rows={
+            (GET, OWN): POST_ONLY,
+            (GET, FOREIGN): POST_ONLY,
+            (POST, OWN): gated(
+                (A.HR_ADMIN, A.LINE_MANAGER, A.SELF),
+                allowed=(A.HR_ADMIN, A.LINE_MANAGER),
+            ),
+            (POST, FOREIGN): NOBODY_FINDS_IT,
+        },
+        writes=True,
+    ),
+    "feedback:detail": _feedback(get="read", post=REFUSED),
+    "feedback:edit": _feedback(get="edit", post="edit"),
+    "feedback:withdraw": _feedback(get=REFUSED, post="edit"),
+    # --- Feedback requests -------------------------------------------------------------
+    "feedback:requests": UrlPolicy(
+        rows={(GET, NONE): MEMBERS, (POST, NONE): POST_ONLY},
+        queries=("", "tab=mine", "tab=team"),
+    ),
+    "feedback:home_requests": UrlPolicy(
+        rows={(GET, NONE): MEMBERS, (POST, NONE): POST_ONLY},
+    ),
+    "feedback:request_create": UrlPolicy(
+        # Asking about ``self``: ``self``, their line manager, the engagement's
+        # reviewers and HR admins; for anyone else ``self`` is not a choice of the
+        # form (400).
+        rows={
+            (GET, NONE): MEMBERS,
+            (POST, NONE): tenant_row(
+                E400,
+                hr_admin=ALLOWED,
+                line_manager=ALLOWED,
+                self=ALLOWED,
+                reviewer=ALLOWED,
+            ),
+        },
+        writes=True,
+        roles={
+            APPROVER: {(POST, NONE): E400},
+            CONTRIBUTOR: {(POST, NONE): E400},
+        },
+    ),
+    "feedback:request_detail": UrlPolicy(
+        target_kind="feedback_request",
+        rows=_get_only(
+            {
+                (GET, OWN): gated(REQUEST_READERS, allowed=REQUEST_READERS),
+                (GET, FOREIGN): NOBODY_FINDS_IT,
+            }
+        ),
+        roles={CONTRIBUTOR: {(GET, OWN): E404}},
+    ),
+    "feedback:request_cancel": UrlPolicy(
+        target_kind="feedback_request",
+        rows={
+            (GET, OWN): POST_ONLY,
+            (GET, FOREIGN): POST_ONLY,
+            (POST, OWN): gated(REQUEST_READERS, allowed=(A.SELF,)),
+            (POST, FOREIGN): NOBODY_FINDS_IT,
+        },
+        writes=True,
+        roles={CONTRIBUTOR: {(POST, OWN): E404}},
+    ),
+    "feedback:ask_answer": UrlPolicy(
+        # Its requestee only: nobody else may even learn that the ask exists.
+        target_kind="feedback_ask",
+        rows={
+            (GET, OWN): tenant_row(E404, other_employee=ALLOWED),
+            (GET, FOREIGN): NOBODY_FINDS_IT,
+            (POST, OWN): tenant_row(E404, other_employee=ALLOWED),
+            (POST, FOREIGN): NOBODY_FINDS_IT,
+        },
+        writes=True,
+    ),
+    "feedback:ask_decline": UrlPolicy(
+        target_kind="feedback_ask",
+        rows={
+            (GET, OWN): POST_ONLY,
+            (GET, FOREIGN): POST_ONLY,
+            (POST, OWN): tenant_row(E404, other_employee=ALLOWED),
+            (POST, FOREIGN): NOBODY_FINDS_IT,
+        },
+        writes=True,
+    ),
+    # --- Client satisfaction surveys -----------------------------------------------------
+    "feedback:survey_list": UrlPolicy(
+        # HR admins and the engagement's reviewers and approvers read the answers.
+        target_kind="engagement",
+        rows=_get_only(
+            {
+                (GET, OWN): gated(ENGAGEMENT_VIEWERS, allowed=(A.HR_ADMIN, A.REVIEWER)),
+                (GET, FOREIGN): NOBODY_FINDS_IT,
+            }
+        ),
+        roles={CONTRIBUTOR: {(GET, OWN): E403}},
+    ),
+    "feedback:survey_send": UrlPolicy(
+        # HR admins and the engagement's reviewers send them.
+        target_kind="engagement",
+        rows={
+            (GET, OWN): gated(ENGAGEMENT_VIEWERS, allowed=(A.HR_ADMIN, A.REVIEWER)),
+            (GET, FOREIGN): NOBODY_FINDS_IT,
+            (POST, OWN): gated(ENGAGEMENT_VIEWERS, allowed=(A.HR_ADMIN, A.REVIEWER)),
+            (POST, FOREIGN): NOBODY_FINDS_IT,
+        },
+        writes=True,
+        roles={
+            role: {(GET, OWN): E403, (POST, OWN): E403}
+            for role in (APPROVER, CONTRIBUTOR)
+        },
+    ),
+    "feedback:engagement_csat": UrlPolicy(
+        target_kind="engagement",
+        rows=_get_only(
+            {(GET, OWN): ENGAGEMENT_VISIBLE, (GET, FOREIGN): NOBODY_FINDS_IT}
+        ),
+    ),
+    "feedback:employee_csat": UrlPolicy(
+        target_kind="employee",
+        rows=_get_only({(GET, OWN): EMPLOYEE_VISIBLE, (GET, FOREIGN): NOBODY_FINDS_IT}),
+    ),
+    "survey:answer": UrlPolicy(
+        # Outside any organisation: the signed link is the credential, whoever is
+        # signed in; a tampered one gets the "not valid" page (400).
+        target_kind="survey_token",
+        rows={
+            (GET, VALID_TOKEN): everyone(ALLOWED),
+            (GET, BAD_TOKEN): everyone(E400),
+            (POST, VALID_TOKEN): everyone(ALLOWED),
+            (POST, BAD_TOKEN): everyone(E400),
+        },
+        writes=True,
+    ),
+    # --- /o/<org_slug>/ appraisals: evaluations -----------------------------------------
+    "appraisals:queue": UrlPolicy(
+        # Every member; each queue holds only the member's own work.
+        rows={(GET, NONE): MEMBERS, (POST, NONE): POST_ONLY},
+        queries=("", "tab=approve"),
+    ),
+    "appraisals:queue_summary": UrlPolicy(
+        rows={(GET, NONE): MEMBERS, (POST, NONE): POST_ONLY},
+    ),
+    "appraisals:evaluation_detail": _evaluation(get="view", post="write"),
+    "appraisals:evaluation_feedback": _evaluation(get="view", post=REFUSED),
+    "appraisals:evaluation_history": _evaluation(get="view", post=REFUSED),
+    "appraisals:evaluation_approve": _evaluation(get=REFUSED, post="approve"),
+    "appraisals:evaluation_return": _evaluation(get=REFUSED, post="approve"),
+    "appraisals:evaluation_assign": UrlPolicy(
+        # HR only, the role checked first; HR admins cannot see a draft
+        # self-assessment (404), and only reviews take a reviewer.
+        target_kind="evaluation",
+        rows={
+            **hr_only_object(post_only=True),
+            (GET, GENERAL_PLAN): POST_ONLY,
+            (POST, GENERAL_PLAN): HR_ONLY,
+            (GET, PRIVATE): POST_ONLY,
+            (POST, PRIVATE): HR_ONLY_NOT_FOUND,
+        },
+        writes=True,
+    ),
+    "appraisals:settings": UrlPolicy(
+        rows={(GET, NONE): HR_ONLY, (POST, NONE): HR_ONLY},
+        writes=True,
+    ),
+    "appraisals:open_early": UrlPolicy(
+        # The ``PREPARE`` of the URL lets the world's cycle evaluate early.
+        target_kind="cycle",
+        rows=hr_only_object(post_only=True),
+        writes=True,
+    ),
+    "appraisals:plan_evaluations": UrlPolicy(
+        # The review cycle's plans of ``self``; each viewer of the plan lists the
+        # evaluations they may open.
+        target_kind="review_plan",
+        rows=_plan_rows(ENGAGEMENT_VISIBLE, GENERAL_PLAN_VISIBLE, post=GET_ONLY),
+    ),
+    # --- Appraisals ----------------------------------------------------------------------
+    "appraisals:my_appraisals": UrlPolicy(
+        rows={(GET, NONE): MEMBERS, (POST, NONE): POST_ONLY},
+    ),
+    "appraisals:home_appraisals": UrlPolicy(
+        # Without HTMX it redirects to the member's appraisals.
+        rows={(GET, NONE): MEMBERS, (POST, NONE): POST_ONLY},
+    ),
+    "appraisals:appraisal_detail": UrlPolicy(
+        # ``self``'s appraisal: HR admins, ``self`` and their line manager; nobody
+        # else, engagement roles included.
+        target_kind="appraisal",
+        rows=_get_only({(GET, OWN): EMPLOYEE_VISIBLE, (GET, FOREIGN): NOBODY_FINDS_IT}),
+    ),
+    "appraisals:appraisal_acknowledge": UrlPolicy(
+        # Only its employee, once final (the URL's ``PREPARE`` finalises it).
+        target_kind="appraisal",
+        rows={
+            (GET, OWN): POST_ONLY,
+            (GET, FOREIGN): POST_ONLY,
+            (POST, OWN): gated((A.HR_ADMIN, A.LINE_MANAGER, A.SELF), allowed=(A.SELF,)),
+            (POST, FOREIGN): NOBODY_FINDS_IT,
+        },
+        writes=True,
+    ),
+    "appraisals:appraisal_finalise": UrlPolicy(
+        # HR only, the role checked first (``PREPARE``: every review approved).
+        target_kind="appraisal",
+        rows=hr_only_object(post_only=True),
+        writes=True,
+    ),
+    "appraisals:appraisal_reopen": UrlPolicy(
+        # HR only, the role checked first (``PREPARE``: the appraisal is final).
+        target_kind="appraisal",
+        rows=hr_only_object(post_only=True),
+        writes=True,
+    ),
+    "appraisals:cycle_progress": UrlPolicy(
+        target_kind="review_cycle", rows=hr_only_page()
+    ),
+    "appraisals:bulk_finalise": UrlPolicy(
+        # ``PREPARE``: every review approved, so the appraisal is ready.
+        target_kind="review_cycle",
+        rows=hr_only_object(post_only=True),
+        writes=True,
+    ),
+    "appraisals:bulk_remind": UrlPolicy(
+        target_kind="review_cycle",
+        rows=hr_only_object(post_only=True),
+        writes=True,
+    ),
+    "appraisals:cycle_recompute": UrlPolicy(
+        target_kind="review_cycle",
+        rows=hr_only_object(post_only=True),
+        writes=True,
+    ),
+    "appraisals:recompute_status": UrlPolicy(
+        target_kind="recompute_run", rows=hr_only_page()
     ),
 }
 

@@ -23,7 +23,8 @@ def test_hr_admin_finds_a_person_through_the_directory(journey: Journey) -> None
     journey.step("home", readme="hr-home")
 
     navbar = page.get_by_role("navigation", name="Main navigation")
-    navbar.get_by_role("link", name="People", exact=True).click()
+    navbar.get_by_role("button", name="People", exact=True).click()
+    navbar.get_by_role("link", name="Directory", exact=True).click()
 
     expect(page).to_have_url(re.compile(r"/o/acme/people/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("People")
