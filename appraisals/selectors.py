@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery
 from django.forms import BoundField
 from django.http import Http404, HttpRequest
 from django.utils import timezone
@@ -285,10 +285,25 @@ def load_access(
     ``own_employee`` (a callable) returns the caller's directory entry; it is asked
     only for an HR admin when HR approves for lack of anyone else.
     """
-    siblings = list(evaluation_queryset().filter(plan__evaluations__pk=pk))
+    siblings_qs = evaluation_queryset().filter(plan__evaluations__pk=pk)
+    if membership.role == Role.HR_ADMIN:
+        # HR may approve for lack of anyone else: their directory entry rides along
+        # with the evaluations instead of costing a query of its own.
+        siblings_qs = siblings_qs.annotate(
+            caller_employee_id=Subquery(
+                Employee.objects.filter(user_id=membership.user_id).values("pk")[:1]
+            )
+        )
+    siblings = list(siblings_qs)
     evaluation = next((e for e in siblings if e.pk == pk), None)
     if evaluation is None:
         return None
+    if membership.role == Role.HR_ADMIN:
+        caller_id = evaluation.caller_employee_id  # type: ignore[attr-defined]
+
+        def own_employee() -> Any:
+            return Employee(pk=caller_id) if caller_id is not None else None
+
     review = next((e for e in siblings if e.kind == EvaluationKind.REVIEW), None)
     assessment = next((e for e in siblings if e.kind == EvaluationKind.SELF), None)
     authority = authorities_for([review])[review.pk] if review is not None else None

@@ -146,6 +146,15 @@ class PageProblems:
         self.problems.append(f"uncaught JavaScript error: {error}")
 
     def on_request_failed(self, request: Request) -> None:
+        # A lazily loaded HTMX section still in flight when the journey moves to the
+        # next page is cancelled by the browser: not a failure of ours. Anything else
+        # that fails (documents, static files, a section that errors) still counts.
+        if (
+            request.failure == "net::ERR_ABORTED"
+            and request.method == "GET"
+            and request.resource_type in ("xhr", "fetch")
+        ):
+            return
         self.problems.append(
             f"request failed: {request.method} {request.url} ({request.failure})"
         )

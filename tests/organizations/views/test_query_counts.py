@@ -14,11 +14,15 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from appraisals.models import Appraisal, Evaluation
 from engagements import services
-from engagements.enums import EngagementRole
+from engagements.enums import CycleStatus, EngagementRole, PlanKind
+from engagements.models import Plan, PlanCompetency
+from engagements.services import transition_cycle
 from organizations.enums import Role
 from organizations.models import Employee, Membership, Organization
 from organizations.tenancy import tenant_context
+from tests.appraisal_factories import RecomputeRunFactory
 from tests.authz_policy import ORG_KWARG, POLICY, Actor, Outcome, Target, named_routes
 from tests.competency_factories import (
     CompetencyDescriptorFactory,
@@ -49,6 +53,11 @@ from tests.factories import (
     JobTitleFactory,
     MembershipFactory,
 )
+from tests.feedback_factories import (
+    FeedbackAskFactory,
+    FeedbackFactory,
+    FeedbackRequestFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -76,9 +85,16 @@ def _table(sql: str) -> str:
     return match.group(1) if match else sql
 
 
-def _get(client: Client, url: str) -> tuple[Any, list[dict[str, str]]]:
+# Sections that only answer HTMX requests (a plain GET redirects to their page).
+HTMX_ONLY = {"appraisals:home_appraisals"}
+
+
+def _get(
+    client: Client, url: str, htmx: bool = False
+) -> tuple[Any, list[dict[str, str]]]:
+    headers = {"HX-Request": "true"} if htmx else {}
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
+        response = client.get(url, headers=headers)
     return response, queries.captured_queries
 
 
@@ -133,8 +149,69 @@ def directory(org, make_member) -> Directory:
             "business_unit": {"pk": unit.pk},
             "job_title": {"pk": title.pk},
             **_engagement_objects(org, subject, boss_entry, title),
+            **_feedback_and_appraisal_objects(org, admin, subject, boss_entry),
         },
     )
+
+
+def _feedback_and_appraisal_objects(
+    org: Organization, admin: Membership, subject: Employee, manager: Employee
+) -> dict[str, dict[str, int]]:
+    """The feedback and appraisals apps' side: feedback and a feedback request about
+    ``subject`` on their engagement, and a second cycle moved to review (which opens
+    ``subject``'s appraisal and evaluations) with goals and a competency to rate, and
+    a finished recomputation."""
+    with tenant_context(org):
+        plan = Plan.objects.select_related("engagement").get(employee=subject)
+        competency = (
+            PlanCompetency.objects.select_related("competency")
+            .filter(plan=plan)
+            .first()
+        )
+    feedback = FeedbackFactory(
+        organization=org, author=manager, subject=subject, engagement=plan.engagement
+    )
+    request = FeedbackRequestFactory(
+        organization=org,
+        requested_by=subject,
+        subject=subject,
+        engagement=plan.engagement,
+    )
+    FeedbackAskFactory(request=request, requestee=manager)
+    cycle = ReviewCycleFactory(
+        organization=org, name="Review cycle", status=CycleStatus.IN_PROGRESS
+    )
+    review_plan = PlanFactory(
+        organization=org, cycle=cycle, engagement=plan.engagement, employee=subject
+    )
+    GoalFactory(plan=review_plan)
+    GoalFactory(plan=review_plan)
+    if competency is not None:
+        PlanCompetencyFactory(
+            organization=org, plan=review_plan, competency=competency.competency
+        )
+    PlanFactory(
+        organization=org,
+        cycle=cycle,
+        employee=subject,
+        kind=PlanKind.GENERAL,
+        engagement=None,
+        allocation=None,
+    )
+    with tenant_context(org):
+        transition_cycle(actor=admin, cycle=cycle, to=CycleStatus.REVIEW)
+        appraisal = Appraisal.objects.get(cycle=cycle, employee=subject)
+        evaluation = Evaluation.objects.get(plan=review_plan, kind="review")
+    run = RecomputeRunFactory(cycle=cycle)
+    return {
+        "feedback": {"pk": feedback.pk},
+        "feedback_request": {"pk": request.pk},
+        "review_cycle": {"pk": cycle.pk},
+        "review_plan": {"pk": review_plan.pk},
+        "appraisal": {"pk": appraisal.pk},
+        "evaluation": {"pk": evaluation.pk},
+        "recompute_run": {"pk": run.pk},
+    }
 
 
 def _engagement_objects(
@@ -224,7 +301,7 @@ def test_organisation_page_renders_within_the_query_budget_for_hr_admin(
     client = client_as(directory.admin)
     url = reverse(name, kwargs=kwargs) + (f"?{query}" if query else "")
 
-    response, queries = _get(client, url)
+    response, queries = _get(client, url, htmx=name in HTMX_ONLY)
 
     assert response.status_code == 200
     # What a production request runs: the test transaction's savepoints and the
