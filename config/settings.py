@@ -187,9 +187,9 @@ AXES_VERBOSE = False
 # Behind N trusted reverse proxies, the client address is the Nth from the right in
 # X-Forwarded-For; without this every login would seem to come from the proxy.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-if TRUSTED_PROXY_COUNT:
-    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+# Login throttling and the public survey's rate limit read the client address the
+# same way (organizations.http.client_ip), honouring TRUSTED_PROXY_COUNT.
+AXES_CLIENT_IP_CALLABLE = "organizations.http.client_ip"
 
 INVITATION_MAX_AGE = timedelta(days=7)
 

@@ -35,6 +35,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from engagements.selectors import get_engagement_for
 from feedback import surveys
 from feedback.survey_forms import SendSurveyForm, SurveyAnswerForm
+from organizations.http import client_ip
 from organizations.models import Membership
 from organizations.selectors import get_employee_for
 from organizations.services import DomainError
@@ -57,23 +58,6 @@ def _membership(request: HttpRequest) -> Membership:
 # --- Rate limit of the public page ---------------------------------------------------
 
 
-def client_ip(request: HttpRequest) -> str:
-    """The caller's address. Behind ``TRUSTED_PROXY_COUNT`` reverse proxies it is the
-    Nth entry from the right of X-Forwarded-For (what the outermost trusted proxy saw;
-    entries further left are the client's own claims); otherwise REMOTE_ADDR, and
-    X-Forwarded-For is ignored so a client cannot pick its own address."""
-    proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
-    if proxies > 0:
-        forwarded = [
-            part.strip()
-            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-            if part.strip()
-        ]
-        if forwarded:
-            return forwarded[-proxies] if len(forwarded) >= proxies else forwarded[0]
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
-
-
 def rate_limit_key(ip: str) -> str:
     return f"{RATE_KEY_PREFIX}{ip}"
 
@@ -90,7 +74,7 @@ def over_rate_limit(request: HttpRequest) -> bool:
     it). If the cache fails the request is let through and the failure logged: the
     link's signature, not the limit, is what protects the surveys.
     """
-    key = rate_limit_key(client_ip(request))
+    key = rate_limit_key(client_ip(request) or "unknown")
     window = _rate_window()
     try:
         cache.add(key, 0, timeout=window)

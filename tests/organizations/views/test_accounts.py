@@ -114,6 +114,45 @@ def test_login_lockout_is_per_user_name_and_address(hr_admin, manager):
     assert [r.status_code for r in responses] == [302, 302]
 
 
+def test_login_lockout_behind_a_trusted_proxy_counts_the_address_it_saw(
+    hr_admin, settings
+):
+    """Behind one proxy every request comes from the proxy's address: the lockout
+    must key on the client address the proxy appended, not on the proxy, and not on
+    what the client claims to the left of it."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    for forged in range(settings.AXES_FAILURE_LIMIT):
+        attacker = Client(
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{forged}, 203.0.113.5", **proxy
+        )
+        _login(attacker, hr_admin.user.email, "wrong-guess")
+    attacker_again = Client(HTTP_X_FORWARDED_FOR="198.51.100.1, 203.0.113.5", **proxy)
+    colleague_via_same_proxy = Client(HTTP_X_FORWARDED_FOR="203.0.113.77", **proxy)
+
+    locked = _login(attacker_again, hr_admin.user.email, TEST_PASSWORD)
+    other = _login(colleague_via_same_proxy, hr_admin.user.email, TEST_PASSWORD)
+
+    assert locked.status_code == 429
+    assert other.status_code == 302
+
+
+def test_login_without_trusted_proxies_ignores_forwarded_for(hr_admin, settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    for forged in range(settings.AXES_FAILURE_LIMIT):
+        _login(
+            Client(HTTP_X_FORWARDED_FOR=f"192.0.2.{forged}"),
+            hr_admin.user.email,
+            "wrong-guess",
+        )
+
+    response = _login(
+        Client(HTTP_X_FORWARDED_FOR="198.51.100.1"), hr_admin.user.email, TEST_PASSWORD
+    )
+
+    assert response.status_code == 429
+
+
 def test_login_cool_off_is_finite_and_short():
     cool_off = settings.AXES_COOLOFF_TIME
 
