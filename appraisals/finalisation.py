@@ -30,11 +30,10 @@ from appraisals.enums import (
 from appraisals.models import Appraisal, Evaluation, EvaluationApproval
 from appraisals.pages import FINAL_STATUSES, is_ready, with_evaluation_counts
 from engagements.models import ReviewCycle
-from engagements.services import EditConflict
 from organizations.enums import Role
 from organizations.models import Employee, Membership, User
 from organizations.notifications import queue_email
-from organizations.services import DomainError
+from organizations.services import DomainError, check_version
 
 FINALISED_FIELDS = ["status", "finalized_at", "finalized_by", "version"]
 
@@ -57,21 +56,9 @@ def _names(items: Iterable[Appraisal | Evaluation], limit: int = 5) -> str:
 
 
 def _check_version(appraisal: Appraisal, version: int | None) -> None:
-    """Refuse a stale form (EditConflict), naming who changed the appraisal and when."""
-    if version is None or appraisal.version == version:
-        return
-    latest = (
-        appraisal.history.select_related("history_user")  # type: ignore[attr-defined]
-        .order_by("-history_date")
-        .first()
-    )
-    who = str(latest.history_user) if latest and latest.history_user else _("someone")
-    when = timezone.localtime(latest.history_date).strftime("%H:%M") if latest else ""
-    raise EditConflict(
-        _("Changed by %(who)s at %(when)s — review the appraisal and resubmit.")
-        % {"who": who, "when": when},
-        current_version=appraisal.version,
-    )
+    """Refuse a stale form (EditConflict); forms that send no version skip this."""
+    if version is not None:
+        check_version(appraisal, version, advice=_("review the appraisal and resubmit"))
 
 
 # --- Finalisation -------------------------------------------------------------------

@@ -53,7 +53,7 @@ from engagements.selectors import scale_for_cycle
 from organizations.enums import Role
 from organizations.models import Employee, Membership, Organization, User
 from organizations.notifications import queue_email
-from organizations.services import DomainError
+from organizations.services import DomainError, EditConflict, check_version
 
 
 @dataclass(frozen=True)
@@ -67,12 +67,8 @@ class RatingInput:
     override_reason: str = ""  # goals only
 
 
-class EvaluationConflict(DomainError):
+class EvaluationConflict(EditConflict):
     """A stale save: someone saved the evaluation after the writer loaded it."""
-
-    def __init__(self, message: str, current_version: int) -> None:
-        super().__init__(message)
-        self.current_version = current_version
 
 
 class EvaluationIncomplete(DomainError):
@@ -257,25 +253,6 @@ def _ensure_writable(evaluation: Evaluation) -> None:
         )
 
 
-def _check_version(evaluation: Evaluation, version: int) -> None:
-    """Refuse a stale save, naming who saved last and when."""
-    if evaluation.version == version:
-        return
-    latest = (
-        Evaluation.history.filter(id=evaluation.pk)  # type: ignore[attr-defined]
-        .select_related("history_user")
-        .order_by("-history_date", "-history_id")
-        .first()
-    )
-    who = str(latest.history_user) if latest and latest.history_user else _("someone")
-    when = timezone.localtime(latest.history_date).strftime("%H:%M") if latest else ""
-    raise EvaluationConflict(
-        _("Changed by %(who)s at %(when)s — review their changes and resubmit.")
-        % {"who": who, "when": when},
-        current_version=evaluation.version,
-    )
-
-
 def _bump(evaluation: Evaluation, actor: Membership, *fields: str) -> None:
     evaluation.version += 1
     evaluation._history_user = actor.user  # type: ignore[attr-defined]
@@ -414,7 +391,7 @@ def save_evaluation(
         evaluation = _lock(evaluation)
         _ensure_writer(actor, evaluation)
         _ensure_writable(evaluation)
-        _check_version(evaluation, version)
+        check_version(evaluation, version, conflict=EvaluationConflict)
         _write(actor, evaluation, goal_ratings, competency_ratings)
         evaluation.comments = comments
         _bump(evaluation, actor, "comments")
@@ -478,7 +455,7 @@ def submit_evaluation(
         evaluation = _lock(evaluation)
         _ensure_writer(actor, evaluation)
         _ensure_writable(evaluation)
-        _check_version(evaluation, version)
+        check_version(evaluation, version, conflict=EvaluationConflict)
         _write(actor, evaluation, goal_ratings or {}, competency_ratings or {})
         if comments is not None:
             evaluation.comments = comments

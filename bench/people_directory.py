@@ -17,7 +17,6 @@ database (no row-level security; the numbers then say less).
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
@@ -25,67 +24,18 @@ from io import StringIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.harness import analyze, database_description, run_in_bench_database  # noqa: E402
+
 SIZES = {"bench-small": 100, "bench-large": 2000}
 SEED = 1
 WARMUP = 3
 REPEATS = 25
-BENCH_DATABASE = "hrms_bench"
 
 
 def main() -> int:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-
-    from django.conf import settings
-    from django.db import connection
-    from django.test.utils import (
-        setup_databases,
-        setup_test_environment,
-        teardown_databases,
-        teardown_test_environment,
-    )
-
-    # Measure what production runs: no DEBUG query log, no debug templates.
-    setup_test_environment(debug=False)
-    postgres = connection.vendor == "postgresql"
-    if postgres:
-        connection.settings_dict["TEST"]["NAME"] = BENCH_DATABASE
-    owner = connection.settings_dict["USER"]
-    db_config = setup_databases(
-        verbosity=0, interactive=False, aliases={"default"}, serialized_aliases=set()
-    )
-    try:
-        if postgres:
-            if not settings.DATABASE_APP_ROLE:
-                print("DATABASE_APP_ROLE must name the application role.")
-                return 2
-            connection.close()
-            connection.settings_dict["USER"] = settings.DATABASE_APP_ROLE
-        return run(owner)
-    finally:
-        connection.close()
-        connection.settings_dict["USER"] = owner
-        teardown_databases(db_config, verbosity=0)
-        teardown_test_environment()
-
-
-def analyze(owner: str) -> None:
-    """Refresh planner statistics as the table owner, as autovacuum would shortly
-    after a bulk load (the application role may not ANALYZE)."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return
-    app_role = connection.settings_dict["USER"]
-    connection.close()
-    connection.settings_dict["USER"] = owner
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    connection.close()
-    connection.settings_dict["USER"] = app_role
+    return run_in_bench_database(run)
 
 
 def run(owner: str) -> int:
@@ -97,12 +47,7 @@ def run(owner: str) -> int:
 
     from organizations.models import User
 
-    where = (
-        f"PostgreSQL database {connection.settings_dict['NAME']} as role "
-        f"{connection.settings_dict['USER']}"
-        if connection.vendor == "postgresql"
-        else f"{connection.vendor} (no row-level security)"
-    )
+    where = database_description()
     print(f"People directory benchmark on {where}")
 
     clients: dict[str, Client] = {}

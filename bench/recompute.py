@@ -15,7 +15,6 @@ bench/README.md and bench/people_directory.py, whose database handling it shares
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
 import sys
@@ -27,6 +26,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.harness import analyze, database_description, run_in_bench_database  # noqa: E402
+
 SIZES = {"bench-small": 100, "bench-large": 1000}
 SEED = 1
 WARMUP = 2
@@ -249,47 +252,7 @@ def seed_cycle(
 
 
 def main() -> int:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-
-    from django.conf import settings
-    from django.db import connection
-    from django.test.utils import (
-        setup_databases,
-        setup_test_environment,
-        teardown_databases,
-        teardown_test_environment,
-    )
-
-    from bench.people_directory import BENCH_DATABASE
-
-    setup_test_environment(debug=False)
-    postgres = connection.vendor == "postgresql"
-    if postgres:
-        connection.settings_dict["TEST"]["NAME"] = BENCH_DATABASE
-    owner = connection.settings_dict["USER"]
-    db_config = setup_databases(
-        verbosity=0,
-        interactive=False,
-        aliases={"default"},  # type: ignore[arg-type]
-        serialized_aliases=set(),
-    )
-    try:
-        if postgres:
-            if not settings.DATABASE_APP_ROLE:
-                print("DATABASE_APP_ROLE must name the application role.")
-                return 2
-            connection.close()
-            connection.settings_dict["USER"] = settings.DATABASE_APP_ROLE
-        return run(owner)
-    finally:
-        connection.close()
-        connection.settings_dict["USER"] = owner
-        teardown_databases(db_config, verbosity=0)
-        teardown_test_environment()
+    return run_in_bench_database(run)
 
 
 def run(owner: str) -> int:
@@ -298,16 +261,10 @@ def run(owner: str) -> int:
     from django.test.utils import CaptureQueriesContext
 
     from appraisals.recompute import recompute_cycle
-    from bench.people_directory import analyze
     from organizations.models import Employee, Organization
     from organizations.tenancy import tenant_context
 
-    where = (
-        f"PostgreSQL database {connection.settings_dict['NAME']} as role "
-        f"{connection.settings_dict['USER']}"
-        if connection.vendor == "postgresql"
-        else f"{connection.vendor} (no row-level security)"
-    )
+    where = database_description()
     print(f"Cycle recompute benchmark on {where}")
     cycles: dict[str, tuple[Organization, Any]] = {}
     for slug, size in SIZES.items():

@@ -15,7 +15,6 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Max, Q, Sum
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from guardian.shortcuts import assign_perm, remove_perm
@@ -50,7 +49,11 @@ from engagements.models import (
     TemplateGoal,
 )
 from organizations.models import Employee, Membership, User
-from organizations.services import DomainError
+from organizations.services import (  # noqa: F401  (EditConflict: part of this API)
+    DomainError,
+    EditConflict,
+    check_version,
+)
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
@@ -552,33 +555,6 @@ def update_plan(*, actor: Membership, plan: Plan, version: int, **fields: Any) -
         plan.save()
         signals.plan_weights_changed.send(sender=Plan, plan=plan)
     return plan
-
-
-class EditConflict(DomainError):
-    """A stale edit: someone saved the object after the editor loaded it.
-
-    ``current_version`` lets a form offer the editor a resubmit against the latest.
-    """
-
-    def __init__(self, message: str, current_version: int) -> None:
-        super().__init__(message)
-        self.current_version = current_version
-
-
-def check_version(obj: Plan | Goal, version: int) -> None:
-    """Refuse a stale edit (EditConflict), naming who changed the object and when."""
-    if obj.version == version:
-        return
-    latest = (
-        obj.history.select_related("history_user").order_by("-history_date").first()
-    )  # type: ignore[attr-defined]
-    who = str(latest.history_user) if latest and latest.history_user else _("someone")
-    when = timezone.localtime(latest.history_date).strftime("%H:%M") if latest else ""
-    raise EditConflict(
-        _("Changed by %(who)s at %(when)s — review their changes and resubmit.")
-        % {"who": who, "when": when},
-        current_version=obj.version,
-    )
 
 
 def plan_lock_reason(plan: Plan) -> str | None:

@@ -38,6 +38,47 @@ class DomainError(Exception):
         self.field = field
 
 
+class EditConflict(DomainError):
+    """A stale edit: someone saved the object after the editor loaded it.
+
+    ``current_version`` lets a form offer the editor a resubmit against the latest.
+    """
+
+    def __init__(self, message: str, current_version: int) -> None:
+        super().__init__(message)
+        self.current_version = current_version
+
+
+def check_version(
+    obj: Any,
+    version: int,
+    *,
+    conflict: type[EditConflict] = EditConflict,
+    advice: str | None = None,
+) -> None:
+    """Optimistic locking for human edits: refuse a stale ``version`` with
+    ``conflict``, naming who changed ``obj`` last and when (from its history), so
+    nothing is silently overwritten. ``obj`` has a ``version`` column and history."""
+    if obj.version == version:
+        return
+    latest = (
+        obj.history.select_related("history_user")
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+    who = str(latest.history_user) if latest and latest.history_user else _("someone")
+    when = timezone.localtime(latest.history_date).strftime("%H:%M") if latest else ""
+    raise conflict(
+        _("Changed by %(who)s at %(when)s — %(advice)s.")
+        % {
+            "who": who,
+            "when": when,
+            "advice": advice or _("review their changes and resubmit"),
+        },
+        current_version=obj.version,
+    )
+
+
 # --- Line managers -------------------------------------------------------------------
 
 
