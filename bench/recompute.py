@@ -9,7 +9,7 @@ of one recompute (must be equal: the recompute is set-based) and the median wall
 with the large/small ratio of each.
 
 Run it with ``make bench``; it needs the environment of ``make test`` (see
-bench/README.md and bench/people_directory.py, whose database handling it shares).
+bench/README.md; the throwaway database comes from bench/harness.py).
 ``seed_cycle`` is also what the recompute tests use to build large cycles quickly.
 """
 
