@@ -37,8 +37,8 @@ from engagements.models import (
     Plan,
     ReviewCycle,
 )
+from organizations.errors import DomainError
 from organizations.models import Employee, Membership, Organization
-from organizations.services import DomainError
 
 LOGINS = ("hr", "manager", "reviewer", "approver", "employee")
 

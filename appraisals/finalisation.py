@@ -31,9 +31,10 @@ from appraisals.models import Appraisal, Evaluation, EvaluationApproval
 from appraisals.pages import FINAL_STATUSES, is_ready, with_evaluation_counts
 from engagements.models import ReviewCycle
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.models import Employee, Membership, User
 from organizations.notifications import queue_email
-from organizations.services import DomainError, check_version
+from organizations.services import check_version
 
 FINALISED_FIELDS = ["status", "finalized_at", "finalized_by", "version"]
 

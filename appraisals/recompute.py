@@ -57,8 +57,8 @@ from appraisals.models import (
 from appraisals.scoring import AppraisalScore, CycleInput, PlanInput, PlanScore, Rated
 from appraisals.scoring import inputs_from_snapshot as scoring_inputs_from_snapshot
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.models import Membership
-from organizations.services import DomainError
 from organizations.tenancy import current_organization_id
 
 logger = logging.getLogger(__name__)

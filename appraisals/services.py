@@ -51,9 +51,10 @@ from engagements.enums import (
 from engagements.models import Goal, Plan, PlanCompetency, ReviewCycle
 from engagements.selectors import scale_for_cycle
 from organizations.enums import Role
+from organizations.errors import DomainError, EditConflict
 from organizations.models import Employee, Membership, Organization, User
 from organizations.notifications import queue_email
-from organizations.services import DomainError, EditConflict, check_version
+from organizations.services import check_version
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ from competencies.models import (
     RatingScale,
 )
 from competencies.usage import scale_lock_reason
+from organizations.errors import DomainError
 from organizations.models import JobTitle, Membership, Organization
-from organizations.services import DomainError
 
 # --- Points of a scale ---------------------------------------------------------------
 

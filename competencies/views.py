@@ -39,9 +39,9 @@ from competencies.models import (
 )
 from competencies.usage import scale_lock_reason
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.models import Membership
 from organizations.permissions import HrAdminRequiredMixin, role_required
-from organizations.services import DomainError
 
 PAGE_SIZE = 25
 HISTORY_LIMIT = 50

@@ -48,12 +48,9 @@ from engagements.models import (
     TemplateCompetency,
     TemplateGoal,
 )
+from organizations.errors import DomainError
 from organizations.models import Employee, Membership, User
-from organizations.services import (  # noqa: F401  (EditConflict: part of this API)
-    DomainError,
-    EditConflict,
-    check_version,
-)
+from organizations.services import check_version
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")

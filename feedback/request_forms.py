@@ -12,9 +12,9 @@ from engagements.models import Engagement
 from feedback import requests as svc
 from feedback.enums import FeedbackKind, Visibility
 from feedback.models import FeedbackRequest
+from organizations.errors import DomainError
 from organizations.forms import set_choices
 from organizations.models import Employee, Membership
-from organizations.services import DomainError
 
 
 class PersonChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]

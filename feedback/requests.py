@@ -41,9 +41,9 @@ from engagements.permissions import Access, load_access
 from feedback.enums import ANONYMITY_THRESHOLD, AskStatus, FeedbackKind, Visibility
 from feedback.models import Feedback, FeedbackAnswer, FeedbackAsk, FeedbackRequest
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.models import Employee, Membership, Organization
 from organizations.notifications import queue_email
-from organizations.services import DomainError
 
 MAX_REQUESTEES = 20
 MAX_DUE_DAYS = 365

@@ -20,9 +20,9 @@ from feedback import selectors
 from feedback.enums import EDIT_WINDOW_HOURS, FeedbackKind, Visibility
 from feedback.models import Feedback
 from feedback.permissions import refusal
+from organizations.errors import DomainError
 from organizations.models import Employee, Membership
 from organizations.notifications import queue_email
-from organizations.services import DomainError
 
 MAX_BODY = 4000
 SHARED_TEMPLATE = "feedback/email/feedback_shared.txt"

@@ -31,8 +31,8 @@ from engagements.enums import PlanKind
 from engagements.models import Engagement
 from engagements.permissions import Access, load_access
 from feedback.models import ClientSurvey, ClientSurveyRating
+from organizations.errors import DomainError
 from organizations.models import Employee, Membership, Organization
-from organizations.services import DomainError
 from organizations.tenancy import tenant_context
 
 SURVEY_SALT = "feedback.client-survey"

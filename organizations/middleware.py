@@ -10,19 +10,11 @@ from django.db import connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import SimpleTemplateResponse
 from django.utils import timezone
-from django.utils.functional import SimpleLazyObject
 from django_scopes import scope
 
-from organizations.models import Employee, Membership
-from organizations.tenancy import _set_rls, rls_annotation
-
-
-def _employee_of(membership: Membership) -> Employee | None:
-    return (
-        Employee.objects.select_related("job_title", "business_unit", "line_manager")
-        .filter(user_id=membership.user_id)
-        .first()
-    )
+from organizations.http import as_tenant_request
+from organizations.models import Membership
+from organizations.tenancy import rls_annotation, set_row_security
 
 
 class TenantMiddleware:
@@ -32,7 +24,8 @@ class TenantMiddleware:
     user without an active membership gets 404 (the organisation may as well not
     exist); otherwise the view runs inside a transaction, the tenant scope, the
     PostgreSQL row-security setting and the organisation's time zone, with
-    ``request.organization``, ``request.membership`` and a lazy ``request.employee``.
+    a ``TenantRequest`` (``organizations.http``): ``organization``, ``membership`` and
+    a cached ``employee``.
 
     Cost: one query (the membership, which also sets the row-security setting), on top
     of the session and user queries that authentication makes anyway.
@@ -68,22 +61,18 @@ class TenantMiddleware:
             )
             if membership is None:
                 raise Http404("No such organisation.")
+            tenant_request = as_tenant_request(request, membership)
             organization = membership.organization
-            request.organization = organization  # type: ignore[attr-defined]
-            request.membership = membership  # type: ignore[attr-defined]
-            request.employee = SimpleLazyObject(  # type: ignore[attr-defined]
-                lambda: _employee_of(membership)
-            )
             with (
                 scope(organization=organization),
                 timezone.override(organization.timezone),
             ):
-                response = view_func(request, *view_args, **view_kwargs)
+                response = view_func(tenant_request, *view_args, **view_kwargs)
                 if isinstance(response, SimpleTemplateResponse):
                     # Render while the scope is active; templates may touch the ORM.
                     response.render()
             if nested:
                 # Inside an outer transaction (tests, nested calls) the local setting
                 # would outlive this request; at a real commit it ends by itself.
-                _set_rls(None)
+                set_row_security(None)
         return response

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from organizations.enums import Role
+from organizations.errors import DomainError, EditConflict
 from organizations.models import (
     Employee,
     Invitation,
@@ -27,26 +28,6 @@ from organizations.signals import employee_linked
 from organizations.tenancy import tenant_context
 
 INVITATION_SALT = "organizations.invitation"
-
-
-class DomainError(Exception):
-    """A rule of the domain refused the operation; the message is fit for the user."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class EditConflict(DomainError):
-    """A stale edit: someone saved the object after the editor loaded it.
-
-    ``current_version`` lets a form offer the editor a resubmit against the latest.
-    """
-
-    def __init__(self, message: str, current_version: int) -> None:
-        super().__init__(message)
-        self.current_version = current_version
 
 
 def check_version(

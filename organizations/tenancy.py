@@ -109,8 +109,12 @@ def current_organization_id() -> int | None:
     return org if isinstance(org, int) else org.pk
 
 
-def _set_rls(organization_id: int | None) -> None:
-    """Set the row-security setting for the current transaction (PostgreSQL only)."""
+def set_row_security(organization_id: int | None) -> None:
+    """Set the row-security setting ``app.organization_id`` for the current
+    transaction (PostgreSQL only; None clears it). One query.
+
+    ``tenant_context`` and the tenant middleware call it; other code enters a tenant
+    through ``tenant_context`` instead."""
     if not is_postgresql():
         return
     with connection.cursor() as cursor:
@@ -131,11 +135,11 @@ def tenant_context(organization: Organization) -> Iterator[Organization]:
         raise ValueError("tenant_context needs a saved organization.")
     previous = current_organization_id()
     with transaction.atomic(), scope(organization=organization):
-        _set_rls(organization.pk)
+        set_row_security(organization.pk)
         yield organization
         # On an exception the savepoint or transaction rollback restores the setting.
         if not connection.needs_rollback:
-            _set_rls(previous)
+            set_row_security(previous)
 
 
 def rls_annotation() -> dict[str, Any]:

@@ -25,6 +25,7 @@ from django_filters.views import FilterView
 
 from organizations import selectors, services
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.filters import EmployeeFilter
 from organizations.forms import (
     AcceptInvitationForm,
@@ -141,7 +142,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 {"message": exc.message, "reason": exc.reason},
                 status=410,
             )
-        except services.DomainError as exc:
+        except DomainError as exc:
             error = exc.message
         else:
             messages.success(
@@ -213,7 +214,7 @@ class EmployeeCreateView(HrAdminRequiredMixin, CreateView):
                 actor=self.request.membership,  # type: ignore[attr-defined]
                 **form.cleaned_data,
             )
-        except services.DomainError as exc:
+        except DomainError as exc:
             form.add_error(exc.field, exc.message)
             return self.form_invalid(form)
         messages.success(
@@ -265,7 +266,7 @@ def employee_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
                 role=role,
                 **data,
             )
-        except services.DomainError as exc:
+        except DomainError as exc:
             form.add_error(exc.field, exc.message)
         else:
             messages.success(
@@ -293,7 +294,7 @@ def employee_set_active(request: HttpRequest, org_slug: str, pk: int) -> HttpRes
             employee=employee,
             active=active,
         )
-    except services.DomainError as exc:
+    except DomainError as exc:
         messages.error(request, exc.message)
     else:
         if active:
@@ -321,7 +322,7 @@ def invitations(request: HttpRequest, org_slug: str) -> HttpResponse:
                 role=form.cleaned_data["role"],
                 employee=form.cleaned_data.get("employee"),
             )
-        except services.DomainError as exc:
+        except DomainError as exc:
             form.add_error(exc.field, exc.message)
         else:
             messages.success(
@@ -352,7 +353,7 @@ def invitation_revoke(request: HttpRequest, org_slug: str, pk: int) -> HttpRespo
             actor=request.membership,  # type: ignore[attr-defined]
             invitation=invitation,
         )
-    except services.DomainError as exc:
+    except DomainError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(

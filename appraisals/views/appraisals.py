@@ -31,8 +31,8 @@ from appraisals.page_forms import (
     ReopenForm,
 )
 from engagements.models import ReviewCycle
+from organizations.errors import DomainError
 from organizations.models import Membership
-from organizations.services import DomainError
 
 
 def _membership(request: HttpRequest) -> Membership:

@@ -34,9 +34,9 @@ from engagements.enums import CycleStatus
 from engagements.models import ReviewCycle
 from engagements.selectors import default_scale, get_cycle_for, get_plan_for
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.models import Membership
 from organizations.permissions import role_required
-from organizations.services import DomainError
 
 # The timeline shows the latest changes; older ones stay in the history tables.
 HISTORY_LIMIT = 100

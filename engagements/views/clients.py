@@ -24,9 +24,9 @@ from engagements.forms import ClientForm, EngagementForm
 from engagements.models import Client, Engagement
 from engagements.permissions import can_manage_engagements, can_plan_on, can_view_plan
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.models import Membership
 from organizations.permissions import HrAdminRequiredMixin, role_required
-from organizations.services import DomainError
 
 PAGE_SIZE = 25
 HISTORY_LIMIT = 50

@@ -36,9 +36,9 @@ from engagements.forms import EngagementTypeForm, PlanCompetencyForm
 from engagements.models import EngagementType, Plan, PlanCompetency, PlanTemplate
 from engagements.permissions import can_edit_plan
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.models import Membership
 from organizations.permissions import role_required
-from organizations.services import DomainError
 
 PAGE_SIZE = 25
 SECTION = "engagements/partials/plan_competencies.html"

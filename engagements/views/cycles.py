@@ -24,9 +24,9 @@ from engagements.enums import CycleStatus, PlanStatus, Weighting
 from engagements.forms import CycleForm
 from engagements.models import ReviewCycle
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.models import Membership
 from organizations.permissions import HrAdminRequiredMixin, role_required
-from organizations.services import DomainError
 
 PAGE_SIZE = 25
 

@@ -36,9 +36,9 @@ from engagements.forms import CheckInForm, GoalForm, KeyActivityForm, PlanForm
 from engagements.models import Goal, Plan
 from engagements.permissions import Access, can_check_in, can_edit_plan
 from organizations.enums import Role
+from organizations.errors import DomainError, EditConflict
 from organizations.models import Membership
 from organizations.permissions import role_required
-from organizations.services import DomainError
 
 HUNDRED = Decimal(100)
 # The timelines show the latest changes; older ones stay in the history tables.
@@ -207,7 +207,7 @@ def plan_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
             services.update_plan(
                 actor=_membership(request), plan=plan, version=version, **data
             )
-        except services.EditConflict as exc:
+        except EditConflict as exc:
             form.add_error(None, exc.message)
             _offer_resubmit(form, exc.current_version)
             conflict = True
@@ -341,7 +341,7 @@ def goal_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
             services.update_goal(
                 actor=_membership(request), goal=goal, version=version, **data
             )
-        except services.EditConflict as exc:
+        except EditConflict as exc:
             form.add_error(None, exc.message)
             _offer_resubmit(form, exc.current_version)
             conflict = True

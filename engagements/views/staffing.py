@@ -36,9 +36,9 @@ from engagements.forms import (
 )
 from engagements.models import Engagement, ReviewCycle
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.models import Membership
 from organizations.permissions import role_required
-from organizations.services import DomainError
 
 PAGE_SIZE = 25
 

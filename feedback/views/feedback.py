@@ -49,8 +49,8 @@ from feedback.models import Feedback
 from feedback.permissions import can_see_history, refusal
 from organizations import selectors as people_selectors
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.models import Employee, Membership
-from organizations.services import DomainError
 
 PAGE_SIZE = 20
 FEED_PARTIAL = "feedback/feedback/partials/feed.html"

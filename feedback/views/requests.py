@@ -27,8 +27,8 @@ from feedback.enums import AskStatus
 from feedback.models import FeedbackAsk, FeedbackRequest
 from feedback.request_forms import AnswerForm, DeclineForm, RequestForm
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.models import Membership
-from organizations.services import DomainError
 
 PAGE_SIZE = 25
 HOME_LIMIT = 5

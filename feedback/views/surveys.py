@@ -35,10 +35,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from engagements.selectors import get_engagement_for
 from feedback import surveys
 from feedback.survey_forms import SendSurveyForm, SurveyAnswerForm
+from organizations.errors import DomainError
 from organizations.http import client_ip
 from organizations.models import Membership
 from organizations.selectors import get_employee_for
-from organizations.services import DomainError
 from organizations.tenancy import tenant_context
 
 logger = logging.getLogger(__name__)

@@ -30,8 +30,8 @@ from engagements.enums import CycleStatus, PlanKind, Weighting
 from engagements.models import ReviewCycle
 from engagements.services import EditConflict
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.models import Employee, Membership, Organization, SentEmail
-from organizations.services import DomainError
 from organizations.tenancy import tenant_context
 from tests.appraisal_factories import (
     AppraisalFactory,

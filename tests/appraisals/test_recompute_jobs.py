@@ -23,8 +23,8 @@ from engagements import services as engagement_services
 from engagements.enums import CycleStatus, PlanStatus
 from engagements.models import Plan, ReviewCycle
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.models import Membership, Organization
-from organizations.services import DomainError
 from organizations.tenancy import tenant_context
 from tests.appraisals.test_scoring_rules import build_worked_example
 

@@ -29,8 +29,8 @@ from engagements.enums import (
 )
 from engagements.models import Engagement, Plan, ReviewCycle
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.models import Employee, Membership, Organization
-from organizations.services import DomainError
 from organizations.tenancy import tenant_context
 from tests.competency_factories import DefaultScaleFactory
 from tests.engagement_factories import (

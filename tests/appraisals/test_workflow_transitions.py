@@ -21,8 +21,8 @@ from appraisals.services import RatingInput
 from engagements.enums import EngagementRole, PlanKind
 from engagements.models import Plan
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.models import Employee
-from organizations.services import DomainError
 from organizations.tenancy import tenant_context
 from tests.appraisals.test_workflow_opening import (
     World,

@@ -16,8 +16,8 @@ from competencies.usage import (
     scale_lock_reason,
     unregister_scale_lock,
 )
+from organizations.errors import DomainError
 from organizations.models import Membership, Organization
-from organizations.services import DomainError
 from organizations.tenancy import tenant_context
 from tests.competency_factories import DefaultScaleFactory, RatingScaleFactory
 

@@ -18,8 +18,8 @@ from competencies.models import (
     CompetencySetItem,
     CompetencySetJobTitle,
 )
+from organizations.errors import DomainError
 from organizations.models import Membership, Organization
-from organizations.services import DomainError
 from organizations.tenancy import tenant_context
 from tests.competency_factories import (
     CompetencyCategoryFactory,

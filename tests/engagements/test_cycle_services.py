@@ -11,8 +11,8 @@ import pytest
 from engagements import services
 from engagements.enums import CycleStatus, PlanKind, PlanStatus
 from engagements.models import Plan, ReviewCycle
+from organizations.errors import DomainError
 from organizations.models import Employee, Membership
-from organizations.services import DomainError
 from organizations.tenancy import tenant_context
 from tests.engagement_factories import PlanFactory, ReviewCycleFactory
 from tests.factories import EmployeeFactory

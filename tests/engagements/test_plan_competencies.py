@@ -24,8 +24,8 @@ from engagements.models import (
     ReviewCycle,
     TemplateCompetency,
 )
+from organizations.errors import DomainError
 from organizations.models import Employee, Membership, Organization
-from organizations.services import DomainError
 from organizations.tenancy import tenant_context
 from tests.competency_factories import (
     CompetencyFactory,

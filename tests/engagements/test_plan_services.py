@@ -15,8 +15,8 @@ from django.utils import timezone
 from engagements import selectors, services
 from engagements.enums import CycleStatus, GoalStatus, PlanKind, PlanStatus
 from engagements.models import Goal, GoalCheckIn, KeyActivity, Plan
+from organizations.errors import DomainError, EditConflict
 from organizations.models import Membership
-from organizations.services import DomainError
 from organizations.tenancy import tenant_context
 from tests.engagement_factories import (
     GoalCheckInFactory,
@@ -411,7 +411,7 @@ def test_update_plan_with_a_stale_version_is_refused_and_changes_nothing(
         hr_admin, services.update_plan, plan=plan, version=1, role_title="Second"
     )
 
-    assert isinstance(error, services.EditConflict)
+    assert isinstance(error, EditConflict)
     assert CONFLICT.match(error.message)
     assert error.current_version == 2
     row = _plan_row(plan)
@@ -426,7 +426,7 @@ def test_update_goal_with_a_stale_version_is_refused_and_changes_nothing(
 
     error = _refusal(hr_admin, services.update_goal, goal=goal, version=1, title="Late")
 
-    assert isinstance(error, services.EditConflict)
+    assert isinstance(error, EditConflict)
     assert CONFLICT.match(error.message)
     assert error.current_version == 2
     assert [(r["title"], r["version"]) for r in _goal_rows(plan)] == [("First", 2)]

@@ -18,8 +18,9 @@ from engagements.enums import (
 )
 from engagements.models import Engagement, Plan, RoleAssignment, RoleRule
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.models import Employee, Membership, Organization, User
-from organizations.services import DomainError, accept_invitation
+from organizations.services import accept_invitation
 from organizations.tenancy import tenant_context
 from tests.engagement_factories import (
     EngagementFactory,

@@ -20,8 +20,8 @@ from engagements.enums import (
     PlanStatus,
 )
 from engagements.models import Engagement, Plan, ReviewCycle, RoleAssignment
+from organizations.errors import DomainError
 from organizations.models import Employee, Membership, Organization, User
-from organizations.services import DomainError
 from organizations.tenancy import tenant_context
 from tests.engagement_factories import (
     EngagementFactory,

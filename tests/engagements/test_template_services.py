@@ -18,8 +18,8 @@ from engagements.models import (
     PlanTemplate,
     TemplateGoal,
 )
+from organizations.errors import DomainError
 from organizations.models import Membership, Organization
-from organizations.services import DomainError
 from organizations.tenancy import tenant_context
 from tests.engagement_factories import (
     EngagementFactory,

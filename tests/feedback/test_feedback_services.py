@@ -20,8 +20,8 @@ from feedback import selectors, services
 from feedback.enums import FeedbackKind, Visibility
 from feedback.models import Feedback
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.models import Employee, Membership, Organization, SentEmail
-from organizations.services import DomainError
 from organizations.tenancy import tenant_context
 from tests.engagement_factories import (
     EngagementFactory,

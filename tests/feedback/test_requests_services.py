@@ -23,8 +23,8 @@ from feedback.enums import AskStatus, FeedbackKind, Visibility
 from feedback.models import Feedback, FeedbackAnswer, FeedbackAsk, FeedbackRequest
 from feedback.tasks import send_request_reminders
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.models import Employee, Membership, Organization, SentEmail
-from organizations.services import DomainError
 from organizations.tenancy import tenant_context
 from tests.engagement_factories import EngagementFactory, PlanFactory
 from tests.factories import EmployeeFactory

@@ -24,8 +24,8 @@ from feedback import surveys
 from feedback.demo import surveys as demo
 from feedback.models import ClientSurvey, ClientSurveyRating
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.models import Employee, Membership, Organization, SentEmail
-from organizations.services import DomainError
 from organizations.tenancy import tenant_context
 from tests.engagement_factories import (
     ClientFactory,

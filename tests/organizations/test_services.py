@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from organizations import selectors, services
 from organizations.enums import Role
+from organizations.errors import DomainError
 from organizations.models import Employee, Invitation, Membership, User
-from organizations.services import DomainError, InvitationError
+from organizations.services import InvitationError
 from organizations.tenancy import tenant_context
 from tests.factories import (
     TEST_PASSWORD,

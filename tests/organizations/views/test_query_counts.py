@@ -67,7 +67,7 @@ PAGE_BUDGET = 15
 # not lookups and are left out when counting what a page or the middleware costs.
 SAVEPOINT = re.compile(r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b")
 # Also test-only: under an outer transaction the middleware clears the row-security
-# setting after the view (``_set_rls(None)``); at a real commit it ends by itself.
+# setting after the view (``set_row_security(None)``); at a real commit it ends by itself.
 RLS_RESET = re.compile(r"^\s*SELECT set_config\(")
 
 
