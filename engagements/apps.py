@@ -14,14 +14,10 @@ class EngagementsConfig(AppConfig):
 
     def ready(self) -> None:
         from competencies.usage import register_scale_lock
-        from engagements import demo
         from engagements.home import my_work_section
         from engagements.services import cycle_scale_lock_reason
         from organizations import home
-        from organizations.demo import register as register_seeder
         from organizations.signals import employee_linked
-
-        register_seeder(demo.seed)
         # Ratings exist only in cycles in review or closed: their scale is fixed.
         register_scale_lock(cycle_scale_lock_reason)
         home.register(my_work_section)

@@ -5,7 +5,4 @@ class FeedbackConfig(AppConfig):
     name = "feedback"
 
     def ready(self) -> None:
-        from feedback import demo, home, receivers  # noqa: F401  (registers)
-        from organizations.demo import register as register_seeder
-
-        register_seeder(demo.seed)
+        from feedback import home, receivers  # noqa: F401  (registers)

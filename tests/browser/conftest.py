@@ -38,7 +38,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from organizations.management.commands.seed_demo import DEMO_PASSWORD
+from demo.people import DEMO_PASSWORD
 
 # The live server must listen where the browser is allowed to go: 127.0.0.1 only.
 os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 
-from competencies import demo
 from competencies.models import (
     Competency,
     CompetencyCategory,
@@ -18,7 +17,8 @@ from competencies.models import (
     RatingLevel,
     RatingScale,
 )
-from organizations.demo import _seeders
+from demo import competencies as demo
+from demo.seed import SEEDERS
 from organizations.models import Organization
 from organizations.tenancy import tenant_context
 from tests.factories import JobTitleFactory, OrganizationFactory
@@ -57,12 +57,12 @@ def _seed(org: Organization) -> None:
         demo.seed(org)
 
 
-def test_demo_seeder_is_registered_before_the_engagements_seeder() -> None:
-    modules = [seeder.__module__ for seeder in _seeders]
+def test_demo_seeder_runs_before_the_engagements_seeder() -> None:
+    modules = [seeder.__module__ for seeder in SEEDERS]
 
-    assert "competencies.demo" in modules
-    if "engagements.demo" in modules:
-        assert modules.index("competencies.demo") < modules.index("engagements.demo")
+    assert "demo.competencies" in modules
+    if "demo.engagements" in modules:
+        assert modules.index("demo.competencies") < modules.index("demo.engagements")
 
 
 def test_demo_seeds_acme_library_and_sets_and_is_idempotent() -> None:

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from engagements import demo as engagements_demo
-from feedback.demo import feedback as feedback_demo
+from demo import engagements as engagements_demo
+from demo import feedback as feedback_demo
+from demo import people
 from feedback.models import Feedback
-from organizations.management.commands.seed_demo import Command
 from organizations.tenancy import tenant_context
 
 pytestmark = pytest.mark.django_db
 
 
 def test_demo_feedback_covers_every_kind_and_visibility_and_is_idempotent():
-    command = Command()
-    acme, globex = command._acme(), command._globex()
+    acme, globex = people.acme(), people.globex()
     with tenant_context(acme):
         engagements_demo.seed(acme)
         feedback_demo.seed(acme)

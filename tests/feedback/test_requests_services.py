@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from demo import feedback_requests as demo
 from engagements import services as engagement_services
 from engagements.enums import EngagementRole
 from engagements.models import Engagement
@@ -619,8 +620,6 @@ def test_reminders_go_to_open_asks_due_within_two_days_once(
 def test_demo_seeds_both_sides_and_both_anonymous_states_once(
     world: RequestWorld,
 ) -> None:
-    from feedback.demo import requests as demo
-
     for member in [world.boss, *world.peers[:4]]:
         PlanFactory(
             organization=world.org,

@@ -17,11 +17,11 @@ from django.core import signing
 from django.db import connection
 from django.utils import timezone
 
+from demo import surveys as demo
 from engagements import services as engagement_services
 from engagements.enums import EngagementRole, PlanKind
 from engagements.models import Engagement
 from feedback import surveys
-from feedback.demo import surveys as demo
 from feedback.models import ClientSurvey, ClientSurveyRating
 from organizations.enums import Role
 from organizations.errors import DomainError

@@ -310,7 +310,7 @@ SETS: list[tuple[str, str, tuple[str, ...], list[tuple[str, int, int]]]] = [
 
 
 def seed(organization: Organization) -> None:
-    """Runs inside ``organization``'s tenant context (see ``organizations.demo``)."""
+    """Runs inside ``organization``'s tenant context (see ``demo.seed``)."""
     _scale(organization)
     if organization.slug != "acme":
         return
