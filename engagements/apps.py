@@ -18,6 +18,7 @@ class EngagementsConfig(AppConfig):
         from engagements.services import cycle_scale_lock_reason
         from organizations import home
         from organizations.signals import employee_linked
+
         # Ratings exist only in cycles in review or closed: their scale is fixed.
         register_scale_lock(cycle_scale_lock_reason)
         home.register(my_work_section)

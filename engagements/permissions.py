@@ -7,33 +7,12 @@ Membership. Every predicate takes an ``Access`` so a page asks guardian once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from guardian.core import ObjectPermissionChecker
 
 from engagements.enums import PlanKind
 from engagements.models import Engagement, Plan
-from organizations.enums import Role
 from organizations.models import Membership
-
-
-@dataclass
-class Access:
-    """The caller and the guardian permissions they hold on the engagements in play."""
-
-    membership: Membership
-    perms: dict[int, set[str]] = field(default_factory=dict)
-
-    @property
-    def is_hr(self) -> bool:
-        return self.membership.role == Role.HR_ADMIN
-
-    @property
-    def user_id(self) -> int:
-        return self.membership.user_id
-
-    def on(self, engagement_id: int | None) -> set[str]:
-        return self.perms.get(engagement_id or 0, set())
+from organizations.permissions import Access
 
 
 def load_access(membership: Membership, engagements: list[Engagement]) -> Access:

@@ -60,7 +60,6 @@ from engagements.models import (
     TemplateGoal,
 )
 from engagements.permissions import (
-    Access,
     can_check_in,
     can_edit_plan,
     can_manage_engagements,
@@ -71,6 +70,7 @@ from engagements.permissions import (
 from organizations.enums import Role
 from organizations.history import timeline
 from organizations.models import Membership
+from organizations.permissions import Access
 
 # Plan ids, or a queryset that yields them (used as a subquery).
 PlanIds = Collection[int] | QuerySet[Any, Any]

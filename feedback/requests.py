@@ -37,13 +37,14 @@ from guardian.shortcuts import get_objects_for_user
 
 from engagements.enums import PlanKind
 from engagements.models import Engagement, Plan
-from engagements.permissions import Access, load_access
+from engagements.permissions import load_access
 from feedback.enums import ANONYMITY_THRESHOLD, AskStatus, FeedbackKind, Visibility
 from feedback.models import Feedback, FeedbackAnswer, FeedbackAsk, FeedbackRequest
 from organizations.enums import Role
 from organizations.errors import DomainError
 from organizations.models import Employee, Membership, Organization
 from organizations.notifications import queue_email
+from organizations.permissions import Access
 
 MAX_REQUESTEES = 20
 MAX_DUE_DAYS = 365

@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest
 
 from engagements.enums import PlanKind
 from engagements.models import Engagement, Goal, Plan
-from engagements.permissions import Access, load_access
+from engagements.permissions import load_access
 from engagements.selectors import engagements_with_perm
 from feedback.enums import Visibility
 from feedback.models import Feedback
@@ -30,6 +30,7 @@ from feedback.permissions import (
 from organizations.enums import Role
 from organizations.history import timeline
 from organizations.models import Employee, Membership
+from organizations.permissions import Access
 
 # Related rows every feed row shows.
 ROW_RELATED = ("author", "subject", "engagement", "goal")

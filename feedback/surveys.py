@@ -29,10 +29,11 @@ from django.utils.translation import gettext as _
 
 from engagements.enums import PlanKind
 from engagements.models import Engagement
-from engagements.permissions import Access, load_access
+from engagements.permissions import load_access
 from feedback.models import ClientSurvey, ClientSurveyRating
 from organizations.errors import DomainError
 from organizations.models import Employee, Membership, Organization
+from organizations.permissions import Access
 from organizations.tenancy import tenant_context
 
 SURVEY_SALT = "feedback.client-survey"

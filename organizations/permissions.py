@@ -1,27 +1,81 @@
-"""Role predicates and the view guards built on them.
+"""Who may do what: the vocabulary every app's permissions share, and the view guards.
 
-Views ask these questions in one obvious place (``role_required`` or an access
-function in ``selectors``); templates receive the answers as booleans.
+Each app has one permission entry point with the same signature,
+``<app>.permissions.can(access, action, target=None) -> bool``, backed by small
+predicates in the same module. ``Access`` is the caller as those predicates see them:
+the membership (tenant role) plus the django-guardian object permissions it holds on
+the engagements in play (loaded once per page by ``engagements.permissions.load_access``).
+
+The one HR-only check is ``Membership.is_hr_admin``; views that only HR admins may open
+use ``role_required(Role.HR_ADMIN)`` / ``HrAdminRequiredMixin`` or ``require_hr_admin``,
+which refuse *before* any lookup so that the 403 reveals nothing about ids.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import wraps
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
 from organizations.enums import Role
+from organizations.models import Membership
 
-if TYPE_CHECKING:
-    from organizations.models import Membership
+
+@dataclass
+class Access:
+    """The caller and the guardian permissions they hold on the engagements in play.
+
+    ``perms`` maps an engagement id to the codenames held on it; it is empty for HR
+    admins (who need none) and for pages that involve no engagement.
+    """
+
+    membership: Membership
+    perms: dict[int, set[str]] = field(default_factory=dict)
+
+    @property
+    def is_hr(self) -> bool:
+        return self.membership.is_hr_admin
+
+    @property
+    def user_id(self) -> int:
+        return self.membership.user_id
+
+    def on(self, engagement_id: int | None) -> set[str]:
+        return self.perms.get(engagement_id or 0, set())
+
+
+class Action(StrEnum):
+    """What ``can`` answers for this app's objects."""
+
+    MANAGE_PEOPLE = "manage_people"
+
+
+def can(access: Access, action: Action | str, target: object = None) -> bool:
+    """May ``access``'s member do ``action`` (on ``target``)? No query.
+
+    ``manage_people``: HR admins run the directory, invitations, roles and the
+    organisation's settings.
+    """
+    if action == Action.MANAGE_PEOPLE:
+        return access.is_hr
+    raise ValueError(f"Unknown action for organizations: {action!r}")
 
 
 def can_manage_people(membership: Membership) -> bool:
     """HR admins run the directory, invitations, roles and organisation settings."""
-    return membership.role == Role.HR_ADMIN
+    return can(Access(membership), Action.MANAGE_PEOPLE)
+
+
+def require_hr_admin(membership: Membership) -> None:
+    """403 unless the member is an HR admin. Call it before any lookup, so the answer
+    is the same for this organisation's ids, another's and unknown ones."""
+    if not membership.is_hr_admin:
+        raise PermissionDenied
 
 
 def role_required(*roles: str) -> Callable[..., Any]:
@@ -33,7 +87,7 @@ def role_required(*roles: str) -> Callable[..., Any]:
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if request.membership.role not in roles:  # type: ignore[attr-defined]
+            if _membership_of(request).role not in roles:
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
@@ -42,15 +96,23 @@ def role_required(*roles: str) -> Callable[..., Any]:
     return decorator
 
 
+def _membership_of(request: HttpRequest) -> Membership:
+    """The membership the tenant middleware attached (403 outside a tenant URL)."""
+    membership = getattr(request, "membership", None)
+    if not isinstance(membership, Membership):
+        raise PermissionDenied
+    return membership
+
+
 class RoleRequiredMixin:
     """Class-based view guard: ``allowed_roles`` lists the tenant roles let in."""
 
     allowed_roles: tuple[str, ...] = ()
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.membership.role not in self.allowed_roles:  # type: ignore[attr-defined]
+        if _membership_of(request).role not in self.allowed_roles:
             raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]  # a mixin: the view class after it in the MRO has dispatch
 
 
 class HrAdminRequiredMixin(RoleRequiredMixin):

@@ -34,11 +34,11 @@ from engagements import selectors, services
 from engagements.enums import GoalStatus, PlanStatus
 from engagements.forms import CheckInForm, GoalForm, KeyActivityForm, PlanForm
 from engagements.models import Goal, Plan
-from engagements.permissions import Access, can_check_in, can_edit_plan
+from engagements.permissions import can_check_in, can_edit_plan
 from organizations.enums import Role
 from organizations.errors import DomainError, EditConflict
 from organizations.models import Membership
-from organizations.permissions import role_required
+from organizations.permissions import Access, role_required
 
 HUNDRED = Decimal(100)
 # The timelines show the latest changes; older ones stay in the history tables.

@@ -37,7 +37,6 @@ from django_htmx.http import reswap, retarget
 from engagements import selectors as engagement_selectors
 from engagements.enums import PlanKind
 from engagements.models import Engagement, Goal, Plan
-from engagements.permissions import Access
 from feedback import selectors, services
 from feedback.forms import (
     FeedbackEditForm,
@@ -51,6 +50,7 @@ from organizations import selectors as people_selectors
 from organizations.enums import Role
 from organizations.errors import DomainError
 from organizations.models import Employee, Membership
+from organizations.permissions import Access
 
 PAGE_SIZE = 20
 FEED_PARTIAL = "feedback/feedback/partials/feed.html"

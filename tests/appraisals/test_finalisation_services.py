@@ -28,9 +28,8 @@ from appraisals.recompute import recompute_appraisals
 from competencies.models import RatingScale
 from engagements.enums import CycleStatus, PlanKind, Weighting
 from engagements.models import ReviewCycle
-from engagements.services import EditConflict
 from organizations.enums import Role
-from organizations.errors import DomainError
+from organizations.errors import DomainError, EditConflict
 from organizations.models import Employee, Membership, Organization, SentEmail
 from organizations.tenancy import tenant_context
 from tests.appraisal_factories import (
