@@ -20,7 +20,7 @@ TEST_ENV := DATABASE_URL=postgres://hrms_owner@127.0.0.1:5432/hrms \
 help:
 	@echo "make run   - install, migrate the embedded SQLite database, load the demo, serve http://127.0.0.1:8000"
 	@echo "make test  - install, start/use PostgreSQL and Redis on localhost, run lint and the whole suite"
-	@echo "make lint  - ruff format --check, ruff check, mypy"
+	@echo "make lint  - ruff format --check, ruff check, mypy, lint-imports (the import contracts)"
 	@echo "make bench - benchmarks that print ratios measured in one run (bench/README.md)"
 
 $(UV):
@@ -59,13 +59,16 @@ lint: install
 	.venv/bin/ruff format --check .
 	.venv/bin/ruff check .
 	.venv/bin/mypy
+	.venv/bin/lint-imports
 
 format: install
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
 
+# One pytest-xdist worker per CPU, each with a database and cache keys of its own
+# (tests/conftest.py); `pytest` without -n runs the same suite in one process.
 test: install services system-deps lint
-	$(TEST_ENV) $(PY) -m pytest
+	$(TEST_ENV) $(PY) -m pytest -n auto
 
 bench: install services  # benchmarks that print ratios (see bench/README.md); not tests
 	$(TEST_ENV) $(PY) bench/people_directory.py

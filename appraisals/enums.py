@@ -33,3 +33,7 @@ class ApprovalCapacity(models.TextChoices):
 class ApprovalDecision(models.TextChoices):
     APPROVED = "approved", _("Approved")
     RETURNED = "returned", _("Returned")
+
+
+# Appraisals whose scores are frozen and shown to their employee.
+FINAL_STATUSES = (AppraisalStatus.FINALIZED, AppraisalStatus.ACKNOWLEDGED)

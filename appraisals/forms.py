@@ -1,5 +1,7 @@
-"""Forms of the evaluation workflow. Choices come from the active tenant scope; only
-the fields declared here ever reach a service (no mass assignment)."""
+"""Forms of the appraisals app: the evaluation form and approval decisions, reviewer
+assignment, the appraisal settings and bands, acknowledging and reopening an appraisal,
+and the bulk selections of the cycle progress page. Choices come from the active tenant
+scope; only the fields declared here ever reach a service (no mass assignment)."""
 
 from __future__ import annotations
 
@@ -8,17 +10,19 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from appraisals.enums import EvaluationKind
 from appraisals.models import AppraisalSettings, Evaluation
-from appraisals.selectors import EvaluationSheet, reviewer_choices
-from appraisals.services import RatingInput
-from engagements.selectors import ScalePoint
+from appraisals.selectors.evaluations import EvaluationSheet, reviewer_choices
+from appraisals.services.ratings import RatingInput
+from engagements.selectors.competencies import ScalePoint
 from organizations.forms import set_choices
 from organizations.models import Employee
 
 NOT_APPLICABLE = "na"
+MAX_BATCH = 1000
 TEXT = forms.Textarea(attrs={"rows": 2})
 
 
@@ -233,12 +237,12 @@ class BandForm(forms.Form):
         return cleaned
 
 
-class BaseBandFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
+class BaseBandFormSet(forms.BaseFormSet):
     def _construct_form(self, i: int, **kwargs: Any) -> forms.Form:
         # Every row is read, also one left as shown (e.g. the band from 0 %):
         # an empty row is how a band is dropped, so "unchanged" must not mean "empty".
         kwargs["empty_permitted"] = False
-        return super()._construct_form(i, **kwargs)  # type: ignore[misc,no-any-return]
+        return super()._construct_form(i, **kwargs)  # type: ignore[misc]  # a private hook of BaseFormSet that django-stubs does not declare
 
     def bands(self) -> list[tuple[Decimal, Decimal]]:
         """The filled rows, in the order given."""
@@ -265,3 +269,86 @@ class BaseBandFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
 BandFormSet = forms.formset_factory(
     BandForm, formset=BaseBandFormSet, extra=2, max_num=20, validate_max=True
 )
+
+
+class VersionedForm(forms.Form):
+    """Carries the version of the appraisal the form was rendered from, so a stale
+    submit is refused instead of overwriting someone else's change."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def clean(self) -> dict[str, Any] | None:
+        # A hidden field's error would not show beside any field: say it above.
+        if "version" in self.errors:
+            self.add_error(
+                None,
+                _(
+                    "This form is out of date or incomplete; reload the page and try "
+                    "again."
+                ),
+            )
+        return super().clean()
+
+
+class AcknowledgeForm(VersionedForm):
+    comment = forms.CharField(
+        label=_("Your comment (optional)"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Anything you want HR and your line manager to know about this appraisal. "
+            "Acknowledging says you have read it, not that you agree."
+        ),
+    )
+
+
+class ReopenForm(VersionedForm):
+    reason = forms.CharField(
+        label=_("Reason for reopening"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Recorded in the history; the employee sees it on the appraisal."),
+        error_messages={"required": _("Say why the appraisal is reopened.")},
+    )
+
+
+class IdListField(forms.Field):
+    """Several integer ids from checkboxes of one name (duplicates dropped)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        if not value:
+            return []
+        values = value if isinstance(value, list | tuple) else [value]
+        try:
+            ids = [int(v) for v in values]
+        except (TypeError, ValueError):
+            raise ValidationError(
+                _("The selection is not valid; reload the page and select again."),
+                code="invalid",
+            ) from None
+        if len(ids) > MAX_BATCH:
+            raise ValidationError(
+                _("Select at most %(max)s rows at a time."),
+                code="too_many",
+                params={"max": MAX_BATCH},
+            )
+        return list(dict.fromkeys(ids))
+
+
+class BulkFinaliseForm(forms.Form):
+    appraisals = IdListField(
+        label=_("Appraisals"),
+        error_messages={"required": _("Select at least one appraisal to finalise.")},
+    )
+
+
+class BulkRemindForm(forms.Form):
+    evaluations = IdListField(
+        label=_("Evaluations"),
+        error_messages={
+            "required": _("Select at least one evaluation to remind about.")
+        },
+    )

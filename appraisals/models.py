@@ -2,7 +2,7 @@
 
 An Appraisal is one employee's result in one review cycle. Each of their plans gets a
 review Evaluation (written by its reviewer) and optionally a self-assessment (written by
-the employee, shown beside the review, never scored). Scores follow DESIGN.md section 5
+the employee, shown beside the review, never scored). Scores follow docs/scoring.md
 and are computed by ``appraisals.scoring``.
 """
 

@@ -1,4 +1,7 @@
-"""Who writes, sees, approves and assigns evaluations: the one place for these rules.
+"""Who writes, sees, approves and assigns evaluations, and who acknowledges, finalises
+and reopens appraisals: the one place for these rules. ``can(access, action, target)``
+is the app's one permission entry point; the predicates below back it (and the
+visibility rules of ``selectors.access``).
 
 People in the workflow are ``Employee`` rows; the acting member is matched to them by
 user id. Every predicate here is pure (no query): callers load the evaluation with its
@@ -24,8 +27,9 @@ Approval authority
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from django.utils.translation import gettext as _
 
@@ -35,16 +39,59 @@ from appraisals.enums import (
     EvaluationKind,
     EvaluationStatus,
 )
-from appraisals.models import Evaluation
+from appraisals.models import Appraisal, Evaluation
 from engagements.enums import PlanKind
 from engagements.models import Plan
-from organizations.enums import Role
 from organizations.models import Employee, Membership
+from organizations.permissions import Access
 
 APPROVER = ApprovalCapacity.APPROVER.value
 LINE_MANAGER = ApprovalCapacity.LINE_MANAGER.value
 VISIBLE_TO_EMPLOYEE = (AppraisalStatus.FINALIZED, AppraisalStatus.ACKNOWLEDGED)
 WRITABLE = (EvaluationStatus.DRAFT, EvaluationStatus.RETURNED)
+
+
+class Action(StrEnum):
+    """What ``can`` answers for this app's objects."""
+
+    MANAGE = "manage"  # no target: settings, cycle progress, recomputation (HR)
+    WRITE = "write"  # target: an Evaluation (its writer)
+    EDIT = "edit"  # target: an Evaluation (its writer, while it may still change)
+    ASSIGN_REVIEWER = "assign_reviewer"  # target: an Evaluation (a review; HR)
+    ACKNOWLEDGE = "acknowledge"  # target: an Appraisal (its employee)
+    FINALISE = (
+        "finalise"  # target: an Appraisal (finalise or reopen; HR, not their own)
+    )
+
+
+def can(access: Access, action: Action | str, target: object = None) -> bool:
+    """May ``access``'s member do ``action`` (on ``target``)? No query when the
+    evaluation's reviewer and appraisal, or the appraisal's employee, are loaded.
+
+    ``manage``: HR admins. ``write`` an evaluation: its reviewer (the employee for a
+    self-assessment); ``edit``: the same while it may still change. ``assign_reviewer``:
+    HR, on review evaluations. ``acknowledge`` an appraisal: its employee.
+    ``finalise`` (or reopen) an appraisal: HR admins, never their own. Approving
+    depends on the evaluation's approval ``Authority``; see ``Authority.involves``.
+    Raises ValueError for an unknown action and TypeError for a target of the wrong
+    kind.
+    """
+    if action == Action.MANAGE:
+        return access.is_hr
+    if action in (Action.ACKNOWLEDGE, Action.FINALISE):
+        if not isinstance(target, Appraisal):
+            raise TypeError(f"{action} needs an Appraisal, not {target!r}")
+        own = target.employee.user_id == access.user_id
+        return own if action == Action.ACKNOWLEDGE else access.is_hr and not own
+    predicate = EVALUATION_PREDICATES.get(action)
+    if predicate is None:
+        raise ValueError(f"Unknown action for appraisals: {action!r}")
+    if not isinstance(target, Evaluation):
+        raise TypeError(f"{action} needs an Evaluation, not {target!r}")
+    return predicate(access.membership, target)
+
+
+# --- The predicates behind ``can`` and the visibility rules -----------------------------
 
 
 def _qualifies(person: Employee | None, excluded: set[int | None]) -> bool:
@@ -152,14 +199,16 @@ def approval_authority(
     plan = evaluation.plan
     excluded: set[int | None] = {evaluation.employee_id, evaluation.reviewer_id}
     approvers: tuple[Employee, ...]
-    if _qualifies(plan.approver, excluded):
-        approvers = (plan.approver,)  # type: ignore[assignment]
+    if plan.approver is not None and _qualifies(plan.approver, excluded):
+        approvers = (plan.approver,)
     elif plan.kind == PlanKind.ENGAGEMENT:
         approvers = tuple(p for p in engagement_approvers if _qualifies(p, excluded))
     else:
         manager = evaluation.employee.line_manager
         above = manager.line_manager if manager is not None else None
-        approvers = (above,) if _qualifies(above, excluded) else ()  # type: ignore[assignment]
+        approvers = (
+            (above,) if above is not None and _qualifies(above, excluded) else ()
+        )
     line_manager, note = _line_manager_capacity(evaluation, dual_approval)
     combined = line_manager is not None and [p.pk for p in approvers] == [
         line_manager.pk
@@ -228,7 +277,7 @@ def can_view_review(
     """HR, the reviewer, the approvers (including the line manager under dual
     approval), the employee's line manager; the employee once the appraisal is
     finalised or acknowledged."""
-    if membership.role == Role.HR_ADMIN or _is(review.reviewer, membership):
+    if membership.is_hr_admin or _is(review.reviewer, membership):
         return True
     if _is(review.employee.line_manager, membership):
         return True
@@ -248,3 +297,20 @@ def can_view_self_assessment(
     if _is(assessment.employee, membership):
         return True
     return assessment.status == EvaluationStatus.SUBMITTED and may_view_review
+
+
+def may_edit(membership: Membership, evaluation: Evaluation) -> bool:
+    """Its writer, while the evaluation may still change."""
+    return is_writer(membership, evaluation) and is_writable(evaluation)
+
+
+def may_assign_reviewer(membership: Membership, evaluation: Evaluation) -> bool:
+    """HR admins name the reviewer of a review evaluation."""
+    return membership.is_hr_admin and evaluation.kind == EvaluationKind.REVIEW
+
+
+EVALUATION_PREDICATES: dict[str, Callable[[Membership, Evaluation], bool]] = {
+    Action.WRITE: is_writer,
+    Action.EDIT: may_edit,
+    Action.ASSIGN_REVIEWER: may_assign_reviewer,
+}

@@ -1,4 +1,4 @@
-"""The scoring rules of DESIGN.md section 5, as pure functions on plain values.
+"""The scoring rules of docs/scoring.md, as pure functions on plain values.
 
 Nothing here touches the database: ``appraisals.recompute`` loads the inputs of one
 appraisal or a whole cycle in a fixed number of queries and calls ``score_appraisal``
@@ -176,6 +176,31 @@ def plan_weight(plan: PlanInput, weighting: str) -> Decimal:
     return (plan.allocation or Decimal(0)) * plan.days
 
 
+def _component(
+    plan: PlanInput,
+    result: PlanScore,
+    csat: Decimal | None,
+    score: Decimal,
+    weight: Decimal,
+    share: Decimal,
+) -> Component:
+    """The explanation line of ``plan``: E from ``result``, ``score`` after client
+    satisfaction, and its contribution ``share × score``."""
+    return Component(
+        plan.plan_id,
+        plan.label,
+        plan.kind,
+        result.goal,
+        result.competency,
+        result.score,
+        csat,
+        score,
+        weight,
+        share,
+        share * score,
+    )
+
+
 def score_appraisal(cycle: CycleInput, plans: Sequence[PlanInput]) -> AppraisalScore:
     """Rules 5–9 over an employee's plans (the general one and the engagement ones)."""
     beta = cycle.general_weight / HUNDRED
@@ -222,37 +247,11 @@ def score_appraisal(cycle: CycleInput, plans: Sequence[PlanInput]) -> AppraisalS
     if general_plan is not None and general is not None:
         plan, result = general_plan
         components.append(
-            Component(
-                plan.plan_id,
-                plan.label,
-                plan.kind,
-                result.goal,
-                result.competency,
-                result.score,
-                None,
-                general,
-                Decimal(1),
-                general_share,
-                general_share * general,
-            )
+            _component(plan, result, None, general, Decimal(1), general_share)
         )
     for plan, result, csat, score, weight in weighted:
         share = engagement_share * weight / total_weight
-        components.append(
-            Component(
-                plan.plan_id,
-                plan.label,
-                plan.kind,
-                result.goal,
-                result.competency,
-                result.score,
-                csat,
-                score,
-                weight,
-                share,
-                share * score,
-            )
-        )
+        components.append(_component(plan, result, csat, score, weight, share))
     return AppraisalScore(general, engagement, final, percent, tuple(components))
 
 
@@ -268,7 +267,7 @@ def snapshot(
         return [{"weight": num(i.weight), "rating": num(i.rating)} for i in items]
 
     return {
-        "rules": "DESIGN.md section 5",
+        "rules": "docs/scoring.md, The rules",
         "scale": {"min": num(cycle.smin), "max": num(cycle.smax)},
         "general_weight": num(cycle.general_weight),
         "weighting": cycle.weighting,

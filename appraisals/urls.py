@@ -1,10 +1,11 @@
 """URLs under /o/<org_slug>/ for the appraisals app."""
 
-from appraisals.views import appraisals, evaluations
+from appraisals.views import appraisals, evaluations, settings
 
 app_name = "appraisals"
 
 urlpatterns = [
     *evaluations.urlpatterns,
     *appraisals.urlpatterns,
+    *settings.urlpatterns,
 ]

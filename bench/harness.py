@@ -1,4 +1,5 @@
-"""What every benchmark here shares: the throwaway database and the roles.
+"""What every benchmark here shares: the throwaway database and the roles, seeding
+an organisation, the measuring loop and the closing comparison of two sizes.
 
 ``run_in_bench_database(run)`` sets Django up, creates and migrates ``hrms_bench`` as
 the owner role named by DATABASE_URL (the post-migrate hook installs row-level
@@ -10,9 +11,23 @@ whatever happens. Without DATABASE_URL it falls back to an in-memory SQLite data
 from __future__ import annotations
 
 import os
+import statistics
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from io import StringIO
 from pathlib import Path
+
+import django
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import (
+    CaptureQueriesContext,
+    setup_databases,
+    setup_test_environment,
+    teardown_databases,
+    teardown_test_environment,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATABASE = "hrms_bench"
@@ -21,18 +36,7 @@ BENCH_DATABASE = "hrms_bench"
 def run_in_bench_database(run: Callable[[str], int]) -> int:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
     django.setup()
-
-    from django.conf import settings
-    from django.db import connection
-    from django.test.utils import (
-        setup_databases,
-        setup_test_environment,
-        teardown_databases,
-        teardown_test_environment,
-    )
 
     # Measure what production runs: no DEBUG query log, no debug templates.
     setup_test_environment(debug=False)
@@ -43,7 +47,7 @@ def run_in_bench_database(run: Callable[[str], int]) -> int:
     db_config = setup_databases(
         verbosity=0,
         interactive=False,
-        aliases={"default"},  # type: ignore[arg-type]
+        aliases={"default"},  # type: ignore[arg-type]  # Django takes a set; the stubs say Mapping
         serialized_aliases=set(),
     )
     try:
@@ -63,8 +67,6 @@ def run_in_bench_database(run: Callable[[str], int]) -> int:
 
 def database_description() -> str:
     """Where the benchmark runs, for its first line of output."""
-    from django.db import connection
-
     if connection.vendor == "postgresql":
         return (
             f"PostgreSQL database {connection.settings_dict['NAME']} as role "
@@ -76,8 +78,6 @@ def database_description() -> str:
 def analyze(owner: str) -> None:
     """Refresh planner statistics as the table owner, as autovacuum would shortly
     after a bulk load (the application role may not ANALYZE)."""
-    from django.db import connection
-
     if connection.vendor != "postgresql":
         return
     app_role = connection.settings_dict["USER"]
@@ -87,3 +87,71 @@ def analyze(owner: str) -> None:
         cursor.execute("ANALYZE")
     connection.close()
     connection.settings_dict["USER"] = app_role
+
+
+def seed_organization(slug: str, employees: int, seed: int) -> None:
+    """``seed_scale --org <slug> --employees <employees> --seed <seed>``, quietly."""
+    call_command(
+        "seed_scale",
+        "--org",
+        slug,
+        "--employees",
+        str(employees),
+        "--seed",
+        str(seed),
+        stdout=StringIO(),
+    )
+
+
+def measure(
+    keys: Sequence[str],
+    once: Callable[[str], float],
+    *,
+    warmup: int,
+    repeats: int,
+) -> tuple[dict[str, int], dict[str, list[float]]]:
+    """Per key, ``warmup`` runs of ``once(key)`` (which returns its seconds), then one
+    more whose queries are counted; then ``repeats`` rounds of one run per key,
+    alternating, so drift in machine load hits every key alike. Returns the query
+    count of the counted run and the seconds of the rounds, per key."""
+    queries: dict[str, int] = {}
+    for key in keys:
+        for _ in range(warmup):
+            once(key)
+        with CaptureQueriesContext(connection) as captured:
+            once(key)
+        queries[key] = len(captured)
+    timings: dict[str, list[float]] = {key: [] for key in keys}
+    for _ in range(repeats):
+        # Alternate, so drift in machine load hits both sizes alike.
+        for key in keys:
+            timings[key].append(once(key))
+    return queries, timings
+
+
+def report(
+    sizes: Mapping[str, int],
+    queries: Mapping[str, int],
+    timings: Mapping[str, list[float]],
+    *,
+    header: str,
+    row: Callable[[str, float], str],
+) -> int:
+    """Print ``header``, one ``row(key, median seconds)`` per size and the large/small
+    ratios of queries and median time (``sizes`` lists the small one first). Returns
+    1 when the query count depends on the size of the organisation, else 0."""
+    print(header)
+    medians: dict[str, float] = {}
+    for key in sizes:
+        medians[key] = statistics.median(timings[key])
+        print(row(key, medians[key]))
+    small, large = sizes
+    print(
+        f"\n  ratio large/small ({sizes[large] / sizes[small]:.0f}x the employees): "
+        f"queries {queries[large] / queries[small]:.2f}, "
+        f"time {medians[large] / medians[small]:.2f}"
+    )
+    if queries[large] != queries[small]:
+        print("  FAIL: the query count depends on the size of the organisation.")
+        return 1
+    return 0

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypedDict
 
 from django import forms
 from django.utils.html import conditional_escape
 from django.utils.translation import gettext_lazy as _
 
-from competencies import services
 from competencies.enums import ScaleStep
 from competencies.models import (
     Competency,
@@ -23,6 +22,14 @@ from competencies.models import (
     CompetencySet,
     RatingLevel,
     RatingScale,
+)
+from competencies.services.scales import (
+    LevelInput,
+    format_point,
+    level_errors,
+    point_key,
+    scale_points,
+    scale_shape_errors,
 )
 from organizations.forms import set_choices
 from organizations.models import JobTitle
@@ -50,12 +57,52 @@ def _lenient_decimal(value: Any) -> Decimal | None:
 def level_choices(levels: Sequence[RatingLevel]) -> list[tuple[str, str]]:
     """Choices for an expected level: each point of the scale with its label."""
     return [
-        (
-            services.format_point(level.value),
-            f"{services.format_point(level.value)} · {level.label}",
-        )
+        (format_point(level.value), f"{format_point(level.value)} · {level.label}")
         for level in levels
     ]
+
+
+def _set_level_choices(form: forms.BaseForm, choices: list[tuple[str, str]]) -> None:
+    """Offer ``choices`` (points of the default scale) in the form's expected level."""
+    field = form.fields["expected_level"]
+    if not isinstance(field, forms.ChoiceField):
+        raise TypeError("expected_level is not a choice field.")
+    field.choices = choices
+    field.error_messages["invalid_choice"] = _(
+        "Choose a point of the default rating scale."
+    )
+
+
+def _shape(
+    values: tuple[Decimal | None, Decimal | None, Decimal | None],
+) -> tuple[Decimal, Decimal, Decimal] | None:
+    """Lowest point, highest point and step when all three are given and make a
+    valid scale, else None."""
+    low, high, step = values
+    if low is None or high is None or step is None:
+        return None
+    if scale_shape_errors(low, high, step):
+        return None
+    return low, high, step
+
+
+class CompetencyFields(TypedDict):
+    """What ``create_competency`` and ``update_competency`` take from the form."""
+
+    name: str
+    category: CompetencyCategory
+    description: str
+    descriptors: dict[Decimal, str]
+
+
+class ScaleFields(TypedDict):
+    """What ``create_scale`` and ``update_scale`` take from the form."""
+
+    name: str
+    min_value: Decimal
+    max_value: Decimal
+    step: Decimal
+    levels: list[LevelInput]
 
 
 class _WeightField(forms.DecimalField):
@@ -101,23 +148,16 @@ class RatingScaleForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.scale = scale
         stored = {level.value: level for level in levels}
+        shape = DEFAULT_SHAPE
         if scale is not None:
             shape = (scale.min_value, scale.max_value, scale.step)
-            for name, value in zip(
-                ("min_value", "max_value", "step"), shape, strict=True
-            ):
-                self.fields[name].initial = services.format_point(value)
             self.fields["name"].initial = scale.name
-        else:
-            shape = DEFAULT_SHAPE
-            for name, value in zip(
-                ("min_value", "max_value", "step"), shape, strict=True
-            ):
-                self.fields[name].initial = services.format_point(value)
+        for name, value in zip(("min_value", "max_value", "step"), shape, strict=True):
+            self.fields[name].initial = format_point(value)
         self.points = self._points(shape)
         for value in self.points:
-            key = services.point_key(value)
-            shown = services.format_point(value)
+            key = point_key(value)
+            shown = format_point(value)
             level = stored.get(value)
             self.fields[f"label_{key}"] = forms.CharField(
                 label=_("Label of point %(point)s") % {"point": shown},
@@ -136,15 +176,14 @@ class RatingScaleForm(forms.Form):
         """The points the posted (or initial) range describes; the stored or default
         ones while that range is not valid."""
         source = self.data if self.is_bound else self.initial
-        shape = tuple(
+        low, high, step = (
             _lenient_decimal(
                 source.get(self.add_prefix(name)) if self.is_bound else source.get(name)
             )
             for name in ("min_value", "max_value", "step")
         )
-        if None not in shape and not services.scale_shape_errors(*shape):
-            return services.scale_points(*shape)  # type: ignore[arg-type]
-        return services.scale_points(*fallback)
+        shape = _shape((low, high, step))
+        return scale_points(*shape) if shape is not None else scale_points(*fallback)
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -161,13 +200,14 @@ class RatingScaleForm(forms.Form):
             cleaned.get("max_value"),
             cleaned.get("step"),
         )
-        errors = services.scale_shape_errors(*shape)
+        errors = scale_shape_errors(*shape)
         for field, message in errors.items():
             if field not in self.errors:
                 self.add_error(field, message)
-        if errors or None in shape or self.errors.keys() & {"min_value", "max_value"}:
+        valid = _shape(shape)
+        if valid is None or self.errors.keys() & {"min_value", "max_value"}:
             return cleaned
-        points = services.scale_points(*shape)  # type: ignore[arg-type]
+        points = scale_points(*valid)
         if points != self.points:
             # Only when the posted numbers parse differently from the fields'
             # cleaning (e.g. "05"): the rows shown are not the scale's points.
@@ -176,9 +216,7 @@ class RatingScaleForm(forms.Form):
                 _("The points changed; check their labels and save again."),
             )
             return cleaned
-        for field, message in services.level_errors(
-            points, self.level_inputs()
-        ).items():
+        for field, message in level_errors(points, self.level_inputs()).items():
             self.add_error(field, message)
         return cleaned
 
@@ -186,23 +224,34 @@ class RatingScaleForm(forms.Form):
         """For the template: each point with its label and description fields."""
         return [
             {
-                "value": services.format_point(value),
-                "label": self[f"label_{services.point_key(value)}"],
-                "description": self[f"description_{services.point_key(value)}"],
+                "value": format_point(value),
+                "label": self[f"label_{point_key(value)}"],
+                "description": self[f"description_{point_key(value)}"],
             }
             for value in self.points
         ]
 
-    def level_inputs(self) -> list[services.LevelInput]:
+    def level_inputs(self) -> list[LevelInput]:
         data = self.cleaned_data
         return [
-            services.LevelInput(
+            LevelInput(
                 value=value,
-                label=data.get(f"label_{services.point_key(value)}", ""),
-                description=data.get(f"description_{services.point_key(value)}", ""),
+                label=data.get(f"label_{point_key(value)}", ""),
+                description=data.get(f"description_{point_key(value)}", ""),
             )
             for value in self.points
         ]
+
+    def scale_fields(self) -> ScaleFields:
+        """The cleaned scale, as the scale services take it."""
+        data = self.cleaned_data
+        return ScaleFields(
+            name=data["name"],
+            min_value=data["min_value"],
+            max_value=data["max_value"],
+            step=data["step"],
+            levels=self.level_inputs(),
+        )
 
     def disable(self) -> None:
         for field in self.fields.values():
@@ -243,20 +292,18 @@ class CompetencyForm(forms.ModelForm):
         if self.instance.pk:
             texts = {row.value: row.text for row in self.instance.descriptors.all()}
         for level in self.levels:
-            self.fields[f"descriptor_{services.point_key(level.value)}"] = (
-                forms.CharField(
-                    label=_("What a %(point)s (%(label)s) looks like")
-                    % {
-                        "point": services.format_point(level.value),
-                        "label": level.label,
-                    },
-                    required=False,
-                    widget=forms.Textarea(attrs={"rows": 2}),
-                    initial=texts.get(level.value, ""),
-                    # HR-written text: escaped here, as form_fields.html renders
-                    # help texts unescaped.
-                    help_text=conditional_escape(level.description),
-                )
+            self.fields[f"descriptor_{point_key(level.value)}"] = forms.CharField(
+                label=_("What a %(point)s (%(label)s) looks like")
+                % {
+                    "point": format_point(level.value),
+                    "label": level.label,
+                },
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                initial=texts.get(level.value, ""),
+                # HR-written text: escaped here, as form_fields.html renders
+                # help texts unescaped.
+                help_text=conditional_escape(level.description),
             )
 
     def clean_name(self) -> str:
@@ -267,10 +314,21 @@ class CompetencyForm(forms.ModelForm):
             )
         return name
 
+    def competency_fields(self) -> CompetencyFields:
+        """The cleaned competency, as ``create_competency`` and ``update_competency``
+        take it."""
+        data = self.cleaned_data
+        return CompetencyFields(
+            name=data["name"],
+            category=data["category"],
+            description=data["description"],
+            descriptors=self.descriptors(),
+        )
+
     def descriptors(self) -> dict[Decimal, str]:
         return {
             level.value: self.cleaned_data.get(
-                f"descriptor_{services.point_key(level.value)}", ""
+                f"descriptor_{point_key(level.value)}", ""
             )
             for level in self.levels
         }
@@ -279,10 +337,7 @@ class CompetencyForm(forms.ModelForm):
         return [self[name] for name in self.Meta.fields]
 
     def descriptor_fields(self) -> list[forms.BoundField]:
-        return [
-            self[f"descriptor_{services.point_key(level.value)}"]
-            for level in self.levels
-        ]
+        return [self[f"descriptor_{point_key(level.value)}"] for level in self.levels]
 
 
 # --- Competency sets ----------------------------------------------------------------
@@ -344,12 +399,7 @@ class SetItemForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         set_choices(self, "competency", competencies)
-        choices = level_choices(levels)
-        expected = self.fields["expected_level"]
-        expected.choices = [("", "---------"), *choices]  # type: ignore[attr-defined]
-        expected.error_messages["invalid_choice"] = _(
-            "Choose a point of the default rating scale."
-        )
+        _set_level_choices(self, [("", "---------"), *level_choices(levels)])
 
 
 class SetItemUpdateForm(forms.Form):
@@ -362,8 +412,4 @@ class SetItemUpdateForm(forms.Form):
         self, *args: Any, levels: Sequence[RatingLevel] = (), **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        expected = self.fields["expected_level"]
-        expected.choices = level_choices(levels)  # type: ignore[attr-defined]
-        expected.error_messages["invalid_choice"] = _(
-            "Choose a point of the default rating scale."
-        )
+        _set_level_choices(self, level_choices(levels))

@@ -1,12 +1,14 @@
 """Read queries of the competencies app and its access gates.
 
 The library (competencies and their descriptors) is readable by every member; rating
-scales, categories and competency sets are for HR admins. HR-only gates refuse other
-roles *before* the lookup, so the 403 reveals nothing about which ids exist; an id of
-another organisation is 404 (the tenant-scoped manager cannot see it).
+scales, categories and competency sets are for HR admins (``competencies.permissions``).
+HR-only gates refuse other roles *before* the lookup, so the 403 reveals nothing about
+which ids exist; an id of another organisation is 404 (the tenant-scoped manager
+cannot see it).
 
 The selectors near the end (``set_for_job_title``, ``set_items``, ``default_scale``,
-``scale_levels``, ``descriptors_for``) are what the apps above this one use.
+``default_points``, ``scale_levels``, ``descriptors_for``) are what the apps above
+this one use.
 """
 
 from __future__ import annotations
@@ -16,9 +18,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, QuerySet
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from django.utils.translation import gettext as _
 
 from competencies.models import (
@@ -31,24 +32,10 @@ from competencies.models import (
     RatingLevel,
     RatingScale,
 )
-from organizations.enums import Role
 from organizations.history import timeline
-from organizations.models import JobTitle, Membership
-
-
-def _membership(request: HttpRequest) -> Membership:
-    return request.membership  # type: ignore[attr-defined,no-any-return]
-
-
-def can_manage_competencies(membership: Membership) -> bool:
-    """HR admins shape scales, the library and competency sets."""
-    return membership.role == Role.HR_ADMIN
-
-
-def _hr_only(request: HttpRequest) -> None:
-    if not can_manage_competencies(_membership(request)):
-        raise PermissionDenied
-
+from organizations.http import TenantRequest
+from organizations.models import JobTitle
+from organizations.permissions import require_hr_admin
 
 # --- Rating scales -------------------------------------------------------------------
 
@@ -60,10 +47,10 @@ def scale_list() -> QuerySet[RatingScale]:
     ).order_by("-is_default", "name", "pk")
 
 
-def get_scale_for(request: HttpRequest, pk: int) -> RatingScale:
+def get_scale_for(request: TenantRequest, pk: int) -> RatingScale:
     """The scale ``pk`` for an HR admin: 403 for other roles (before the lookup),
     404 when it is not in this organisation. One query."""
-    _hr_only(request)
+    require_hr_admin(request.membership)
     scale = RatingScale.objects.filter(pk=pk).first()
     if scale is None:
         raise Http404("No such rating scale.")
@@ -72,10 +59,10 @@ def get_scale_for(request: HttpRequest, pk: int) -> RatingScale:
 
 def scale_history(scale: RatingScale) -> list[dict[str, object]]:
     """Changes to the scale and its point labels, newest first. Two queries."""
-    own = scale.history.select_related("history_user")  # type: ignore[attr-defined]
-    levels = RatingLevel.history.filter(  # type: ignore[attr-defined]
-        scale_id=scale.pk
-    ).select_related("history_user")
+    own = scale.history.select_related("history_user")
+    levels = RatingLevel.history.filter(scale_id=scale.pk).select_related(
+        "history_user"
+    )
 
     def label(record: Any) -> str:
         if record.instance_type is RatingScale:
@@ -104,12 +91,14 @@ def competency_library() -> QuerySet[Competency]:
     return Competency.objects.select_related("category").order_by("name", "pk")
 
 
-def get_competency_for(request: HttpRequest, pk: int, perm: str = "view") -> Competency:
+def get_competency_for(
+    request: TenantRequest, pk: int, perm: str = "view"
+) -> Competency:
     """The competency ``pk``: every member may view (404 when not in this
     organisation); ``perm="manage"`` is for HR admins only, refused (403) before
     the lookup. One query."""
     if perm == "manage":
-        _hr_only(request)
+        require_hr_admin(request.membership)
     competency = Competency.objects.select_related("category").filter(pk=pk).first()
     if competency is None:
         raise Http404("No such competency.")
@@ -166,17 +155,17 @@ def competency_usage(competency: Competency) -> CompetencyUsage:
         CompetencySet.objects.filter(items__competency=competency).order_by("name")
     )
     return CompetencyUsage(
-        plans=competency.plan_uses.count(),  # type: ignore[attr-defined]
+        plans=competency.plan_uses.count(),
         sets=sets,
-        templates=competency.template_uses.count(),  # type: ignore[attr-defined]
+        templates=competency.template_uses.count(),
     )
 
 
 def competency_history(competency: Competency) -> list[dict[str, object]]:
     """Changes to the competency and its descriptors, newest first. Two queries,
     plus one when its category changed (to name it)."""
-    own = competency.history.select_related("history_user")  # type: ignore[attr-defined]
-    descriptors = CompetencyDescriptor.history.filter(  # type: ignore[attr-defined]
+    own = competency.history.select_related("history_user")
+    descriptors = CompetencyDescriptor.history.filter(
         competency_id=competency.pk
     ).select_related("history_user")
 
@@ -204,10 +193,10 @@ def competency_set_list() -> QuerySet[CompetencySet]:
     )
 
 
-def get_competency_set_for(request: HttpRequest, pk: int) -> CompetencySet:
+def get_competency_set_for(request: TenantRequest, pk: int) -> CompetencySet:
     """The set ``pk`` for an HR admin: 403 for other roles (before the lookup), 404
     when it is not in this organisation. One query."""
-    _hr_only(request)
+    require_hr_admin(request.membership)
     competency_set = CompetencySet.objects.filter(pk=pk).first()
     if competency_set is None:
         raise Http404("No such competency set.")
@@ -245,11 +234,11 @@ def addable_competencies(competency_set: CompetencySet) -> QuerySet[Competency]:
 def competency_set_history(competency_set: CompetencySet) -> list[dict[str, object]]:
     """Changes to the set, its items and its job titles, newest first. Three
     queries, plus one per kind of reference whose value changed."""
-    own = competency_set.history.select_related("history_user")  # type: ignore[attr-defined]
-    items = CompetencySetItem.history.filter(  # type: ignore[attr-defined]
+    own = competency_set.history.select_related("history_user")
+    items = CompetencySetItem.history.filter(
         competency_set_id=competency_set.pk
     ).select_related("history_user", "competency")
-    links = CompetencySetJobTitle.history.filter(  # type: ignore[attr-defined]
+    links = CompetencySetJobTitle.history.filter(
         competency_set_id=competency_set.pk
     ).select_related("history_user", "job_title")
 
@@ -272,6 +261,13 @@ def competency_set_history(competency_set: CompetencySet) -> list[dict[str, obje
 def default_scale() -> RatingScale | None:
     """The organisation's default rating scale, or None. One query."""
     return RatingScale.objects.filter(is_default=True).first()
+
+
+def default_points() -> list[Decimal]:
+    """Every point of the default rating scale, lowest first (empty without a
+    default scale): the points descriptors and expected levels may use. One query."""
+    scale = default_scale()
+    return scale.points() if scale is not None else []
 
 
 def default_scale_with_levels() -> tuple[RatingScale | None, list[RatingLevel]]:

@@ -293,7 +293,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Appraisals: open evaluations of plans that ended in cycles allowing it.
     "appraisals-open-early-evaluations": {
-        "task": "appraisals.workflow_tasks.open_early_evaluations_everywhere",
+        "task": "appraisals.open_early_evaluations_everywhere",
         "schedule": crontab(hour=2, minute=15),
     },
 }

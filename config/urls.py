@@ -2,11 +2,11 @@
 
 from django.urls import include, path
 
-from organizations import views as org_views
+from organizations.views.home import healthz, root
 
 urlpatterns = [
-    path("", org_views.root, name="home"),
-    path("healthz", org_views.healthz, name="healthz"),
+    path("", root, name="home"),
+    path("healthz", healthz, name="healthz"),
     path("accounts/", include("organizations.account_urls")),
     path("o/<slug:org_slug>/", include("organizations.urls")),
     path("o/<slug:org_slug>/", include("competencies.urls")),

@@ -16,11 +16,13 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from appraisals import finalisation, selectors, services
 from appraisals.enums import EvaluationKind, EvaluationStatus
 from appraisals.models import Appraisal, Evaluation
-from appraisals.services import RatingInput
-from engagements import services as planning
+from appraisals.selectors import settings as selectors
+from appraisals.services import appraisals as finalisation
+from appraisals.services import evaluations as services
+from appraisals.services.ratings import RatingInput
+from demo.engagements import staff_consultants
 from engagements.enums import (
     CycleStatus,
     Direction,
@@ -37,6 +39,10 @@ from engagements.models import (
     Plan,
     ReviewCycle,
 )
+from engagements.services.clients import save_client, save_engagement
+from engagements.services.competencies import attach_missing_competencies
+from engagements.services.cycles import create_cycle, transition_cycle
+from engagements.services.plans import activate_plan, add_goal, record_checkin
 from organizations.errors import DomainError
 from organizations.models import Employee, Membership, Organization
 
@@ -114,14 +120,14 @@ def seed(organization: Organization) -> None:
     if ReviewCycle.objects.filter(name=name).exists():
         return
     hr = members["hr"]
-    cycle = planning.create_cycle(actor=hr, name=name, start_date=start, end_date=end)
-    planning.transition_cycle(actor=hr, cycle=cycle, to=CycleStatus.PLANNING)
+    cycle = create_cycle(actor=hr, name=name, start_date=start, end_date=end)
+    transition_cycle(actor=hr, cycle=cycle, to=CycleStatus.PLANNING)
     team = _staff(hr, cycle, members)
     _plan_goals(hr, cycle, team)
-    planning.attach_missing_competencies(cycle=cycle)
-    planning.transition_cycle(actor=hr, cycle=cycle, to=CycleStatus.IN_PROGRESS)
+    attach_missing_competencies(cycle=cycle)
+    transition_cycle(actor=hr, cycle=cycle, to=CycleStatus.IN_PROGRESS)
     _record_outcomes(hr, cycle)
-    planning.transition_cycle(actor=hr, cycle=cycle, to=CycleStatus.REVIEW)
+    transition_cycle(actor=hr, cycle=cycle, to=CycleStatus.REVIEW)
     _evaluate(cycle, team, members)
 
 
@@ -155,10 +161,10 @@ def _staff(
     ) in enumerate(PAST_ENGAGEMENTS):
         engagement = Engagement.objects.filter(code=code).first()
         if engagement is None:
-            client = Client.objects.filter(
-                name=client_name
-            ).first() or planning.save_client(actor=hr, client=Client(name=client_name))
-            engagement = planning.save_engagement(
+            client = Client.objects.filter(name=client_name).first() or save_client(
+                actor=hr, client=Client(name=client_name)
+            )
+            engagement = save_engagement(
                 actor=hr,
                 engagement=Engagement(
                     client=client,
@@ -174,25 +180,16 @@ def _staff(
                 ),
             )
         staffed = team if index == 0 else team[::2]
-        planning.staff_employees(
-            actor=hr,
-            engagement=engagement,
-            cycle=cycle,
-            employees=staffed,
+        staff_consultants(
+            hr,
+            engagement,
+            cycle,
+            staffed,
             allocation=Decimal(allocation),
-            role_title="Consultant",
-        )
-        planning.assign_role(
-            actor=hr,
-            engagement=engagement,
-            employee=reviewer,
-            role=EngagementRole.REVIEWER,
-        )
-        planning.assign_role(
-            actor=hr,
-            engagement=engagement,
-            employee=approver,
-            role=EngagementRole.APPROVER,
+            roles=[
+                (reviewer, EngagementRole.REVIEWER),
+                (approver, EngagementRole.APPROVER),
+            ],
         )
     return team
 
@@ -201,7 +198,7 @@ def _plan_goals(hr: Membership, cycle: ReviewCycle, team: Sequence[Employee]) ->
     plans = Plan.objects.filter(cycle=cycle, employee__in=team).order_by("kind", "pk")
     for plan in plans:
         for title, metric, target, unit, direction, weight in GOALS:
-            planning.add_goal(
+            add_goal(
                 actor=hr,
                 plan=plan,
                 title=title,
@@ -214,7 +211,7 @@ def _plan_goals(hr: Membership, cycle: ReviewCycle, team: Sequence[Employee]) ->
                 due_date=plan.end_date,
                 activities=[],
             )
-        planning.activate_plan(actor=hr, plan=plan)
+        activate_plan(actor=hr, plan=plan)
 
 
 def _record_outcomes(hr: Membership, cycle: ReviewCycle) -> None:
@@ -228,7 +225,7 @@ def _record_outcomes(hr: Membership, cycle: ReviewCycle) -> None:
             if goal.direction == Direction.HIGHER
             else goal.target_value / share
         ).quantize(Decimal("0.01"))
-        planning.record_checkin(
+        record_checkin(
             actor=hr,
             goal=goal,
             progress=100,

@@ -17,7 +17,7 @@ from competencies.models import (
     RatingLevel,
     RatingScale,
 )
-from competencies.services import ensure_default_categories
+from competencies.services.library import ensure_default_categories
 from organizations.models import JobTitle, Organization
 
 SCALE_NAME = "Standard 1–5"

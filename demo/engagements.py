@@ -7,13 +7,14 @@ looked up by name and may be missing (plans then simply get no competencies)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.utils import timezone
 
 from competencies.models import CompetencySet
-from engagements import services
 from engagements.enums import (
     CycleStatus,
     Direction,
@@ -34,6 +35,22 @@ from engagements.models import (
     RoleRule,
     TemplateGoal,
 )
+from engagements.services.clients import (
+    save_client,
+    save_engagement,
+    save_engagement_type,
+)
+from engagements.services.competencies import attach_missing_competencies
+from engagements.services.cycles import create_cycle, transition_cycle
+from engagements.services.plans import (
+    activate_plan,
+    add_goal,
+    record_checkin,
+    update_goal,
+)
+from engagements.services.roles import assign_role, create_role_rule
+from engagements.services.staffing import default_plan_dates, staff_employees
+from engagements.services.templates import apply_template
 from organizations.enums import Role
 from organizations.models import Employee, JobTitle, Membership, Organization
 
@@ -123,23 +140,21 @@ def seed(organization: Organization) -> None:
     if cycle is not None:
         # Already seeded for this half-year; catch up with competencies added since.
         _type_engagements(types)
-        services.attach_missing_competencies(cycle=cycle)
+        attach_missing_competencies(cycle=cycle)
         return
-    cycle = services.create_cycle(
-        actor=actor, name=name, start_date=start, end_date=end
-    )
-    services.transition_cycle(actor=actor, cycle=cycle, to=CycleStatus.PLANNING)
+    cycle = create_cycle(actor=actor, name=name, start_date=start, end_date=end)
+    transition_cycle(actor=actor, cycle=cycle, to=CycleStatus.PLANNING)
     if organization.slug == "acme":
         _seed_acme(actor, cycle, today)
     else:
         _seed_small(actor, cycle)
     _type_engagements(types)
-    services.attach_missing_competencies(cycle=cycle)
+    attach_missing_competencies(cycle=cycle)
     # Next half-year waits in draft so HR can try the workflow.
     next_start = end + timedelta(days=1)
     next_name = _half_year(next_start)[0]
     if not ReviewCycle.objects.filter(name=next_name).exists():
-        services.create_cycle(
+        create_cycle(
             actor=actor,
             name=next_name,
             start_date=next_start,
@@ -154,11 +169,11 @@ def _engagement_types(actor: Membership) -> dict[str, EngagementType]:
         found = EngagementType.objects.filter(name=type_name).first()
         competency_set = CompetencySet.objects.filter(name=set_name).first()
         if found is None:
-            found = services.save_engagement_type(
+            found = save_engagement_type(
                 actor=actor, name=type_name, competency_set=competency_set
             )
         elif found.competency_set_id is None and competency_set is not None:
-            found = services.save_engagement_type(
+            found = save_engagement_type(
                 actor=actor,
                 name=type_name,
                 competency_set=competency_set,
@@ -189,13 +204,11 @@ def _give_type(engagement: Engagement, types: dict[str, EngagementType]) -> None
 
 
 def _engagements(
-    actor: Membership, cycle: ReviewCycle, specs: list
-) -> list[Engagement]:  # type: ignore[type-arg]
+    actor: Membership, cycle: ReviewCycle, specs: list[Any]
+) -> list[Engagement]:
     clients = []
     for client_name, industry in CLIENTS:
-        client = Client.objects.filter(
-            name=client_name
-        ).first() or services.save_client(
+        client = Client.objects.filter(name=client_name).first() or save_client(
             actor=actor,
             client=Client(
                 name=client_name,
@@ -209,7 +222,7 @@ def _engagements(
         engagement = Engagement.objects.filter(code=code).first()
         if engagement is None:
             begin = cycle.start_date + timedelta(days=offset)
-            engagement = services.save_engagement(
+            engagement = save_engagement(
                 actor=actor,
                 engagement=Engagement(
                     client=clients[client_index],
@@ -232,9 +245,7 @@ def _engagements(
 def _seed_acme(actor: Membership, cycle: ReviewCycle, today: date) -> None:
     em_title = JobTitle.objects.filter(name="Engagement Manager").first()
     if em_title and not RoleRule.objects.filter(job_title=em_title).exists():
-        services.create_role_rule(
-            actor=actor, job_title=em_title, role=EngagementRole.REVIEWER
-        )
+        create_role_rule(actor=actor, job_title=em_title, role=EngagementRole.REVIEWER)
     template = _template(actor)
     engagements = _engagements(actor, cycle, ENGAGEMENTS)
     people = list(
@@ -256,13 +267,13 @@ def _seed_acme(actor: Membership, cycle: ReviewCycle, today: date) -> None:
     ]
     open_engagements = [e for e in engagements if e.status != EngagementStatus.CLOSED]
     for index, engagement in enumerate(open_engagements):
-        if services.default_plan_dates(engagement, cycle) is None:
+        if default_plan_dates(engagement, cycle) is None:
             continue
         team = consultants[index * 3 : index * 3 + 3]
         lead = manager if index % 2 == 0 else reviewer
         if index < 2:
             team = [employee, *team]  # overlapping allocations for the demo employee
-        services.staff_employees(
+        staff_employees(
             actor=actor,
             engagement=engagement,
             cycle=cycle,
@@ -270,33 +281,17 @@ def _seed_acme(actor: Membership, cycle: ReviewCycle, today: date) -> None:
             allocation=Decimal(30),
             role_title="Engagement manager",
         )
-        services.staff_employees(
-            actor=actor,
-            engagement=engagement,
-            cycle=cycle,
-            employees=team,
-            allocation=Decimal(60) if index < 2 else Decimal(50),
-            role_title="Consultant",
-        )
-        services.assign_role(
-            actor=actor,
-            engagement=engagement,
-            employee=lead,
-            role=EngagementRole.PLANNER,
-        )
-        services.assign_role(
-            actor=actor,
-            engagement=engagement,
-            employee=approver,
-            role=EngagementRole.APPROVER,
-        )
+        roles = [(lead, EngagementRole.PLANNER), (approver, EngagementRole.APPROVER)]
         if index % 3 == 0 and team:
-            services.assign_role(
-                actor=actor,
-                engagement=engagement,
-                employee=team[-1],
-                role=EngagementRole.CONTRIBUTOR,
-            )
+            roles.append((team[-1], EngagementRole.CONTRIBUTOR))
+        staff_consultants(
+            actor,
+            engagement,
+            cycle,
+            team,
+            allocation=Decimal(60) if index < 2 else Decimal(50),
+            roles=roles,
+        )
     plans = list(
         Plan.objects.filter(cycle=cycle)
         .select_related("engagement", "employee", "cycle")
@@ -308,14 +303,38 @@ def _seed_acme(actor: Membership, cycle: ReviewCycle, today: date) -> None:
         if number % 7 == 6:
             continue  # draft, no goals yet
         if number % 5 == 0:
-            services.apply_template(actor=actor, template=template, plans=[plan])
+            apply_template(actor=actor, template=template, plans=[plan])
         else:
             _goals(actor, plan, number, today, balanced=number % 9 != 4)
     general = [p for p in plans if p.kind == PlanKind.GENERAL]
     for number, plan in enumerate(general[:12]):
         _goals(actor, plan, number + 3, today, balanced=True)
-    services.transition_cycle(actor=actor, cycle=cycle, to=CycleStatus.IN_PROGRESS)
+    transition_cycle(actor=actor, cycle=cycle, to=CycleStatus.IN_PROGRESS)
     _progress(actor, cycle, today)
+
+
+def staff_consultants(
+    actor: Membership,
+    engagement: Engagement,
+    cycle: ReviewCycle,
+    team: Sequence[Employee],
+    *,
+    allocation: Decimal,
+    roles: Sequence[tuple[Employee, EngagementRole]],
+) -> None:
+    """Staff ``team`` on ``engagement`` for ``cycle`` as consultants at ``allocation``
+    percent, then give each person of ``roles`` their role on the engagement, in
+    that order."""
+    staff_employees(
+        actor=actor,
+        engagement=engagement,
+        cycle=cycle,
+        employees=team,
+        allocation=allocation,
+        role_title="Consultant",
+    )
+    for employee, role in roles:
+        assign_role(actor=actor, engagement=engagement, employee=employee, role=role)
 
 
 def _template(actor: Membership) -> PlanTemplate:
@@ -399,7 +418,7 @@ def _goals(
             plan.start_date,
             plan.end_date - timedelta(days=14 * (len(weights) - 1 - offset)),
         )
-        services.add_goal(
+        add_goal(
             actor=actor,
             plan=plan,
             title=title,
@@ -415,7 +434,7 @@ def _goals(
             ],
         )
     if balanced:
-        services.activate_plan(actor=actor, plan=plan)
+        activate_plan(actor=actor, plan=plan)
 
 
 def _progress(actor: Membership, cycle: ReviewCycle, today: date) -> None:
@@ -437,11 +456,9 @@ def _progress(actor: Membership, cycle: ReviewCycle, today: date) -> None:
         if overdue and goal.due_date and goal.due_date >= today:
             past = max(goal.plan.start_date, today - timedelta(days=7))
             if past < today:
-                services.update_goal(
-                    actor=actor, goal=goal, version=goal.version, due_date=past
-                )
+                update_goal(actor=actor, goal=goal, version=goal.version, due_date=past)
                 goal.refresh_from_db()
-        services.record_checkin(
+        record_checkin(
             actor=actor,
             goal=goal,
             progress=progress,
@@ -452,12 +469,10 @@ def _progress(actor: Membership, cycle: ReviewCycle, today: date) -> None:
 
 
 def _seed_small(actor: Membership, cycle: ReviewCycle) -> None:
-    client = Client.objects.filter(name="Initech").first() or services.save_client(
+    client = Client.objects.filter(name="Initech").first() or save_client(
         actor=actor, client=Client(name="Initech", industry="Software")
     )
-    engagement = Engagement.objects.filter(
-        code=SMALL_CODE
-    ).first() or services.save_engagement(
+    engagement = Engagement.objects.filter(code=SMALL_CODE).first() or save_engagement(
         actor=actor,
         engagement=Engagement(
             client=client,
@@ -472,7 +487,7 @@ def _seed_small(actor: Membership, cycle: ReviewCycle) -> None:
     engineers = list(
         Employee.objects.filter(job_title__name="Engineer").order_by("code")[:3]
     )
-    services.staff_employees(
+    staff_employees(
         actor=actor,
         engagement=engagement,
         cycle=cycle,

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from engagements.enums import PlanKind
 from engagements.models import Engagement, Goal, Plan
-from feedback import services
 from feedback.enums import FeedbackKind, Visibility
 from feedback.models import Feedback
+from feedback.services import feedback as services
 from organizations.models import Employee, Membership, Organization
 
 EMPLOYEE = "employee@acme.test"

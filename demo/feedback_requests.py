@@ -17,7 +17,7 @@ from engagements.enums import PlanKind
 from engagements.models import Engagement, Plan
 from feedback.enums import AskStatus, FeedbackKind, Visibility
 from feedback.models import Feedback, FeedbackAnswer, FeedbackAsk, FeedbackRequest
-from feedback.requests import today_in
+from feedback.services.requests import today_in
 from organizations.models import Employee, Organization
 
 QUESTIONS = "What should they keep doing?\nWhat could they do better?"

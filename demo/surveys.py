@@ -14,7 +14,8 @@ from django.utils import timezone
 from engagements.enums import PlanKind
 from engagements.models import Engagement
 from feedback.models import ClientSurvey
-from feedback.surveys import answer_survey, staffed_employees
+from feedback.selectors.surveys import staffed_employees
+from feedback.services.surveys import answer_survey
 from organizations.enums import Role
 from organizations.models import Employee, Membership, Organization
 

@@ -1,28 +1,31 @@
-from typing import Any
+"""The engagements app; ``ready`` wires what it adds to other apps."""
 
 from django.apps import AppConfig
 
-
-def _on_employee_linked(sender: Any, employee: Any, **kwargs: Any) -> None:
-    from engagements.services import sync_permissions_for
-
-    sync_permissions_for(employee)
+from competencies.usage import register_scale_lock
+from organizations.signals import employee_linked
 
 
 class EngagementsConfig(AppConfig):
     name = "engagements"
 
     def ready(self) -> None:
-        from competencies.usage import register_scale_lock
-        from engagements.home import my_work_section
-        from engagements.services import cycle_scale_lock_reason
-        from organizations import home
-        from organizations.signals import employee_linked
+        from engagements.receivers import (  # noqa: PLC0415 - models are not importable before the app registry is ready
+            sync_permissions_on_link,
+        )
+        from engagements.selectors.pages import (  # noqa: PLC0415 - models are not importable before the app registry is ready
+            my_work_section,
+        )
+        from engagements.services.cycles import (  # noqa: PLC0415 - models are not importable before the app registry is ready
+            cycle_scale_lock_reason,
+        )
+        from organizations import (  # noqa: PLC0415 - models are not importable before the app registry is ready
+            home,
+        )
 
         # Ratings exist only in cycles in review or closed: their scale is fixed.
         register_scale_lock(cycle_scale_lock_reason)
         home.register(my_work_section)
-
         employee_linked.connect(
-            _on_employee_linked, dispatch_uid="engagements_sync_perms"
+            sync_permissions_on_link, dispatch_uid="engagements_sync_perms"
         )

@@ -6,17 +6,18 @@ client choices are narrowed to what the member may see.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from engagements import selectors
 from engagements.enums import EngagementStatus
 from engagements.forms import DATE
 from engagements.models import Client, Engagement
+from engagements.selectors.pages import engagement_clients
+from organizations.http import TenantRequest
 from organizations.models import BusinessUnit
 
 
@@ -95,8 +96,9 @@ class EngagementFilter(django_filters.FilterSet):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        membership = self.request.membership  # type: ignore[union-attr]
-        self.filters["client"].queryset = selectors.engagement_clients(membership)
+        # The engagement list view passes its TenantRequest.
+        membership = cast(TenantRequest, self.request).membership
+        self.filters["client"].queryset = engagement_clients(membership)
         self.filters["business_unit"].queryset = BusinessUnit.objects.all()
 
     def search(

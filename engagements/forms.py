@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from competencies.models import Competency, CompetencySet, RatingScale
-from engagements import services
 from engagements.enums import EngagementRole, GoalStatus
 from engagements.models import (
     Client,
@@ -25,14 +24,19 @@ from engagements.models import (
     RoleRule,
     TemplateGoal,
 )
-from engagements.selectors import (
+from engagements.selectors.competencies import (
     ScalePoint,
     addable_competencies,
     addable_template_competencies,
-    cycles_for_staffing,
 )
+from engagements.selectors.pages import cycles_for_staffing
+from engagements.services.plans import validate_goal
+from engagements.services.templates import validate_template_goal
 from organizations.forms import set_choices
 from organizations.models import BusinessUnit, Employee, JobTitle
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -45,15 +49,34 @@ def _unique(model: Any, instance: Any, **lookup: Any) -> bool:
     return not clash.exists()
 
 
+def _clean_unique(form: forms.ModelForm, field: str, message: StrOrPromise) -> str:
+    """``field`` of ``form`` stripped; ValidationError(``message``) when another row of
+    the form's model in this organisation has it already (ignoring case). One query."""
+    value: str = form.cleaned_data[field].strip()
+    if not _unique(form._meta.model, form.instance, **{f"{field}__iexact": value}):
+        raise forms.ValidationError(message)
+    return value
+
+
+def dated_widgets(**others: forms.Widget) -> dict[str, forms.Widget]:
+    """The ``widgets`` of a form with a start/end pair: date pickers for both, and
+    ``others``."""
+    return {"start_date": DATE, "end_date": DATE, **others}
+
+
+def _check_dates(form: forms.BaseForm, cleaned: dict[str, Any]) -> dict[str, Any]:
+    """Start/end pairs: the end may not come before the start."""
+    start, end = cleaned.get("start_date"), cleaned.get("end_date")
+    if start and end and end < start:
+        form.add_error("end_date", _("The end cannot be before the start."))
+    return cleaned
+
+
 class _DatedForm(forms.ModelForm):
     """Start/end pairs: the end may not come before the start."""
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        start, end = cleaned.get("start_date"), cleaned.get("end_date")
-        if start and end and end < start:
-            self.add_error("end_date", _("The end cannot be before the start."))
-        return cleaned
+        return _check_dates(self, super().clean() or {})
 
 
 class CycleForm(_DatedForm):
@@ -69,14 +92,14 @@ class CycleForm(_DatedForm):
             "allow_early_evaluation",
             "rating_scale",
         ]
-        widgets = {"start_date": DATE, "end_date": DATE}
+        widgets = dated_widgets()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         set_choices(self, "rating_scale", RatingScale.objects.all())
         self.fields["csat_weight"].required = False
-        scale = self.fields["rating_scale"]
-        scale.empty_label = _("The organisation's default scale")  # type: ignore[attr-defined]
+        scale = cast(forms.ModelChoiceField, self.fields["rating_scale"])
+        scale.empty_label = _("The organisation's default scale")
         if self.instance.pk and self.instance.plans_locked:
             scale.disabled = True
             scale.help_text = _(
@@ -88,10 +111,7 @@ class CycleForm(_DatedForm):
         return Decimal(0) if value is None else value
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if not _unique(ReviewCycle, self.instance, name__iexact=name):
-            raise forms.ValidationError(_("Another cycle already has this name."))
-        return name
+        return _clean_unique(self, "name", _("Another cycle already has this name."))
 
 
 class ClientForm(forms.ModelForm):
@@ -100,10 +120,7 @@ class ClientForm(forms.ModelForm):
         fields = ["name", "industry", "contact_email"]
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if not _unique(Client, self.instance, name__iexact=name):
-            raise forms.ValidationError(_("A client with this name exists already."))
-        return name
+        return _clean_unique(self, "name", _("A client with this name exists already."))
 
 
 class EngagementForm(_DatedForm):
@@ -121,11 +138,7 @@ class EngagementForm(_DatedForm):
             "engagement_type",
             "competency_set",
         ]
-        widgets = {
-            "start_date": DATE,
-            "end_date": DATE,
-            "description": forms.Textarea(attrs={"rows": 3}),
-        }
+        widgets = dated_widgets(description=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -139,10 +152,9 @@ class EngagementForm(_DatedForm):
         )
 
     def clean_code(self) -> str:
-        code = self.cleaned_data["code"].strip()
-        if not _unique(Engagement, self.instance, code__iexact=code):
-            raise forms.ValidationError(_("Another engagement already uses this code."))
-        return code
+        return _clean_unique(
+            self, "code", _("Another engagement already uses this code.")
+        )
 
 
 class StaffingForm(forms.Form):
@@ -188,11 +200,7 @@ class StaffingForm(forms.Form):
         )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        start, end = cleaned.get("start_date"), cleaned.get("end_date")
-        if start and end and end < start:
-            self.add_error("end_date", _("The end cannot be before the start."))
-        return cleaned
+        return _check_dates(self, super().clean() or {})
 
 
 class RoleAssignmentForm(forms.Form):
@@ -223,10 +231,9 @@ class PlanTemplateForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if not _unique(PlanTemplate, self.instance, name__iexact=name):
-            raise forms.ValidationError(_("A template with this name exists already."))
-        return name
+        return _clean_unique(
+            self, "name", _("A template with this name exists already.")
+        )
 
 
 class TemplateGoalForm(forms.ModelForm):
@@ -249,13 +256,12 @@ class TemplateGoalForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        weight = cleaned.get("weight")
-        if weight is not None and weight <= 0:
-            self.add_error("weight", _("The weight must be more than 0."))
-        if cleaned.get("metric") and cleaned.get("target_value") is None:
-            self.add_error(
-                "target_value", _("A goal with a metric needs a target value.")
-            )
+        errors = validate_template_goal(cleaned)
+        if cleaned.get("weight") is None:
+            # The field has refused the input already.
+            errors.pop("weight", None)
+        for name, message in errors.items():
+            self.add_error(name, message)
         return cleaned
 
 
@@ -285,11 +291,7 @@ class PlanForm(_DatedForm):
             "reviewer",
             "approver",
         ]
-        widgets = {
-            "start_date": DATE,
-            "end_date": DATE,
-            "responsibilities": forms.Textarea(attrs={"rows": 3}),
-        }
+        widgets = dated_widgets(responsibilities=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -338,7 +340,7 @@ class GoalForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        for name, message in services.validate_goal(self.plan, cleaned).items():
+        for name, message in validate_goal(self.plan, cleaned).items():
             if name in self.fields and name not in self.errors:
                 self.add_error(name, message)
         return cleaned
@@ -359,7 +361,8 @@ class CheckInForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [  # type: ignore[attr-defined]
+        status = cast(forms.ChoiceField, self.fields["status"])
+        status.choices = [
             c for c in GoalStatus.choices if c[0] != GoalStatus.NOT_STARTED
         ]
         self.fields["progress"].widget.attrs.update(min=0, max=100)
@@ -432,8 +435,8 @@ class PlanCompetencyForm(forms.Form):
             set_choices(self, "competency", addable_competencies(plan))
         else:
             del self.fields["competency"]
-        level = self.fields["expected_level"]
-        level.choices = [("", "---------")] + [  # type: ignore[attr-defined]
+        level = cast(forms.TypedChoiceField, self.fields["expected_level"])
+        level.choices = [("", "---------")] + [
             (_point_key(p.value), p.text) for p in points
         ]
         if points:
@@ -469,9 +472,6 @@ class EngagementTypeForm(forms.ModelForm):
         )
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if not _unique(EngagementType, self.instance, name__iexact=name):
-            raise forms.ValidationError(
-                _("An engagement type with this name exists already.")
-            )
-        return name
+        return _clean_unique(
+            self, "name", _("An engagement type with this name exists already.")
+        )

@@ -1,4 +1,12 @@
-"""Clients, engagements, review cycles, plans, goals and engagement roles."""
+"""Clients, engagements, review cycles, plans, goals and engagement roles.
+
+Longer than the 500-line guideline on purpose: these 14 models are one schema (plans
+hang on cycles and engagements, goals on plans, competencies on plans and templates)
+and read best top to bottom in one file. Django loads one ``models`` module per app,
+so a package would need an ``__init__`` re-exporting every class; the file holds
+fields, constraints and properties over their own fields only (rules live in
+``engagements/services/``).
+"""
 
 from __future__ import annotations
 

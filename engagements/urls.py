@@ -1,6 +1,13 @@
 """URLs under /o/<org_slug>/ for the engagements app."""
 
-from engagements.views import clients, competencies, cycles, plans, staffing
+from engagements.views import (
+    clients,
+    competencies,
+    cycles,
+    plans,
+    staffing,
+    templates,
+)
 
 app_name = "engagements"
 
@@ -10,4 +17,5 @@ urlpatterns = [
     *staffing.urlpatterns,
     *plans.urlpatterns,
     *competencies.urlpatterns,
+    *templates.urlpatterns,
 ]

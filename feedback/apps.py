@@ -1,8 +1,11 @@
 from django.apps import AppConfig
 
+from feedback.receivers import feedback_asked_section
+from organizations.home import register
+
 
 class FeedbackConfig(AppConfig):
     name = "feedback"
 
     def ready(self) -> None:
-        from feedback import home, receivers  # noqa: F401  (registers)
+        register(feedback_asked_section)

@@ -1,9 +1,15 @@
-"""Forms and list filters of the feedback app. Choices are always built inside the
-request's tenant scope and narrowed to what the member may use."""
+"""Forms and list filters of the feedback app: giving and editing feedback, the "my
+feedback" filters and e-mail preferences; asking for feedback, answering and
+declining; sending a client survey and answering one (the public page).
+
+Choices are always built inside the request's tenant scope and narrowed to what the
+member may use; the services re-check every rule.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import django_filters
 from django import forms
@@ -12,13 +18,33 @@ from django.utils.translation import gettext_lazy as _
 
 from engagements.models import Engagement, Goal
 from feedback.enums import FeedbackKind, Visibility
-from feedback.models import Feedback
-from feedback.services import MAX_BODY
+from feedback.models import Feedback, FeedbackRequest
+from feedback.selectors.requests import (
+    askable_people,
+    engagement_choices,
+    staffed_subjects,
+)
+from feedback.selectors.surveys import MAX_DAYS_VALID
+from feedback.services.asks import MAX_ANSWER_LENGTH, MAX_REASON_LENGTH
+from feedback.services.feedback import MAX_BODY
+from feedback.services.requests import clean_questions
+from feedback.services.surveys import (
+    COMMENT_MAX_LENGTH,
+    DEFAULT_DAYS_VALID,
+    RATING_MAX,
+    RATING_MIN,
+)
+from organizations.errors import DomainError
 from organizations.forms import set_choices
-from organizations.models import Employee, User
+from organizations.models import Employee, Membership, User
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+# --- Feedback ---------------------------------------------------------------------
 
 
-class GoalChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+class GoalChoiceField(forms.ModelChoiceField):
     """Goals named with their owner, since one list can hold several people's."""
 
     def label_from_instance(self, obj: Any) -> str:
@@ -116,9 +142,9 @@ class FeedbackForm(forms.Form):
         super().__init__(*args, **kwargs)
         set_choices(self, "subject", subjects)
         set_choices(self, "goal", goals)
-        if people is not None:
-            field = self.fields["subject"]
-            field.choices = [("", field.empty_label)] + [  # type: ignore[attr-defined]
+        field = self.fields["subject"]
+        if people is not None and isinstance(field, forms.ModelChoiceField):
+            field.choices = [("", field.empty_label)] + [
                 (person.pk, person.full_name) for person in people
             ]
         if fixed_subject is not None:
@@ -141,7 +167,7 @@ class FeedbackEditForm(forms.Form):
         set_choices(self, "goal", goals)
 
 
-class PreferencesForm(forms.ModelForm):  # type: ignore[type-arg]
+class PreferencesForm(forms.ModelForm):
     """A member's own e-mail preferences; only the declared field changes."""
 
     class Meta:
@@ -179,3 +205,228 @@ class FeedbackFilter(django_filters.FilterSet):
             ).order_by("full_name", "pk")
         else:
             del self.filters["subject"]
+
+
+# --- Feedback requests --------------------------------------------------------------
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.full_name)
+
+
+class PeopleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.full_name)
+
+
+class EngagementChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name} · {obj.client.name}"
+
+
+class RequestForm(forms.Form):
+    """Ask colleagues for feedback about someone on an engagement."""
+
+    subject = PersonChoiceField(
+        label=_("Feedback about"),
+        queryset=Employee.objects.none(),
+        help_text=_("Yourself, someone who reports to you, or someone you review."),
+    )
+    engagement = EngagementChoiceField(
+        label=_("Engagement"),
+        queryset=Engagement.objects.none(),
+        help_text=_("An engagement the person is staffed on."),
+    )
+    requestees = PeopleChoiceField(
+        label=_("People to ask"),
+        queryset=Employee.objects.none(),
+        help_text=_(
+            "Between 1 and 20 colleagues with a login. Hold Ctrl (or ⌘) to choose "
+            "several."
+        ),
+    )
+    due_date = forms.DateField(
+        label=_("Answer by"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    message = forms.CharField(
+        label=_("Message"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    questions = forms.CharField(
+        label=_("Questions"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Optional. One question per line, at most 10."),
+    )
+    anonymous = forms.BooleanField(
+        label=_(
+            "Anonymous answers: shown without names, and only once at least three "
+            "exist (ask at least three people)"
+        ),
+        required=False,
+    )
+
+    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        set_choices(self, "subject", staffed_subjects(membership).order_by("full_name"))
+        set_choices(self, "engagement", engagement_choices(membership).order_by("name"))
+        set_choices(self, "requestees", askable_people())
+        self.fields["requestees"].widget.attrs["size"] = 8
+
+    def clean_questions(self) -> str:
+        try:
+            return clean_questions(self.cleaned_data.get("questions", ""))
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+
+class AnswerForm(forms.Form):
+    """One text box per question (or one for the feedback), plus kind and visibility
+    when the answer is named. Field names ``answer_<n>`` match the service's errors."""
+
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=FeedbackKind.choices, initial=FeedbackKind.PRAISE
+    )
+    visibility = forms.ChoiceField(
+        label=_("Who can read it"),
+        choices=Visibility.choices,
+        initial=Visibility.SHARED,
+        help_text=_(
+            "Shared: the person it is about, their line manager and the "
+            "engagement's reviewers. Managers only: without the person."
+        ),
+    )
+
+    def __init__(self, *args: Any, request: FeedbackRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        questions = request.question_list
+        labels = questions or [str(_("Your feedback"))]
+        for index, label in enumerate(labels):
+            self.fields[f"answer_{index}"] = forms.CharField(
+                label=label,
+                required=not questions,
+                max_length=MAX_ANSWER_LENGTH,
+                widget=forms.Textarea(attrs={"rows": 4}),
+            )
+        if request.anonymous:
+            del self.fields["kind"]
+            del self.fields["visibility"]
+        else:
+            # Kind and visibility after the answers, as the page reads.
+            self.order_fields([*(f"answer_{i}" for i in range(len(labels)))])
+        self.answer_count = len(labels)
+
+    def answers(self) -> list[str]:
+        return [
+            self.cleaned_data.get(f"answer_{i}", "") for i in range(self.answer_count)
+        ]
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why you decline"),
+        max_length=MAX_REASON_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("The requester reads this, so they can ask someone else."),
+    )
+
+
+# --- Client surveys -----------------------------------------------------------------
+
+RATING_PREFIX = "rating_"
+SCALE = [(str(n), str(n)) for n in range(RATING_MIN, RATING_MAX + 1)]
+
+
+class SendSurveyForm(forms.Form):
+    """Who receives the survey and how long the link works."""
+
+    contact_email = forms.EmailField(
+        label=_("Client contact's e-mail"),
+        max_length=254,
+        help_text=_("The link goes to this address; no account is needed to answer."),
+    )
+    contact_name = forms.CharField(
+        label=_("Contact name"),
+        max_length=200,
+        required=False,
+        help_text=_("Optional. Used to greet the contact in the e-mail."),
+    )
+    days_valid = forms.IntegerField(
+        label=_("Link works for (days)"),
+        min_value=1,
+        max_value=MAX_DAYS_VALID,
+        initial=DEFAULT_DAYS_VALID,
+        error_messages={
+            "min_value": _("Choose at least 1 day."),
+            "max_value": _("Choose at most %(limit_value)s days."),
+        },
+    )
+
+
+def _scale_field(
+    label: StrOrPromise, required: bool = False, missing: StrOrPromise = ""
+) -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label=label,
+        choices=SCALE,
+        required=required,
+        widget=forms.RadioSelect(attrs={"class": "btn-check"}),
+        error_messages={
+            "required": missing,
+            "invalid_choice": _("Choose a rating from 1 to 5."),
+        },
+    )
+
+
+class SurveyAnswerForm(forms.Form):
+    """Overall satisfaction (required), a rating per staffed employee (optional) and a
+    comment. Ratings posted for anyone not listed are refused, not ignored."""
+
+    overall = _scale_field(
+        _("Overall, how satisfied are you with our work?"),
+        required=True,
+        missing=_("Choose how satisfied you are overall, from 1 to 5."),
+    )
+    comment = forms.CharField(
+        label=_("Anything you would like to tell us?"),
+        required=False,
+        max_length=COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def __init__(
+        self, *args: Any, employees: Iterable[Employee] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.employees = list(employees)
+        for employee in self.employees:
+            self.fields[f"{RATING_PREFIX}{employee.pk}"] = _scale_field(
+                employee.full_name
+            )
+
+    @property
+    def rating_rows(self) -> list[tuple[Employee, forms.BoundField]]:
+        return [(e, self[f"{RATING_PREFIX}{e.pk}"]) for e in self.employees]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        listed = {f"{RATING_PREFIX}{e.pk}" for e in self.employees}
+        if self.data and any(
+            key.startswith(RATING_PREFIX) and key not in listed for key in self.data
+        ):
+            raise forms.ValidationError(
+                _("Only the people listed in the survey can be rated.")
+            )
+        return cleaned
+
+    def ratings(self) -> dict[int, int]:
+        """The ratings given, by employee id (unrated people left out)."""
+        return {
+            e.pk: int(self.cleaned_data[f"{RATING_PREFIX}{e.pk}"])
+            for e in self.employees
+            if self.cleaned_data.get(f"{RATING_PREFIX}{e.pk}")
+        }

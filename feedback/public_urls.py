@@ -5,4 +5,4 @@ from feedback.views import surveys
 
 app_name = "survey"
 
-urlpatterns = [*getattr(surveys, "public_urlpatterns", [])]
+urlpatterns = [*surveys.public_urlpatterns]

@@ -1,9 +1,10 @@
-"""Celery tasks of the feedback app: thin wrappers over ``feedback.requests``."""
+"""Celery tasks of the feedback app: thin wrappers over ``feedback.services``."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from feedback.services.requests import send_due_reminders
 from organizations.models import Organization
 from organizations.tasks import tenant_task
 
@@ -23,6 +24,4 @@ def send_request_reminders() -> int:
 def send_request_reminders_for(*, organization: Organization) -> int:
     """Remind the requestees of open asks due within two days; the e-mail ledger
     sends each reminder once, however often this runs."""
-    from feedback.requests import send_due_reminders
-
     return send_due_reminders(organization=organization)

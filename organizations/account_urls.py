@@ -3,8 +3,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from organizations import views
 from organizations.forms import LoginForm
+from organizations.views.invitations import invitation_accept
 
 urlpatterns = [
     path(
@@ -45,5 +45,5 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
-    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("invitations/<str:token>/", invitation_accept, name="invitation_accept"),
 ]

@@ -1,4 +1,7 @@
+"""The organizations app: after each migration, row-level security is (re)installed."""
+
 from django.apps import AppConfig
+from django.conf import settings
 from django.db.models.signals import post_migrate
 
 
@@ -9,10 +12,8 @@ def _install_rls(
     # plan: the schema is unchanged, and the flushing app role may not alter tables.
     if plan is None:
         return
-
-    from django.conf import settings
-
-    from organizations.tenancy import install_row_level_security
+    # tenancy defines a model base class, which needs the loaded app registry.
+    from organizations.tenancy import install_row_level_security  # noqa: PLC0415
 
     install_row_level_security(using=using, app_role=settings.DATABASE_APP_ROLE)
 

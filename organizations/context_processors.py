@@ -16,7 +16,7 @@ def tenant(request: HttpRequest) -> dict[str, Any]:
     context: dict[str, Any] = {
         "organization": getattr(request, "organization", None),
         "membership": membership,
-        "is_hr_admin": bool(membership and membership.role == Role.HR_ADMIN),
+        "is_hr_admin": bool(membership and membership.is_hr_admin),
         "is_manager": bool(membership and membership.role == Role.MANAGER),
     }
     user = getattr(request, "user", None)

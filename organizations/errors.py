@@ -2,7 +2,7 @@
 
 A service refuses an operation by raising ``DomainError`` with a message fit for the
 user (and, where one field is to blame, that field's name); views turn it into a form
-error with ``organizations.views_helpers.apply_service``. Nothing here imports Django's
+error with ``organizations.http.apply_service``. Nothing here imports Django's
 ORM, so any module may import it.
 """
 

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from organizations.enums import Role
@@ -16,6 +17,7 @@ from organizations.models import (
     Invitation,
     JobTitle,
     Organization,
+    User,
 )
 from organizations.services import line_manager_error
 
@@ -26,6 +28,13 @@ def set_choices(form: forms.BaseForm, name: str, queryset: Any) -> None:
     if not isinstance(field, forms.ModelChoiceField):
         raise TypeError(f"{name} is not a model choice field.")
     field.queryset = queryset
+
+
+def taken_by_another(form: forms.ModelForm, queryset: QuerySet[Any]) -> bool:
+    """Whether ``queryset`` matches a row other than the one ``form`` edits. One query."""
+    if form.instance.pk:
+        queryset = queryset.exclude(pk=form.instance.pk)
+    return queryset.exists()
 
 
 def normalised_login_username(request: Any, credentials: dict[str, Any] | None) -> str:
@@ -85,10 +94,7 @@ class EmployeeForm(forms.ModelForm):
 
     def clean_code(self) -> str:
         code = self.cleaned_data["code"].strip()
-        clash = Employee.objects.filter(code__iexact=code)
-        if self.instance.pk:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
+        if taken_by_another(self, Employee.objects.filter(code__iexact=code)):
             raise forms.ValidationError(
                 _(
                     "Another person already has the code %(code)s. Codes must be unique."
@@ -152,8 +158,6 @@ class AcceptInvitationForm(forms.Form):
         if p1 and p2 and p1 != p2:
             self.add_error("password2", _("The two passwords differ. Type them again."))
         elif p1:
-            from organizations.models import User
-
             probe = User(email=self.email, full_name=cleaned.get("full_name", ""))
             try:
                 password_validation.validate_password(p1, probe)
@@ -195,10 +199,7 @@ class BusinessUnitForm(forms.ModelForm):
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
-        clash = BusinessUnit.objects.filter(name__iexact=name)
-        if self.instance.pk:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
+        if taken_by_another(self, BusinessUnit.objects.filter(name__iexact=name)):
             raise forms.ValidationError(
                 _("A business unit with this name exists already.")
             )
@@ -212,9 +213,6 @@ class JobTitleForm(forms.ModelForm):
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
-        clash = JobTitle.objects.filter(name__iexact=name)
-        if self.instance.pk:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
+        if taken_by_another(self, JobTitle.objects.filter(name__iexact=name)):
             raise forms.ValidationError(_("A job title with this name exists already."))
         return name

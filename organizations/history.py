@@ -1,14 +1,61 @@
-"""Change history shown in the UI, built on django-simple-history."""
+"""Change history, built on django-simple-history: naming who made a change, the
+stale-edit check that names who changed an object last, and the timeline the UI
+shows."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from organizations.errors import EditConflict
+from organizations.models import User
 
 # Bookkeeping fields that mean nothing to a reader (optimistic-locking counters).
 HIDDEN_FIELDS = frozenset({"version"})
+
+
+def record_author(obj: models.Model, user: User) -> None:
+    """Name ``user`` as the author of the history row that ``obj``'s next save records.
+
+    django-simple-history takes the author from the instance's ``_history_user`` before
+    the request's user, so services name the acting member even outside a request
+    (tasks, commands). No query.
+    """
+    obj._history_user = user  # type: ignore[attr-defined]  # simple-history's hook, not a model field
+
+
+def check_version(
+    obj: Any,
+    version: int,
+    *,
+    conflict: type[EditConflict] = EditConflict,
+    advice: str | None = None,
+) -> None:
+    """Optimistic locking for human edits: refuse a stale ``version`` with
+    ``conflict``, naming who changed ``obj`` last and when (from its history), so
+    nothing is silently overwritten. ``obj`` has a ``version`` column and history."""
+    if obj.version == version:
+        return
+    latest = (
+        obj.history.select_related("history_user")
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+    who = str(latest.history_user) if latest and latest.history_user else _("someone")
+    when = timezone.localtime(latest.history_date).strftime("%H:%M") if latest else ""
+    raise conflict(
+        _("Changed by %(who)s at %(when)s — %(advice)s.")
+        % {
+            "who": who,
+            "when": when,
+            "advice": advice or _("review their changes and resubmit"),
+        },
+        current_version=obj.version,
+    )
 
 
 def timeline(

@@ -1,5 +1,5 @@
-"""What views share: the typed tenant request, running a service from a form, and
-answering a form with errors. Decided in one place so no view re-implements them.
+"""What views share: the typed tenant request, running a service from a form,
+answering a form with errors, and checking where a form may send the member back. Decided in one place so no view re-implements them.
 
 A view body reads: gate → form → ``apply_service(form, call)`` → redirect, or
 ``form_response(...)``. See docs/architecture.md, "Views".
@@ -17,6 +17,7 @@ from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
 
 from organizations.errors import DomainError, EditConflict
@@ -177,6 +178,24 @@ def form_response(
             request, template, partial, context, status=400 if refused else 200
         )
     return render(request, template, dict(context), status=400 if refused else 200)
+
+
+def safe_next(request: TenantRequest, target: str) -> str:
+    """``target`` if it is a page of this organisation on this site, else "": where
+    a form posted from another page (its ``next`` field) sends the member back.
+    No query."""
+    slug = request.organization.slug
+    if (
+        target
+        and url_has_allowed_host_and_scheme(
+            target,
+            allowed_hosts={request.get_host()},
+            require_https=request.is_secure(),
+        )
+        and target.startswith(f"/o/{slug}/")
+    ):
+        return target
+    return ""
 
 
 def client_ip(request: HttpRequest) -> str | None:

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 
 from organizations.models import Organization, User
+from organizations.tasks import deliver_email
 
 
 def queue_email(
@@ -32,8 +33,6 @@ def queue_email(
 ) -> None:
     """Send ``template`` to ``user`` (or to a bare ``address``) once the transaction
     commits. Optional (non-essential) e-mails are skipped for users who opted out."""
-    from organizations.tasks import deliver_email
-
     if user is None and not address:
         raise ValueError("An e-mail needs a user or an address.")
     kwargs = {

@@ -10,12 +10,18 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from django.utils import timezone
 
-from organizations.enums import Role
 from organizations.history import timeline
-from organizations.models import Employee, Invitation, Membership
+from organizations.http import TenantRequest
+from organizations.models import (
+    BusinessUnit,
+    Employee,
+    Invitation,
+    JobTitle,
+    Membership,
+)
 from organizations.permissions import can_manage_people
 
 
@@ -25,19 +31,19 @@ def employees_visible_to(membership: Membership) -> QuerySet[Employee]:
     Must run inside the membership's tenant scope. Builds a queryset; no query.
     """
     qs = Employee.objects.all()
-    if membership.role == Role.HR_ADMIN:
+    if membership.is_hr_admin:
         return qs
     return qs.filter(
         Q(user_id=membership.user_id) | Q(line_manager__user_id=membership.user_id)
     )
 
 
-def get_employee_for(request: HttpRequest, pk: int, perm: str = "view") -> Employee:
+def get_employee_for(request: TenantRequest, pk: int, perm: str = "view") -> Employee:
     """The employee ``pk`` if the caller may see it, else 404; 403 if ``perm`` is refused.
 
     ``perm`` is ``"view"`` or ``"change"``. One query.
     """
-    membership: Membership = request.membership  # type: ignore[attr-defined]
+    membership = request.membership
     employee = (
         employees_visible_to(membership)
         .select_related("job_title", "business_unit", "line_manager", "user")
@@ -56,6 +62,14 @@ def people_directory(membership: Membership) -> QuerySet[Employee]:
     return employees_visible_to(membership).select_related(
         "job_title", "business_unit", "line_manager"
     )
+
+
+def membership_of(employee: Employee) -> Membership | None:
+    """The membership of the person behind ``employee`` in the current organisation
+    (active or not); None without a login. One query when the entry has a login."""
+    if not employee.user_id:
+        return None
+    return Membership.objects.filter(user_id=employee.user_id).first()
 
 
 def memberships_by_user(user_ids: list[int]) -> dict[int, Membership]:
@@ -124,3 +138,21 @@ def employee_history(employee: Employee) -> list[dict[str, object]]:
         employee.history.select_related("history_user").order_by("history_date")
     )
     return timeline(records)
+
+
+def business_units_with_head_counts() -> QuerySet[BusinessUnit]:
+    """Business units by name, each with its parent and ``people`` (how many entries
+    are filed under it). Builds a queryset; one query when run."""
+    # Meta.ordering does not apply to GROUP BY queries; paginating needs an order.
+    return (
+        BusinessUnit.objects.select_related("parent")
+        .annotate(people=Count("employees"))
+        .order_by("name")
+    )
+
+
+def job_titles_with_head_counts() -> QuerySet[JobTitle]:
+    """Job titles by name, each with ``people`` (how many entries hold it). Builds a
+    queryset; one query when run."""
+    # Meta.ordering does not apply to GROUP BY queries; paginating needs an order.
+    return JobTitle.objects.annotate(people=Count("employees")).order_by("name")

@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from organizations.enums import Role
-from organizations.errors import DomainError, EditConflict
+from organizations.errors import DomainError
+from organizations.history import record_author
 from organizations.models import (
     Employee,
     Invitation,
@@ -28,36 +29,6 @@ from organizations.signals import employee_linked
 from organizations.tenancy import tenant_context
 
 INVITATION_SALT = "organizations.invitation"
-
-
-def check_version(
-    obj: Any,
-    version: int,
-    *,
-    conflict: type[EditConflict] = EditConflict,
-    advice: str | None = None,
-) -> None:
-    """Optimistic locking for human edits: refuse a stale ``version`` with
-    ``conflict``, naming who changed ``obj`` last and when (from its history), so
-    nothing is silently overwritten. ``obj`` has a ``version`` column and history."""
-    if obj.version == version:
-        return
-    latest = (
-        obj.history.select_related("history_user")
-        .order_by("-history_date", "-history_id")
-        .first()
-    )
-    who = str(latest.history_user) if latest and latest.history_user else _("someone")
-    when = timezone.localtime(latest.history_date).strftime("%H:%M") if latest else ""
-    raise conflict(
-        _("Changed by %(who)s at %(when)s — %(advice)s.")
-        % {
-            "who": who,
-            "when": when,
-            "advice": advice or _("review their changes and resubmit"),
-        },
-        current_version=obj.version,
-    )
 
 
 # --- Line managers -------------------------------------------------------------------
@@ -103,7 +74,7 @@ def create_employee(*, actor: Membership, **fields: Any) -> Employee:
         if error:
             raise DomainError(error, field="line_manager")
         _link_existing_user(employee)
-        employee._history_user = actor.user  # type: ignore[attr-defined]
+        record_author(employee, actor.user)
         employee.save()
         if employee.user_id is not None:
             employee_linked.send(sender=Employee, employee=employee)
@@ -133,7 +104,7 @@ def update_employee(
         error = line_manager_error(employee=employee, manager=employee.line_manager)
         if error:
             raise DomainError(error, field="line_manager")
-        employee._history_user = actor.user  # type: ignore[attr-defined]
+        record_author(employee, actor.user)
         employee.save()
         if role is not None and employee.user_id is not None:
             change_role(actor=actor, user_id=employee.user_id, role=role)
@@ -154,13 +125,13 @@ def set_employee_active(
                 _("You cannot deactivate yourself. Ask another HR admin.")
             )
         employee.is_active = active
-        employee._history_user = actor.user  # type: ignore[attr-defined]
+        record_author(employee, actor.user)
         employee.save(update_fields=["is_active"])
         if employee.user_id is not None:
             membership = Membership.objects.filter(user_id=employee.user_id).first()
             if membership is not None and membership.is_active != active:
                 membership.is_active = active
-                membership._history_user = actor.user  # type: ignore[attr-defined]
+                record_author(membership, actor.user)
                 membership.save(update_fields=["is_active"])
     return employee
 
@@ -186,7 +157,7 @@ def change_role(*, actor: Membership, user_id: int, role: str) -> Membership:
                 field="role",
             )
         membership.role = role
-        membership._history_user = actor.user  # type: ignore[attr-defined]
+        record_author(membership, actor.user)
         membership.save(update_fields=["role"])
     return membership
 
@@ -218,7 +189,8 @@ def invite_member(
     organization = actor.organization if actor is not None else organization
     if organization is None:
         raise ValueError("invite_member needs an actor or an organization.")
-    from organizations.tasks import send_invitation_email
+    # Tasks call services (organizations.tasks imports this module at load time).
+    from organizations.tasks import send_invitation_email  # noqa: PLC0415 - import cycle
 
     email = email.strip().lower()
     with transaction.atomic():
@@ -378,7 +350,7 @@ def accept_invitation(
             membership = Membership(organization=organization, user=user)
         membership.role = invitation.role
         membership.is_active = True
-        membership._history_user = user  # type: ignore[attr-defined]
+        record_author(membership, user)
         membership.save()
         # A returning member keeps their own entry (one entry per user and tenant).
         invited_entry = invitation.employee
@@ -400,7 +372,7 @@ def accept_invitation(
             )
         employee.user = user
         employee.is_active = True
-        employee._history_user = user  # type: ignore[attr-defined]
+        record_author(employee, user)
         employee.save()
         employee_linked.send(sender=Employee, employee=employee)
         invitation.accepted_at = timezone.now()

@@ -23,6 +23,7 @@ from organizations.models import (
     SentEmail,
     User,
 )
+from organizations.services import invitation_token
 from organizations.tenancy import tenant_context
 
 
@@ -49,8 +50,6 @@ def tenant_task(func: Callable[..., Any]) -> Callable[..., Any]:
 @tenant_task
 def send_invitation_email(*, organization: Organization, invitation_id: int) -> bool:
     """E-mail an invitation link. Returns False when the invitation is no longer usable."""
-    from organizations.services import invitation_token
-
     invitation = (
         Invitation.objects.select_related("invited_by").filter(pk=invitation_id).first()
     )

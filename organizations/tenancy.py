@@ -20,7 +20,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
+from django.db.models import CharField, F, Func, Value
+from django.db.models.functions import Cast
 from django_scopes import get_scope, scope
 from django_scopes.exceptions import ScopeError
 
@@ -44,7 +46,7 @@ def is_postgresql() -> bool:
     return connection.vendor == "postgresql"
 
 
-class UnscopedQuerySet(models.QuerySet):  # type: ignore[type-arg]
+class UnscopedQuerySet(models.QuerySet):
     """A queryset built without a tenant scope: it may be refined, never run.
 
     Building stays free (a ModelForm or FilterSet declared at import time works), but
@@ -71,14 +73,14 @@ class UnscopedQuerySet(models.QuerySet):  # type: ignore[type-arg]
     raw = _refuse
 
 
-class TenantManager(models.Manager):  # type: ignore[type-arg]
+class TenantManager(models.Manager):
     """Default manager of tenant models: filters by the active organisation scope.
 
     Without an active scope it hands out an ``UnscopedQuerySet`` that raises when run.
     ``scopes_disabled()`` (django-scopes) lifts the filter for maintenance code.
     """
 
-    def get_queryset(self) -> models.QuerySet:  # type: ignore[type-arg]
+    def get_queryset(self) -> models.QuerySet:
         current = get_scope()
         if not current.get("_enabled", True):
             return super().get_queryset()
@@ -150,9 +152,6 @@ def rls_annotation() -> dict[str, Any]:
     """
     if not is_postgresql():
         return {}
-    from django.db.models import CharField, F, Func, Value
-    from django.db.models.functions import Cast
-
     return {
         "_rls_set": Func(
             Value(RLS_SETTING),
@@ -199,8 +198,6 @@ def install_row_level_security(using: str = "default", app_role: str = "") -> No
     grants the application role access to every table. Runs after each migration as
     the owner role.
     """
-    from django.db import connections
-
     conn = connections[using]
     if conn.vendor != "postgresql":
         return
@@ -227,8 +224,8 @@ def install_row_level_security(using: str = "default", app_role: str = "") -> No
 
 
 def _install_tenant_foreign_keys(cursor: Any) -> None:
-    from organizations.models import Organization
-
+    # Looked up in the registry: organizations.models imports this module.
+    organization_model = apps.get_model("organizations", "Organization")
     tenant_models = [
         m
         for m in apps.get_models()
@@ -240,7 +237,7 @@ def _install_tenant_foreign_keys(cursor: Any) -> None:
             if not field.is_relation or not getattr(field, "db_constraint", False):
                 continue
             target = field.related_model
-            if not isinstance(target, type) or target is Organization:
+            if not isinstance(target, type) or target is organization_model:
                 continue
             if target not in tenant_set:
                 continue

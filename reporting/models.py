@@ -1,1 +1,1 @@
-"""Models of the reporting app (see DESIGN.md section 4)."""
+"""Models of the reporting app (see docs/architecture.md, "Reporting (planned)")."""

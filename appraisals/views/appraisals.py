@@ -1,11 +1,11 @@
 """Appraisal pages: the member's appraisals, the score explanation, acknowledgement,
 finalisation and reopening, and HR's cycle progress with bulk actions and recompute.
 
-Access: ``pages.get_appraisal_for`` for one appraisal (404 when not visible, 403 when
-the action is refused); HR-only pages check the role before any lookup. The forms are plain
-posts (no HTMX): a refused one gets the page again with the message beside the field
-and status 400, and nothing changes. Only the recompute progress and the home section
-use HTMX.
+Access: ``selectors.access.get_appraisal_for`` for one appraisal (404 when not visible,
+403 when the action is refused); HR-only pages check the role before any lookup. The
+forms are plain posts (no HTMX): a refused one gets the page again with the message
+beside the field and status 400, and nothing changes. Only the recompute progress and
+the home section use HTMX.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
@@ -21,55 +21,67 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from appraisals import finalisation, pages
-from appraisals.enums import AppraisalStatus, EvaluationKind, EvaluationStatus
-from appraisals.models import Appraisal
-from appraisals.page_forms import (
+from appraisals.enums import (
+    FINAL_STATUSES,
+    AppraisalStatus,
+    EvaluationKind,
+    EvaluationStatus,
+)
+from appraisals.forms import (
     AcknowledgeForm,
     BulkFinaliseForm,
     BulkRemindForm,
     ReopenForm,
 )
+from appraisals.models import Appraisal
+from appraisals.selectors import appraisals as pages
+from appraisals.selectors.access import (
+    AppraisalAccess,
+    get_appraisal_for,
+    get_recompute_for,
+    may_open_evaluation,
+    sees_scores,
+)
+from appraisals.services.appraisals import (
+    acknowledge_appraisal,
+    finalise_appraisal,
+    finalise_appraisals,
+    reopen_appraisal,
+    send_evaluation_reminders,
+)
+from appraisals.services.recompute import start_cycle_recompute
 from engagements.models import ReviewCycle
+from engagements.selectors.access import get_cycle_for
 from organizations.errors import DomainError
-from organizations.models import Membership
-
-
-def _membership(request: HttpRequest) -> Membership:
-    return request.membership  # type: ignore[attr-defined,no-any-return]
-
-
-def _htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
-
+from organizations.http import TenantRequest, is_htmx
 
 # --- The member's appraisals ----------------------------------------------------------
 
 
 @require_GET
-def my_appraisals(request: HttpRequest, org_slug: str) -> HttpResponse:
+def my_appraisals(request: TenantRequest, org_slug: str) -> HttpResponse:
     """The member's own appraisals and, for line managers, their direct reports'."""
-    found = pages.my_appraisals(_membership(request))
+    found = pages.my_appraisals(request.membership)
     return render(
         request,
         "appraisals/appraisals/my_appraisals.html",
         {
             "own": found.own,
             "reports": found.reports,
-            "final_statuses": pages.FINAL_STATUSES,
+            "final_statuses": FINAL_STATUSES,
         },
     )
 
 
 @require_GET
-def home_appraisals(request: HttpRequest, org_slug: str) -> HttpResponse:
+def home_appraisals(request: TenantRequest, org_slug: str) -> HttpResponse:
     """The home page's lazily loaded "Your appraisal is ready" section."""
-    if not _htmx(request):
+    if not is_htmx(request):
         return redirect("appraisals:my_appraisals", org_slug)
     return render(
         request,
         "appraisals/appraisals/home_section.html",
-        {"to_acknowledge": pages.appraisals_to_acknowledge(_membership(request))},
+        {"to_acknowledge": pages.appraisals_to_acknowledge(request.membership)},
     )
 
 
@@ -77,14 +89,14 @@ def home_appraisals(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 
 def _detail_context(
-    request: HttpRequest,
+    request: TenantRequest,
     appraisal: Appraisal,
-    access: pages.AppraisalAccess,
+    access: AppraisalAccess,
     *,
     acknowledge_form: AcknowledgeForm | None = None,
     reopen_form: ReopenForm | None = None,
 ) -> dict[str, Any]:
-    show_scores = pages.sees_scores(access, appraisal)
+    show_scores = sees_scores(access, appraisal)
     evaluations = pages.appraisal_evaluations(appraisal)
     reviews = [e for e in evaluations if e.kind == EvaluationKind.REVIEW]
     ready = bool(reviews) and all(
@@ -101,9 +113,7 @@ def _detail_context(
         "provisional": scores.provisional,
         "evaluations": evaluations,
         "linked_ids": {
-            e.pk
-            for e in evaluations
-            if pages.may_open_evaluation(access, e, show_scores)
+            e.pk for e in evaluations if may_open_evaluation(access, e, show_scores)
         },
         "ready": ready,
         "can_finalise": can_manage and is_open and ready,
@@ -119,9 +129,9 @@ def _detail_context(
 
 
 @require_GET
-def appraisal_detail(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def appraisal_detail(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """The appraisal with its score explained, its evaluations and its history."""
-    appraisal, access = pages.get_appraisal_for(request, pk)
+    appraisal, access = get_appraisal_for(request, pk)
     return render(
         request,
         "appraisals/appraisals/detail.html",
@@ -130,9 +140,9 @@ def appraisal_detail(request: HttpRequest, org_slug: str, pk: int) -> HttpRespon
 
 
 def _form_error(
-    request: HttpRequest,
+    request: TenantRequest,
     appraisal: Appraisal,
-    access: pages.AppraisalAccess,
+    access: AppraisalAccess,
     **forms: Any,
 ) -> HttpResponse:
     """A refused form: the page again, with the message beside the field (400)."""
@@ -148,14 +158,16 @@ def _form_error(
 
 
 @require_POST
-def appraisal_acknowledge(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def appraisal_acknowledge(
+    request: TenantRequest, org_slug: str, pk: int
+) -> HttpResponse:
     """The employee acknowledges their finalised appraisal, with an optional comment."""
-    appraisal, access = pages.get_appraisal_for(request, pk, perm="acknowledge")
+    appraisal, access = get_appraisal_for(request, pk, perm="acknowledge")
     form = AcknowledgeForm(request.POST)
     if form.is_valid():
         try:
-            finalisation.acknowledge_appraisal(
-                actor=_membership(request),
+            acknowledge_appraisal(
+                actor=request.membership,
                 appraisal=appraisal,
                 comment=form.cleaned_data["comment"],
                 version=form.cleaned_data["version"],
@@ -174,11 +186,11 @@ def appraisal_acknowledge(request: HttpRequest, org_slug: str, pk: int) -> HttpR
 
 
 @require_POST
-def appraisal_finalise(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def appraisal_finalise(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """HR finalises one appraisal whose evaluations are all approved."""
-    appraisal, _access = pages.get_appraisal_for(request, pk, perm="manage")
+    appraisal, _access = get_appraisal_for(request, pk, perm="manage")
     try:
-        finalisation.finalise_appraisal(actor=_membership(request), appraisal=appraisal)
+        finalise_appraisal(actor=request.membership, appraisal=appraisal)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -191,14 +203,14 @@ def appraisal_finalise(request: HttpRequest, org_slug: str, pk: int) -> HttpResp
 
 
 @require_POST
-def appraisal_reopen(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def appraisal_reopen(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """HR reopens a finalised appraisal, with a reason recorded in its history."""
-    appraisal, access = pages.get_appraisal_for(request, pk, perm="manage")
+    appraisal, access = get_appraisal_for(request, pk, perm="manage")
     form = ReopenForm(request.POST)
     if form.is_valid():
         try:
-            finalisation.reopen_appraisal(
-                actor=_membership(request),
+            reopen_appraisal(
+                actor=request.membership,
                 appraisal=appraisal,
                 reason=form.cleaned_data["reason"],
                 version=form.cleaned_data["version"],
@@ -223,7 +235,7 @@ def appraisal_reopen(request: HttpRequest, org_slug: str, pk: int) -> HttpRespon
 
 
 def _progress_page(
-    request: HttpRequest,
+    request: TenantRequest,
     cycle: ReviewCycle,
     *,
     finalise_form: BulkFinaliseForm | None = None,
@@ -248,23 +260,23 @@ def _progress_page(
 
 
 @require_GET
-def cycle_progress(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def cycle_progress(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Appraisals and evaluations of a cycle by status, overdue ones, progress by
     engagement, bulk finalisation and reminders, and the score recomputation."""
-    cycle = pages.get_cycle_for(request, pk)
+    cycle = get_cycle_for(request, pk)
     return _progress_page(request, cycle)
 
 
 @require_POST
-def bulk_finalise(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def bulk_finalise(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Finalise the ticked appraisals of the cycle: all of them or, on any problem,
     none (the page comes back with the reason, status 400)."""
-    cycle = pages.get_cycle_for(request, pk)
+    cycle = get_cycle_for(request, pk)
     form = BulkFinaliseForm(request.POST)
     if form.is_valid():
         try:
-            done = finalisation.finalise_appraisals(
-                actor=_membership(request),
+            done = finalise_appraisals(
+                actor=request.membership,
                 appraisals=form.cleaned_data["appraisals"],
                 cycle=cycle,
             )
@@ -285,14 +297,14 @@ def bulk_finalise(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
 
 
 @require_POST
-def bulk_remind(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def bulk_remind(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """E-mail the reviewers or approvers of the ticked evaluations (once a day each)."""
-    cycle = pages.get_cycle_for(request, pk)
+    cycle = get_cycle_for(request, pk)
     form = BulkRemindForm(request.POST)
     if form.is_valid():
         try:
-            sent = finalisation.send_evaluation_reminders(
-                actor=_membership(request),
+            sent = send_evaluation_reminders(
+                actor=request.membership,
                 cycle=cycle,
                 evaluation_ids=form.cleaned_data["evaluations"],
             )
@@ -315,18 +327,16 @@ def bulk_remind(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
 
 
 @require_POST
-def cycle_recompute(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def cycle_recompute(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Start recomputing every score of the cycle (in the background) and show its
     progress."""
-    from appraisals.recompute import start_cycle_recompute
-
-    cycle = pages.get_cycle_for(request, pk)
+    cycle = get_cycle_for(request, pk)
     try:
-        run = start_cycle_recompute(actor=_membership(request), cycle=cycle)
+        run = start_cycle_recompute(actor=request.membership, cycle=cycle)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("appraisals:cycle_progress", org_slug, cycle.pk)
-    if _htmx(request):
+    if is_htmx(request):
         return render(
             request, "appraisals/cycle/partials/recompute_progress.html", {"run": run}
         )
@@ -334,13 +344,13 @@ def cycle_recompute(request: HttpRequest, org_slug: str, pk: int) -> HttpRespons
 
 
 @require_GET
-def recompute_status(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def recompute_status(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """The progress of a recomputation: a partial polled every 2 s by HTMX until it
     is done, or a full page (reload it to follow)."""
-    run = pages.get_recompute_for(request, pk)
+    run = get_recompute_for(request, pk)
     template = (
         "appraisals/cycle/partials/recompute_progress.html"
-        if _htmx(request)
+        if is_htmx(request)
         else "appraisals/cycle/recompute_status.html"
     )
     return render(request, template, {"run": run, "cycle": run.cycle})

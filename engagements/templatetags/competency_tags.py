@@ -1,6 +1,6 @@
-"""The plan template page's competency block, built here so the page (whose view is in
-``engagements/views/staffing.py``) and the refusal page of
-``engagements/views/competencies.py`` share one definition of what it shows."""
+"""The plan template page's competency block, built here so the page and its refusal
+page (both in ``engagements/views/templates.py``) share one definition of what it
+shows."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from django import template
 
 from engagements.models import PlanTemplate
-from engagements.views.competencies import template_competency_block
+from engagements.views.templates import template_competency_block
 
 register = template.Library()
 

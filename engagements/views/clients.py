@@ -14,29 +14,42 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django_filters.views import FilterView
 
-from engagements import selectors, services
 from engagements.filters import ClientFilter, EngagementFilter
 from engagements.forms import ClientForm, EngagementForm
 from engagements.models import Client, Engagement
-from engagements.permissions import can_manage_engagements, can_plan_on, can_view_plan
+from engagements.permissions import Action, can
+from engagements.selectors.access import (
+    get_client_for,
+    get_engagement_for,
+    get_visible_engagement,
+    visible_plan_ids,
+)
+from engagements.selectors.history import engagement_history
+from engagements.selectors.pages import (
+    clients_overview,
+    engagement_list,
+    engagement_roles,
+    engagement_team,
+    recent_checkins,
+)
+from engagements.services.clients import save_client, save_engagement
 from organizations.enums import Role
-from organizations.errors import DomainError
-from organizations.models import Membership
-from organizations.permissions import HrAdminRequiredMixin, role_required
+from organizations.http import (
+    TenantRequest,
+    apply_service,
+    form_response,
+    page_or_partial,
+)
+from organizations.permissions import Access, HrAdminRequiredMixin, role_required
 
 PAGE_SIZE = 25
 HISTORY_LIMIT = 50
 ACTIVITY_LIMIT = 10
 # Parts of the engagement page that load on their own (?section=...).
 SECTIONS = ("activity", "history")
-
-
-def _membership(request: HttpRequest) -> Membership:
-    return request.membership  # type: ignore[attr-defined,no-any-return]
 
 
 def _query_string(request: HttpRequest) -> str:
@@ -58,7 +71,7 @@ class ClientListView(HrAdminRequiredMixin, FilterView):
     context_object_name = "clients"
 
     def get_queryset(self) -> QuerySet[Client]:
-        return selectors.clients_overview()
+        return clients_overview()
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -67,37 +80,35 @@ class ClientListView(HrAdminRequiredMixin, FilterView):
 
 
 def _client_form(
-    request: HttpRequest, org_slug: str, client: Client | None
+    request: TenantRequest, org_slug: str, client: Client | None
 ) -> HttpResponse:
     form = ClientForm(request.POST or None, instance=client)
     if request.method == "POST" and form.is_valid():
-        try:
-            saved = services.save_client(
-                actor=_membership(request), client=form.save(commit=False)
+        outcome = apply_service(
+            form,
+            lambda: save_client(
+                actor=request.membership, client=form.save(commit=False)
+            ),
+        )
+        if outcome.value is not None:
+            messages.success(
+                request, _("%(name)s saved.") % {"name": outcome.value.name}
             )
-        except DomainError as exc:
-            form.add_error(exc.field, exc.message)
-        else:
-            messages.success(request, _("%(name)s saved.") % {"name": saved.name})
             return redirect("engagements:clients", org_slug)
     if form.errors and client is not None:
         # The bound instance carries the rejected values; show the stored ones.
         client.refresh_from_db()
-    return render(
-        request,
-        "engagements/client_form.html",
-        {"form": form, "client": client},
-        status=400 if form.errors else 200,
-    )
+    context = {"form": form, "client": client}
+    return form_response(request, "engagements/client_form.html", context)
 
 
 @role_required(Role.HR_ADMIN)
-def client_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+def client_create(request: TenantRequest, org_slug: str) -> HttpResponse:
     return _client_form(request, org_slug, None)
 
 
-def client_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
-    return _client_form(request, org_slug, selectors.get_client_for(request, pk))
+def client_edit(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
+    return _client_form(request, org_slug, get_client_for(request, pk))
 
 
 # --- Engagements ------------------------------------------------------------------------
@@ -110,54 +121,51 @@ class EngagementListView(FilterView):
     filterset_class = EngagementFilter
     paginate_by = PAGE_SIZE
     context_object_name = "engagements"
+    request: TenantRequest
 
     def get_queryset(self) -> QuerySet[Engagement]:
-        return selectors.engagement_list(_membership(self.request))
+        return engagement_list(self.request.membership)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["query_string"] = _query_string(self.request)
-        context["can_manage"] = _membership(self.request).role == Role.HR_ADMIN
+        context["can_manage"] = can(Access(self.request.membership), Action.MANAGE)
         return context
 
 
 def _engagement_form(
-    request: HttpRequest, org_slug: str, engagement: Engagement | None
+    request: TenantRequest, org_slug: str, engagement: Engagement | None
 ) -> HttpResponse:
     form = EngagementForm(request.POST or None, instance=engagement)
     if request.method == "POST" and form.is_valid():
-        try:
-            saved = services.save_engagement(
-                actor=_membership(request), engagement=form.save(commit=False)
-            )
-        except DomainError as exc:
-            form.add_error(exc.field, exc.message)
-        else:
+        outcome = apply_service(
+            form,
+            lambda: save_engagement(
+                actor=request.membership, engagement=form.save(commit=False)
+            ),
+        )
+        if (saved := outcome.value) is not None:
             messages.success(request, _("%(name)s saved.") % {"name": saved})
             return redirect("engagements:engagement_detail", org_slug, saved.pk)
     if form.errors and engagement is not None:
         # The bound instance carries the rejected values; show the stored ones.
         engagement.refresh_from_db()
-    return render(
-        request,
-        "engagements/engagement_form.html",
-        {"form": form, "engagement": engagement},
-        status=400 if form.errors else 200,
-    )
+    context = {"form": form, "engagement": engagement}
+    return form_response(request, "engagements/engagement_form.html", context)
 
 
 @role_required(Role.HR_ADMIN)
-def engagement_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+def engagement_create(request: TenantRequest, org_slug: str) -> HttpResponse:
     return _engagement_form(request, org_slug, None)
 
 
 @role_required(Role.HR_ADMIN)
-def engagement_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
-    engagement, _access = selectors.get_engagement_for(request, pk, perm="manage")
+def engagement_edit(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
+    engagement, _access = get_engagement_for(request, pk, perm="manage")
     return _engagement_form(request, org_slug, engagement)
 
 
-def engagement_detail(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def engagement_detail(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """The engagement with its team and progress and its role holders.
 
     Recent activity and the history load as sections of their own
@@ -168,45 +176,42 @@ def engagement_detail(request: HttpRequest, org_slug: str, pk: int) -> HttpRespo
     section = request.GET.get("section")
     if section in SECTIONS:
         return _engagement_section(request, pk, section)
-    engagement, access = selectors.get_engagement_for(request, pk)
+    engagement, access = get_engagement_for(request, pk)
     team = [
-        (row, can_view_plan(access, row.plan))
-        for row in selectors.engagement_team(engagement)
+        (row, can(access, Action.VIEW_PLAN, row.plan))
+        for row in engagement_team(engagement)
     ]
     context = {
         "engagement": engagement,
         "team": team,
-        "roles": selectors.engagement_roles(engagement),
-        "can_manage": can_manage_engagements(access),
-        "can_plan": can_plan_on(access, engagement),
+        "roles": engagement_roles(engagement),
+        "can_manage": can(access, Action.MANAGE),
+        "can_plan": can(access, Action.PLAN_ON, engagement),
     }
     return render(request, "engagements/engagement_detail.html", context)
 
 
-def _engagement_section(request: HttpRequest, pk: int, section: str) -> HttpResponse:
+def _engagement_section(request: TenantRequest, pk: int, section: str) -> HttpResponse:
     """One read-only section of the engagement page: the fragment for HTMX, else a
-    page of its own."""
-    engagement = selectors.get_visible_engagement(request, pk)
-    visible = selectors.visible_plan_ids(_membership(request), engagement)
+    page of its own (one URL, so the answer varies on ``HX-Request``)."""
+    engagement = get_visible_engagement(request, pk)
+    visible = visible_plan_ids(request.membership, engagement)
     context: dict[str, Any] = {"engagement": engagement, "section": section}
     if section == "activity":
-        context["checkins"] = selectors.recent_checkins(
+        context["checkins"] = recent_checkins(
             engagement, limit=ACTIVITY_LIMIT, plan_ids=visible
         )
     else:
-        context["timeline"] = selectors.engagement_history(
-            engagement, plan_ids=visible
-        )[:HISTORY_LIMIT]
+        context["timeline"] = engagement_history(engagement, plan_ids=visible)[
+            :HISTORY_LIMIT
+        ]
         context["history_limit"] = HISTORY_LIMIT
-    if request.htmx:  # type: ignore[attr-defined]
-        response = render(
-            request, f"engagements/partials/engagement_{section}.html", context
-        )
-    else:
-        response = render(request, "engagements/engagement_detail.html", context)
-    # One URL answers with a fragment or a page: caches must keep them apart.
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return page_or_partial(
+        request,
+        "engagements/engagement_detail.html",
+        f"engagements/partials/engagement_{section}.html",
+        context,
+    )
 
 
 urlpatterns = [

@@ -1,11 +1,11 @@
-"""Competencies on plans (add, re-weight, remove), on plan templates, and engagement
-types.
+"""Competencies on plans (add, re-weight, remove) and engagement types.
 
-Plan competencies are edited by whoever may edit the plan (``can_edit_plan``: HR, the
-engagement's planners for engagement plans, the line manager for general plans); the
-access gates in ``engagements.selectors`` answer 404 for a plan the caller cannot see
-and 403 for one they see but may not change. Template competencies and engagement
-types are for HR admins (403 for other roles before any lookup).
+Plan competencies are edited by whoever may edit the plan (``can(access,
+"edit_plan", plan)``: HR, the engagement's planners for engagement plans, the line
+manager for general plans); the access gates in ``engagements.selectors.access``
+answer 404 for a plan the caller cannot see and 403 for one they see but may not
+change. Engagement types are for HR admins (403 for other roles before any lookup);
+template competencies are in ``engagements/views/templates.py``.
 
 HTMX: every form of the plan's competency section posts with ``hx-post`` and gets the
 whole section back (``#plan-competencies``), with status 200 also when the input is
@@ -19,39 +19,53 @@ page loads its activity and history), so the plan page stays within its query bu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from engagements import selectors, services
 from engagements.forms import EngagementTypeForm, PlanCompetencyForm
-from engagements.models import EngagementType, Plan, PlanCompetency, PlanTemplate
-from engagements.permissions import can_edit_plan
+from engagements.models import EngagementType, Plan, PlanCompetency
+from engagements.permissions import Action, can
+from engagements.selectors.access import (
+    get_engagement_type_for,
+    get_plan_competency_for,
+    get_plan_for,
+)
+from engagements.selectors.competencies import plan_competencies as competency_items
+from engagements.selectors.competencies import (
+    plan_competency_rows,
+    scale_for_cycle,
+    scale_points,
+)
+from engagements.selectors.pages import engagement_type_list
+from engagements.services.clients import save_engagement_type
+from engagements.services.competencies import (
+    add_plan_competency,
+    remove_plan_competency,
+    update_plan_competency,
+)
+from engagements.services.plans import plan_lock_reason
+from engagements.views.listing import list_with_form
 from organizations.enums import Role
 from organizations.errors import DomainError
-from organizations.models import Membership
+from organizations.http import (
+    TenantRequest,
+    apply_service,
+    form_response,
+    is_htmx,
+    page_or_partial,
+)
 from organizations.permissions import role_required
 
-PAGE_SIZE = 25
 SECTION = "engagements/partials/plan_competencies.html"
 ADD_FORM_AUTO_ID = "id_pc_%s"
-TEMPLATE_FORM_AUTO_ID = "id_tc_%s"
-
-
-def _actor(request: HttpRequest) -> Membership:
-    return request.membership  # type: ignore[attr-defined,no-any-return]
-
-
-def _htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
 
 
 def _plan_url(org_slug: str, plan_pk: int) -> str:
@@ -84,9 +98,9 @@ def competency_section(
     errors. Four queries (scale, competencies, descriptors, and the competencies that
     can be added when the add form shows); the plan's cycle must be loaded.
     """
-    scale = selectors.scale_for_cycle(plan.cycle)
-    points = selectors.scale_points(scale)
-    rows = selectors.plan_competency_rows(selectors.plan_competencies(plan), points)
+    scale = scale_for_cycle(plan.cycle)
+    points = scale_points(scale)
+    rows = plan_competency_rows(competency_items(plan), points)
     edit_forms: dict[int, PlanCompetencyForm] = {}
     if editable:
         for row in rows:
@@ -123,7 +137,7 @@ def competency_section(
 
 
 def _respond(
-    request: HttpRequest,
+    request: TenantRequest,
     plan: Plan,
     section: dict[str, Any],
     *,
@@ -131,9 +145,8 @@ def _respond(
 ) -> HttpResponse:
     """The section for HTMX (200, also when refused); without HTMX the competency
     page (400 when refused)."""
-    # A partial has no base page to show the messages: it shows them itself.
-    context = {"plan": plan, "section": section, "show_messages": _htmx(request)}
-    if _htmx(request):
+    context = _section_context(request, plan, section)
+    if is_htmx(request):
         return render(request, SECTION, context)
     return render(
         request,
@@ -145,7 +158,7 @@ def _respond(
 
 def _editable(plan: Plan) -> bool:
     """For a caller allowed to edit ``plan``: whether it may still change."""
-    return services.plan_lock_reason(plan) is None
+    return plan_lock_reason(plan) is None
 
 
 def _field_error(form: PlanCompetencyForm, exc: DomainError) -> str:
@@ -157,102 +170,116 @@ def _field_error(form: PlanCompetencyForm, exc: DomainError) -> str:
     return exc.message
 
 
+def _section_context(
+    request: TenantRequest, plan: Plan, section: dict[str, Any]
+) -> dict[str, Any]:
+    # A partial has no base page to show the messages: it shows them itself.
+    return {"plan": plan, "section": section, "show_messages": is_htmx(request)}
+
+
+def _run_in_section(
+    request: TenantRequest,
+    form: PlanCompetencyForm,
+    call: Callable[[], object],
+    success: Callable[[], str],
+) -> tuple[bool, str]:
+    """Run a section form's service call: whether it was done (with ``success()`` as
+    the message), and the refusal to show above the section (see ``_field_error``)."""
+    if not form.is_valid():
+        return False, ""
+    try:
+        call()
+    except DomainError as exc:
+        return False, _field_error(form, exc)
+    messages.success(request, success())
+    return True, ""
+
+
 @require_GET
-def plan_competencies(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def plan_competencies(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """The competencies expected on a plan with their descriptors (everyone who can
     see the plan), with the edit forms for its editors.
 
     The plan page loads it as a section of its own (HTMX), so each response stays
     within the query budget; without JavaScript it is a page of its own.
     """
-    plan, access = selectors.get_plan_for(request, pk)
-    editable = can_edit_plan(access, plan) and _editable(plan)
-    response = _respond(
-        request, plan, competency_section(plan, editable), refused=False
+    plan, access = get_plan_for(request, pk)
+    editable = can(access, Action.EDIT_PLAN, plan) and _editable(plan)
+    section = competency_section(plan, editable)
+    return page_or_partial(
+        request,
+        "engagements/plan_competencies.html",
+        SECTION,
+        _section_context(request, plan, section),
     )
-    # One URL answers with a fragment or a page: caches must keep them apart.
-    patch_vary_headers(response, ("HX-Request",))
-    return response
 
 
 @require_POST
-def plan_competency_add(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def plan_competency_add(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Add a competency to a plan with its weight and expected level (the plan's
     editors)."""
-    plan, _access = selectors.get_plan_for(request, pk, perm="edit")
-    points = selectors.scale_points(selectors.scale_for_cycle(plan.cycle))
+    plan, _access = get_plan_for(request, pk, perm="edit")
+    points = scale_points(scale_for_cycle(plan.cycle))
     form = PlanCompetencyForm(
         request.POST, plan=plan, points=points, auto_id=ADD_FORM_AUTO_ID
     )
-    error = ""
-    if form.is_valid():
-        try:
-            item = services.add_plan_competency(
-                actor=_actor(request), plan=plan, **form.cleaned_data
-            )
-        except DomainError as exc:
-            error = _field_error(form, exc)
-        else:
-            messages.success(
-                request,
-                _("%(name)s was added to the plan.") % {"name": item.competency.name},
-            )
-            if not _htmx(request):
-                return redirect(_plan_url(org_slug, plan.pk))
-            form = None  # type: ignore[assignment]  # a fresh form after a success
-    refused = bool(error or (form is not None and form.errors))
-    section = competency_section(plan, _editable(plan), add_form=form, error=error)
-    return _respond(request, plan, section, refused=refused)
+    done, error = _run_in_section(
+        request,
+        form,
+        lambda: add_plan_competency(
+            actor=request.membership, plan=plan, **form.cleaned_data
+        ),
+        lambda: (
+            _("%(name)s was added to the plan.")
+            % {"name": form.cleaned_data["competency"].name}
+        ),
+    )
+    if done and not is_htmx(request):
+        return redirect(_plan_url(org_slug, plan.pk))
+    # After a success the section shows a fresh form.
+    shown = None if done else form
+    section = competency_section(plan, _editable(plan), add_form=shown, error=error)
+    return _respond(request, plan, section, refused=not done)
 
 
 @require_POST
 def plan_competency_update(
-    request: HttpRequest, org_slug: str, pk: int
+    request: TenantRequest, org_slug: str, pk: int
 ) -> HttpResponse:
     """Change the weight and expected level of a competency on a plan (the plan's
     editors)."""
-    item, _access = selectors.get_plan_competency_for(request, pk, perm="edit")
+    item, _access = get_plan_competency_for(request, pk, perm="edit")
     plan = item.plan
-    points = selectors.scale_points(selectors.scale_for_cycle(plan.cycle))
+    points = scale_points(scale_for_cycle(plan.cycle))
     form = PlanCompetencyForm(
-        request.POST,
-        plan=plan,
-        points=points,
-        adding=False,
-        prefix=_edit_prefix(item),
+        request.POST, plan=plan, points=points, adding=False, prefix=_edit_prefix(item)
     )
-    error = ""
-    if form.is_valid():
-        try:
-            services.update_plan_competency(
-                actor=_actor(request), plan_competency=item, **form.cleaned_data
-            )
-        except DomainError as exc:
-            error = _field_error(form, exc)
-        else:
-            messages.success(
-                request,
-                _("%(name)s was saved.") % {"name": item.competency.name},
-            )
-            if not _htmx(request):
-                return redirect(_plan_url(org_slug, plan.pk))
-            form = None  # type: ignore[assignment]
-    refused = bool(error or (form is not None and form.errors))
+    done, error = _run_in_section(
+        request,
+        form,
+        lambda: update_plan_competency(
+            actor=request.membership, plan_competency=item, **form.cleaned_data
+        ),
+        lambda: _("%(name)s was saved.") % {"name": item.competency.name},
+    )
+    if done and not is_htmx(request):
+        return redirect(_plan_url(org_slug, plan.pk))
+    shown = None if done else form
     section = competency_section(
-        plan, _editable(plan), edit_form=form, edit_pk=item.pk, error=error
+        plan, _editable(plan), edit_form=shown, edit_pk=item.pk, error=error
     )
-    return _respond(request, plan, section, refused=refused)
+    return _respond(request, plan, section, refused=not done)
 
 
 @require_POST
 def plan_competency_remove(
-    request: HttpRequest, org_slug: str, pk: int
+    request: TenantRequest, org_slug: str, pk: int
 ) -> HttpResponse:
     """Take a competency off a plan (the plan's editors)."""
-    item, _access = selectors.get_plan_competency_for(request, pk, perm="edit")
+    item, _access = get_plan_competency_for(request, pk, perm="edit")
     plan = item.plan
     try:
-        services.remove_plan_competency(actor=_actor(request), plan_competency=item)
+        remove_plan_competency(actor=request.membership, plan_competency=item)
     except DomainError as exc:
         section = competency_section(plan, _editable(plan), error=exc.message)
         return _respond(request, plan, section, refused=True)
@@ -260,128 +287,53 @@ def plan_competency_remove(
         request,
         _("%(name)s was taken off the plan.") % {"name": item.competency.name},
     )
-    if not _htmx(request):
+    if not is_htmx(request):
         return redirect(_plan_url(org_slug, plan.pk))
     section = competency_section(plan, _editable(plan))
     return _respond(request, plan, section, refused=False)
-
-
-# --- Competencies of plan templates (HR admins) ------------------------------------------
-
-
-def template_competency_block(
-    template: PlanTemplate, form: PlanCompetencyForm | None = None
-) -> dict[str, Any]:
-    """The template page's competency block: its competencies and the add form
-    (levels are points of the default scale). Three queries."""
-    points = selectors.scale_points(selectors.default_scale())
-    return {
-        "items": selectors.template_competencies(template),
-        "form": form
-        if form is not None
-        else PlanCompetencyForm(
-            template=template, points=points, auto_id=TEMPLATE_FORM_AUTO_ID
-        ),
-    }
-
-
-@require_POST
-def template_competency_add(
-    request: HttpRequest, org_slug: str, pk: int
-) -> HttpResponse:
-    """Add a competency to a plan template (HR admins)."""
-    template = selectors.get_template_for(request, pk)
-    points = selectors.scale_points(selectors.default_scale())
-    form = PlanCompetencyForm(
-        request.POST, template=template, points=points, auto_id=TEMPLATE_FORM_AUTO_ID
-    )
-    if form.is_valid():
-        try:
-            item = services.add_template_competency(
-                actor=_actor(request), template=template, **form.cleaned_data
-            )
-        except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        else:
-            messages.success(
-                request,
-                _(
-                    "%(name)s added; plans this template is applied to from now on get "
-                    "it."
-                )
-                % {"name": item.competency.name},
-            )
-            return redirect("engagements:template_detail", org_slug, template.pk)
-    return render(
-        request,
-        "engagements/template_competency_form.html",
-        {
-            "template": template,
-            "competency_block": template_competency_block(template, form),
-        },
-        status=400,
-    )
-
-
-@require_POST
-def template_competency_remove(
-    request: HttpRequest, org_slug: str, pk: int, cid: int
-) -> HttpResponse:
-    """Take a competency out of a plan template (HR admins)."""
-    template = selectors.get_template_for(request, pk)
-    item = selectors.get_template_competency_for(template, cid)
-    services.remove_template_competency(actor=_actor(request), item=item)
-    messages.success(
-        request,
-        _("%(name)s removed from the template. Plans that received it keep it.")
-        % {"name": item.competency.name},
-    )
-    return redirect("engagements:template_detail", org_slug, template.pk)
 
 
 # --- Engagement types (HR admins) --------------------------------------------------------
 
 
 @role_required(Role.HR_ADMIN)
-def engagement_types(request: HttpRequest, org_slug: str) -> HttpResponse:
+def engagement_types(request: TenantRequest, org_slug: str) -> HttpResponse:
     """The engagement types with their competency sets, and a form to add one."""
     form = EngagementTypeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            created = services.save_engagement_type(
-                actor=_actor(request), **form.cleaned_data
-            )
-        except DomainError as exc:
-            form.add_error(exc.field, exc.message)
-        else:
+        outcome = apply_service(
+            form,
+            lambda: save_engagement_type(actor=request.membership, **form.cleaned_data),
+        )
+        if (created := outcome.value) is not None:
             messages.success(
                 request,
                 _("Engagement type %(name)s created.") % {"name": created.name},
             )
             return redirect("engagements:engagement_types", org_slug)
-    page = Paginator(selectors.engagement_type_list(), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    return render(
+    return list_with_form(
         request,
         "engagements/engagement_types.html",
-        {"form": form, "page_obj": page, "engagement_types": page.object_list},
-        status=400 if form.errors else 200,
+        engagement_type_list(),
+        {"form": form},
+        "engagement_types",
     )
 
 
-def engagement_type_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def engagement_type_edit(
+    request: TenantRequest, org_slug: str, pk: int
+) -> HttpResponse:
     """Rename an engagement type or change its competency set (HR admins)."""
-    found: EngagementType = selectors.get_engagement_type_for(request, pk)
+    found: EngagementType = get_engagement_type_for(request, pk)
     form = EngagementTypeForm(request.POST or None, instance=found)
     if request.method == "POST" and form.is_valid():
-        try:
-            saved = services.save_engagement_type(
-                actor=_actor(request), engagement_type=found, **form.cleaned_data
-            )
-        except DomainError as exc:
-            form.add_error(exc.field, exc.message)
-        else:
+        outcome = apply_service(
+            form,
+            lambda: save_engagement_type(
+                actor=request.membership, engagement_type=found, **form.cleaned_data
+            ),
+        )
+        if (saved := outcome.value) is not None:
             messages.success(
                 request, _("Engagement type %(name)s saved.") % {"name": saved.name}
             )
@@ -389,12 +341,8 @@ def engagement_type_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpRe
     if form.errors:
         # The bound instance carries the rejected values; show the stored ones.
         found.refresh_from_db()
-    return render(
-        request,
-        "engagements/engagement_type_form.html",
-        {"form": form, "engagement_type": found},
-        status=400 if form.errors else 200,
-    )
+    context = {"form": form, "engagement_type": found}
+    return form_response(request, "engagements/engagement_type_form.html", context)
 
 
 urlpatterns: list[URLPattern] = [
@@ -413,16 +361,6 @@ urlpatterns: list[URLPattern] = [
         "plan-competencies/<int:pk>/remove/",
         plan_competency_remove,
         name="plan_competency_remove",
-    ),
-    path(
-        "templates/<int:pk>/competencies/add/",
-        template_competency_add,
-        name="template_competency_add",
-    ),
-    path(
-        "templates/<int:pk>/competencies/<int:cid>/remove/",
-        template_competency_remove,
-        name="template_competency_remove",
     ),
     path("engagement-types/", engagement_types, name="engagement_types"),
     path(

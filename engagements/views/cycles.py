@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -19,13 +19,21 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
-from engagements import selectors, services
 from engagements.enums import CycleStatus, PlanStatus, Weighting
 from engagements.forms import CycleForm
 from engagements.models import ReviewCycle
+from engagements.selectors.access import get_cycle_for
+from engagements.selectors.history import cycle_history
+from engagements.selectors.pages import cycle_plan_counts, cycles_overview
+from engagements.services.cycles import (
+    TRANSITIONS,
+    create_cycle,
+    transition_cycle,
+    update_cycle,
+)
 from organizations.enums import Role
 from organizations.errors import DomainError
-from organizations.models import Membership
+from organizations.http import TenantRequest, apply_service, form_response
 from organizations.permissions import HrAdminRequiredMixin, role_required
 
 PAGE_SIZE = 25
@@ -61,10 +69,6 @@ def beta_explanation(weight: Decimal) -> str:
     ) % {"beta": _plain(weight), "rest": _plain(rest)}
 
 
-def _membership(request: HttpRequest) -> Membership:
-    return request.membership  # type: ignore[attr-defined,no-any-return]
-
-
 def _weighting_help() -> str:
     return " ".join(
         f"{Weighting(value).label}: {text}"
@@ -72,21 +76,23 @@ def _weighting_help() -> str:
     )
 
 
-class CycleListView(HrAdminRequiredMixin, ListView):  # type: ignore[type-arg]
+class CycleListView(HrAdminRequiredMixin, ListView):
     """Every review cycle with its status, weights and plan count."""
+
+    request: TenantRequest
 
     template_name = "engagements/cycle_list.html"
     paginate_by = PAGE_SIZE
     context_object_name = "cycles"
 
     def get_queryset(self) -> QuerySet[ReviewCycle]:
-        return selectors.cycles_overview()
+        return cycles_overview()
 
 
 @role_required(Role.HR_ADMIN)
-def cycle_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+def cycle_create(request: TenantRequest, org_slug: str) -> HttpResponse:
     """A new cycle in draft; β left empty takes the organisation's default."""
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = request.organization
     form = CycleForm(
         request.POST or None, initial={"general_weight": organization.general_weight}
     )
@@ -100,27 +106,24 @@ def cycle_create(request: HttpRequest, org_slug: str) -> HttpResponse:
     form.fields["engagement_weighting"].help_text = _weighting_help()
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if v is not None}
-        try:
-            cycle = services.create_cycle(actor=_membership(request), **data)
-        except DomainError as exc:
-            form.add_error(exc.field, exc.message)
-        else:
+        outcome = apply_service(
+            form, lambda: create_cycle(actor=request.membership, **data)
+        )
+        if outcome.value is not None:
             messages.success(
                 request,
-                _("The cycle %(name)s was created in draft.") % {"name": cycle.name},
+                _("The cycle %(name)s was created in draft.")
+                % {"name": outcome.value.name},
             )
-            return redirect("engagements:cycle_detail", org_slug, cycle.pk)
-    return render(
-        request,
-        "engagements/cycle_form.html",
-        {"form": form, "cycle": None},
-        status=400 if form.errors else 200,
+            return redirect("engagements:cycle_detail", org_slug, outcome.value.pk)
+    return form_response(
+        request, "engagements/cycle_form.html", {"form": form, "cycle": None}
     )
 
 
-def cycle_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def cycle_edit(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Change a cycle's name, dates and weights; dates are fixed once it is under way."""
-    cycle = selectors.get_cycle_for(request, pk)
+    cycle = get_cycle_for(request, pk)
     form = CycleForm(request.POST or None, instance=cycle)
     form.fields["general_weight"].help_text = beta_explanation(cycle.general_weight)
     form.fields["engagement_weighting"].help_text = _weighting_help()
@@ -135,24 +138,20 @@ def cycle_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
         for field in form.fields.values():
             field.disabled = True
     if request.method == "POST" and form.is_valid():
-        try:
-            services.update_cycle(
-                actor=_membership(request), cycle=cycle, **form.cleaned_data
-            )
-        except DomainError as exc:
-            form.add_error(exc.field, exc.message)
-        else:
+        outcome = apply_service(
+            form,
+            lambda: update_cycle(
+                actor=request.membership, cycle=cycle, **form.cleaned_data
+            ),
+        )
+        if outcome.ok:
             messages.success(request, _("Changes to the cycle were saved."))
             return redirect("engagements:cycle_detail", org_slug, cycle.pk)
     if form.errors:
         # The bound instance carries the rejected values; show the stored ones.
         cycle.refresh_from_db()
-    return render(
-        request,
-        "engagements/cycle_form.html",
-        {"form": form, "cycle": cycle, "closed": closed},
-        status=400 if form.errors else 200,
-    )
+    context = {"form": form, "cycle": cycle, "closed": closed}
+    return form_response(request, "engagements/cycle_form.html", context)
 
 
 def _status_context(cycle: ReviewCycle) -> dict[str, Any]:
@@ -171,40 +170,38 @@ def _status_context(cycle: ReviewCycle) -> dict[str, Any]:
     ]
     moves = [
         {"to": to, "label": CycleStatus(to).label, "explanation": explanation}
-        for to, explanation in services.TRANSITIONS.get(cycle.status, {}).items()
+        for to, explanation in TRANSITIONS.get(cycle.status, {}).items()
     ]
     return {
         "cycle": cycle,
         "steps": steps,
         "moves": moves,
-        "plan_counts": selectors.cycle_plan_counts(cycle),
+        "plan_counts": cycle_plan_counts(cycle),
         "plan_statuses": [status.label for status in PlanStatus],
     }
 
 
-def cycle_detail(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def cycle_detail(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Dates, weights, the status stepper with the next move, plan counts, history."""
-    cycle = selectors.get_cycle_for(request, pk)
+    cycle = get_cycle_for(request, pk)
     context = _status_context(cycle)
     context.update(
         beta_text=beta_explanation(cycle.general_weight),
         weighting_text=WEIGHTING_EXPLANATIONS.get(cycle.engagement_weighting, ""),
         dates_fixed=cycle.status not in DATES_OPEN,
-        timeline=selectors.cycle_history(cycle),
+        timeline=cycle_history(cycle),
     )
     return render(request, "engagements/cycle_detail.html", context)
 
 
 @require_POST
-def cycle_transition(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def cycle_transition(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Move the cycle to the status in ``to``; a refused move changes nothing and
     says why. HTMX requests get the status card back, others a redirect."""
-    cycle = selectors.get_cycle_for(request, pk)
+    cycle = get_cycle_for(request, pk)
     target = request.POST.get("to", "")
     try:
-        cycle = services.transition_cycle(
-            actor=_membership(request), cycle=cycle, to=target
-        )
+        cycle = transition_cycle(actor=request.membership, cycle=cycle, to=target)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -213,7 +210,7 @@ def cycle_transition(request: HttpRequest, org_slug: str, pk: int) -> HttpRespon
             _("The cycle %(name)s moved to: %(status)s.")
             % {"name": cycle.name, "status": cycle.get_status_display()},
         )
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(
             request, "engagements/partials/cycle_status.html", _status_context(cycle)
         )

@@ -1,8 +1,8 @@
 """Plans, goals, key activities and check-ins.
 
-Every view asks one access gate (``selectors.get_plan_for`` / ``get_goal_for`` /
-``get_activity_for``): a plan the caller cannot see is 404, a visible one they may not
-change is 403. Writes go through ``engagements.services``, which also refuses every
+Every view asks one access gate (``selectors.access.get_plan_for`` / ``get_goal_for``
+/ ``get_activity_for``): a plan the caller cannot see is 404, a visible one they may
+not change is 403. Writes go through ``engagements.services.plans``, which refuses every
 change to a locked plan with the explanation shown to the user.
 
 HTMX: in-page actions (add a goal, add or tick a key activity, record a check-in,
@@ -17,28 +17,52 @@ with errors is the full page with status 400.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.forms import BaseForm
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
-from engagements import selectors, services
 from engagements.enums import GoalStatus, PlanStatus
 from engagements.forms import CheckInForm, GoalForm, KeyActivityForm, PlanForm
 from engagements.models import Goal, Plan
-from engagements.permissions import can_check_in, can_edit_plan
+from engagements.permissions import Action, can
+from engagements.selectors.access import get_activity_for, get_goal_for, get_plan_for
+from engagements.selectors.history import goal_history, plan_history
+from engagements.selectors.pages import plan_goals, with_goal_details
+from engagements.services.plans import (
+    activate_plan,
+    add_goal,
+    add_key_activity,
+    delete_goal,
+    normalise_goal_weights,
+    plan_lock_reason,
+    record_checkin,
+    remove_from_engagement,
+    set_key_activity_done,
+    update_goal,
+    update_plan,
+)
 from organizations.enums import Role
-from organizations.errors import DomainError, EditConflict
-from organizations.models import Membership
+from organizations.errors import DomainError
+from organizations.http import (
+    Outcome,
+    TenantRequest,
+    apply_service,
+    form_response,
+    is_htmx,
+    safe_next,
+)
 from organizations.permissions import Access, role_required
+
+T = TypeVar("T")
 
 HUNDRED = Decimal(100)
 # The timelines show the latest changes; older ones stay in the history tables.
@@ -48,49 +72,28 @@ HISTORY_LIMIT = 100
 # --- helpers ---------------------------------------------------------------------------
 
 
-def _membership(request: HttpRequest) -> Membership:
-    return request.membership  # type: ignore[attr-defined,no-any-return]
-
-
-def _htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
-
-
-def _add_error(form: forms.BaseForm, exc: DomainError) -> None:
-    """Show a domain error beside its field, or above the form when it has none."""
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-
-
-def _offer_resubmit(form: forms.BaseForm, version: int) -> None:
-    """After an edit conflict keep the editor's input but let the next submit count
-    against the latest version, once they have reviewed the other changes."""
-    data = dict(form.data.items())
-    data["version"] = str(version)
-    form.data = data
-
-
-def _safe_next(request: HttpRequest, target: str) -> str:
-    """``target`` if it is a page of this organisation on this site, else ""."""
-    slug = request.organization.slug  # type: ignore[attr-defined]
-    if (
-        target
-        and url_has_allowed_host_and_scheme(
-            target,
-            allowed_hosts={request.get_host()},
-            require_https=request.is_secure(),
-        )
-        and target.startswith(f"/o/{slug}/")
-    ):
-        return target
-    return ""
-
-
-def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
+def _back(request: TenantRequest, default: str) -> HttpResponseRedirect:
     """Redirect to the page the action was posted from (``next``), if it is a page of
     this organisation, else to ``default``."""
     return HttpResponseRedirect(
-        _safe_next(request, request.POST.get("next", "")) or default
+        safe_next(request, request.POST.get("next", "")) or default
     )
+
+
+def _apply_edit(
+    request: TenantRequest,
+    form: BaseForm,
+    update: Callable[[int, dict[str, Any]], T],
+) -> Outcome[T]:
+    """On a POST whose versioned form is valid, run ``update(version, fields)`` (the
+    form's cleaned data, less its ``version``) through ``apply_service``; otherwise
+    a refusal that did nothing (``ok`` and ``conflict`` both false). No query of its
+    own."""
+    if request.method != "POST" or not form.is_valid():
+        return Outcome(ok=False)
+    fields = dict(form.cleaned_data)
+    version = fields.pop("version")
+    return apply_service(form, lambda: update(version, fields))
 
 
 def _plan_url(plan_pk: int, org_slug: str, anchor: str = "") -> str:
@@ -102,21 +105,21 @@ def _goal_url(goal_pk: int, org_slug: str) -> str:
     return reverse("engagements:goal_detail", args=[org_slug, goal_pk])
 
 
-def _page_path(request: HttpRequest) -> str:
+def _page_path(request: TenantRequest) -> str:
     """The path of the page the user is looking at, also for an HTMX request (whose
     own path is the action's); in-page forms send it back as ``next``."""
-    if _htmx(request):
-        current = request.htmx.current_url_abs_path  # type: ignore[attr-defined]
+    if is_htmx(request):
+        current = request.htmx.current_url_abs_path
         if current:
             return str(current)
     return request.path
 
 
-def _flags(request: HttpRequest, access: Access, plan: Plan) -> dict[str, Any]:
+def _flags(request: TenantRequest, access: Access, plan: Plan) -> dict[str, Any]:
     """What the page may offer this caller on ``plan``: booleans for the templates."""
-    lock_reason = services.plan_lock_reason(plan)
-    can_edit = can_edit_plan(access, plan)
-    checks_in = can_check_in(access, plan)
+    lock_reason = plan_lock_reason(plan)
+    can_edit = can(access, Action.EDIT_PLAN, plan)
+    checks_in = can(access, Action.CHECK_IN, plan)
     return {
         "page_path": _page_path(request),
         "plan": plan,
@@ -124,12 +127,12 @@ def _flags(request: HttpRequest, access: Access, plan: Plan) -> dict[str, Any]:
         "can_edit": can_edit,
         "editable": can_edit and lock_reason is None,
         "may_check_in": checks_in and lock_reason is None,
-        "can_remove": access.is_hr and plan.engagement_id is not None,
+        "can_remove": can(access, Action.MANAGE) and plan.engagement_id is not None,
     }
 
 
 def _goal_list(
-    request: HttpRequest,
+    request: TenantRequest,
     access: Access,
     plan: Plan,
     goals: list[Goal],
@@ -153,12 +156,12 @@ def _goal_list(
 
 
 def _render_goal_list(
-    request: HttpRequest, plan_pk: int, *, keep_form_open: bool = False
+    request: TenantRequest, plan_pk: int, *, keep_form_open: bool = False
 ) -> HttpResponse:
     """The goal list partial of the freshly loaded plan, swapped over ``#plan-goals``
     (its weight total and status may have changed with the goals)."""
-    plan, access = selectors.get_plan_for(request, plan_pk)
-    context = _goal_list(request, access, plan, selectors.plan_goals(plan))
+    plan, access = get_plan_for(request, plan_pk)
+    context = _goal_list(request, access, plan, plan_goals(plan))
     # A partial has no base page to show the messages: it shows them itself.
     context.update(show_messages=True, keep_form_open=keep_form_open)
     response = render(request, "engagements/partials/goal_list.html", context)
@@ -178,99 +181,87 @@ def _activity_form(goal: Goal, data: Any = None) -> KeyActivityForm:
     return KeyActivityForm(data, prefix=f"activity-{goal.pk}")
 
 
+def _act(request: TenantRequest, call: Callable[[], object], success: str) -> bool:
+    """Run a one-button action: ``success`` as a message, or the refusal's. True when
+    it was done."""
+    try:
+        call()
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return False
+    messages.success(request, success)
+    return True
+
+
 # --- Plans -----------------------------------------------------------------------------
 
 
 @require_GET
-def plan_detail(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def plan_detail(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """A plan with its goals, weight total, key activities and history."""
-    plan, access = selectors.get_plan_for(request, pk)
-    goals = selectors.plan_goals(plan)
-    context = _goal_list(request, access, plan, goals)
+    plan, access = get_plan_for(request, pk)
+    context = _goal_list(request, access, plan, plan_goals(plan))
     context.update(
-        timeline=selectors.plan_history(plan)[:HISTORY_LIMIT],
+        timeline=plan_history(plan)[:HISTORY_LIMIT],
         history_limit=HISTORY_LIMIT,
     )
     return render(request, "engagements/plan_detail.html", context)
 
 
-def plan_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
-    """Change a plan's dates, allocation, role, weights and reviewer/approver."""
-    plan, access = selectors.get_plan_for(request, pk, perm="edit")
+def plan_edit(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
+    """Change a plan's dates, allocation, role, weights and reviewer/approver; a
+    stale submit is refused with who changed it and when."""
+    plan, access = get_plan_for(request, pk, perm="edit")
     # The form works on a copy: a rejected submit must not show in the page header.
     form = PlanForm(request.POST or None, instance=copy.copy(plan))
-    conflict = False
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        version = data.pop("version")
-        try:
-            services.update_plan(
-                actor=_membership(request), plan=plan, version=version, **data
-            )
-        except EditConflict as exc:
-            form.add_error(None, exc.message)
-            _offer_resubmit(form, exc.current_version)
-            conflict = True
-        except DomainError as exc:
-            _add_error(form, exc)
-        else:
-            messages.success(request, _("The plan was saved."))
-            return redirect("engagements:plan_detail", org_slug, plan.pk)
-    context = _flags(request, access, plan)
-    context.update(form=form, conflict=conflict)
-    return render(
+    outcome = _apply_edit(
         request,
-        "engagements/plan_form.html",
-        context,
-        status=400 if form.errors else 200,
+        form,
+        lambda version, fields: update_plan(
+            actor=request.membership, plan=plan, version=version, **fields
+        ),
     )
+    if outcome.ok:
+        messages.success(request, _("The plan was saved."))
+        return redirect("engagements:plan_detail", org_slug, plan.pk)
+    context = _flags(request, access, plan)
+    context.update(form=form, conflict=outcome.conflict)
+    return form_response(request, "engagements/plan_form.html", context)
 
 
 @require_POST
-def plan_activate(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def plan_activate(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Put a plan in force; its goal weights must total 100."""
-    plan, _access = selectors.get_plan_for(request, pk, perm="edit")
-    try:
-        services.activate_plan(actor=_membership(request), plan=plan)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request,
-            _("The plan is active. %(name)s can now see it and record progress.")
-            % {"name": plan.employee.full_name},
-        )
+    plan, _access = get_plan_for(request, pk, perm="edit")
+    _act(
+        request,
+        lambda: activate_plan(actor=request.membership, plan=plan),
+        _("The plan is active. %(name)s can now see it and record progress.")
+        % {"name": plan.employee.full_name},
+    )
     return redirect("engagements:plan_detail", org_slug, plan.pk)
 
 
 @require_POST
-def plan_normalise(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def plan_normalise(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Scale the goal weights so they total exactly 100."""
-    plan, _access = selectors.get_plan_for(request, pk, perm="edit")
-    try:
-        services.normalise_goal_weights(actor=_membership(request), plan=plan)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request,
-            _("Goal weights now total 100, in the same proportions as before."),
-        )
+    plan, _access = get_plan_for(request, pk, perm="edit")
+    _act(
+        request,
+        lambda: normalise_goal_weights(actor=request.membership, plan=plan),
+        _("Goal weights now total 100, in the same proportions as before."),
+    )
     return redirect(_plan_url(plan.pk, org_slug, "plan-goals"))
 
 
 @require_POST
 @role_required(Role.HR_ADMIN)
-def plan_remove(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def plan_remove(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Take someone off an engagement: their engagement plan is deleted (HR admins)."""
-    plan, _access = selectors.get_plan_for(request, pk)
-    try:
-        services.remove_from_engagement(actor=_membership(request), plan=plan)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("engagements:plan_detail", org_slug, plan.pk)
-    messages.success(
+    plan, _access = get_plan_for(request, pk)
+    removed = _act(
         request,
+        lambda: remove_from_engagement(actor=request.membership, plan=plan),
         _("%(name)s was taken off %(engagement)s; their plan for %(cycle)s is deleted.")
         % {
             "name": plan.employee.full_name,
@@ -278,104 +269,91 @@ def plan_remove(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
             "cycle": plan.cycle.name,
         },
     )
+    if not removed:
+        return redirect("engagements:plan_detail", org_slug, plan.pk)
     return redirect("engagements:engagement_detail", org_slug, plan.engagement_id)
 
 
 # --- Goals -----------------------------------------------------------------------------
 
 
-def goal_create(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def goal_create(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Add a goal to a plan: in place with HTMX, as a page without."""
-    plan, access = selectors.get_plan_for(request, pk, perm="edit")
+    plan, access = get_plan_for(request, pk, perm="edit")
     form = GoalForm(request.POST or None, plan=plan)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         data.pop("version", None)
-        try:
-            goal = services.add_goal(actor=_membership(request), plan=plan, **data)
-        except DomainError as exc:
-            _add_error(form, exc)
-        else:
+        outcome = apply_service(
+            form, lambda: add_goal(actor=request.membership, plan=plan, **data)
+        )
+        if (goal := outcome.value) is not None:
             messages.success(
                 request, _("The goal “%(title)s” was added.") % {"title": goal.title}
             )
-            if _htmx(request):
+            if is_htmx(request):
                 return _render_goal_list(request, plan.pk, keep_form_open=True)
             return redirect(_plan_url(plan.pk, org_slug, f"goal-{goal.pk}"))
     context = _flags(request, access, plan)
     context.update(form=form, goal=None)
-    if _htmx(request):
+    if is_htmx(request):
         # 200, not 400: htmx would not swap a 4xx and the errors would stay hidden.
         return render(request, "engagements/partials/goal_form.html", context)
-    return render(
-        request,
-        "engagements/goal_form.html",
-        context,
-        status=400 if form.errors else 200,
-    )
+    return form_response(request, "engagements/goal_form.html", context)
 
 
 @require_GET
-def goal_detail(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def goal_detail(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """A goal with its key activities, check-ins and history."""
-    goal, access = selectors.get_goal_for(request, pk)
+    goal, access = get_goal_for(request, pk)
     context = _flags(request, access, goal.plan)
-    context.update(
-        goal=selectors.with_goal_details(goal),
-        show_checkins=True,
-        timeline=selectors.goal_history(goal)[:HISTORY_LIMIT],
-        history_limit=HISTORY_LIMIT,
-    )
+    context.update(goal=with_goal_details(goal), **_goal_page(goal))
     return render(request, "engagements/goal_detail.html", context)
 
 
-def goal_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def _goal_page(goal: Goal) -> dict[str, Any]:
+    """What the goal page shows below the goal card: check-ins and the history."""
+    return {
+        "show_checkins": True,
+        "timeline": goal_history(goal)[:HISTORY_LIMIT],
+        "history_limit": HISTORY_LIMIT,
+    }
+
+
+def goal_edit(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Change a goal; a stale submit is refused with who changed it and when."""
-    goal, access = selectors.get_goal_for(request, pk, perm="edit")
+    goal, access = get_goal_for(request, pk, perm="edit")
     form = GoalForm(request.POST or None, instance=copy.copy(goal), plan=goal.plan)
-    conflict = False
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        version = data.pop("version")
-        try:
-            services.update_goal(
-                actor=_membership(request), goal=goal, version=version, **data
-            )
-        except EditConflict as exc:
-            form.add_error(None, exc.message)
-            _offer_resubmit(form, exc.current_version)
-            conflict = True
-        except DomainError as exc:
-            _add_error(form, exc)
-        else:
-            messages.success(
-                request, _("The goal “%(title)s” was saved.") % {"title": data["title"]}
-            )
-            return redirect(_plan_url(goal.plan_id, org_slug, f"goal-{goal.pk}"))
-    context = _flags(request, access, goal.plan)
-    context.update(form=form, goal=goal, conflict=conflict)
-    return render(
+    outcome = _apply_edit(
         request,
-        "engagements/goal_form.html",
-        context,
-        status=400 if form.errors else 200,
+        form,
+        lambda version, fields: update_goal(
+            actor=request.membership, goal=goal, version=version, **fields
+        ),
     )
+    if outcome.ok:
+        messages.success(
+            request,
+            _("The goal “%(title)s” was saved.")
+            % {"title": form.cleaned_data["title"]},
+        )
+        return redirect(_plan_url(goal.plan_id, org_slug, f"goal-{goal.pk}"))
+    context = _flags(request, access, goal.plan)
+    context.update(form=form, goal=goal, conflict=outcome.conflict)
+    return form_response(request, "engagements/goal_form.html", context)
 
 
 @require_POST
-def goal_delete(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def goal_delete(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Delete a goal with its key activities and check-ins."""
-    goal, _access = selectors.get_goal_for(request, pk, perm="edit")
+    goal, _access = get_goal_for(request, pk, perm="edit")
     plan_pk = goal.plan_id
-    try:
-        services.delete_goal(actor=_membership(request), goal=goal)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request, _("The goal “%(title)s” was deleted.") % {"title": goal.title}
-        )
-    if _htmx(request):
+    _act(
+        request,
+        lambda: delete_goal(actor=request.membership, goal=goal),
+        _("The goal “%(title)s” was deleted.") % {"title": goal.title},
+    )
+    if is_htmx(request):
         # The partial shows the message and the new weight total in place.
         return _render_goal_list(request, plan_pk)
     return redirect(_plan_url(plan_pk, org_slug, "plan-goals"))
@@ -385,95 +363,85 @@ def goal_delete(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
 
 
 @require_POST
-def activity_create(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def activity_create(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Add a key activity to a goal's checklist."""
-    found, access = selectors.get_goal_for(request, pk, perm="edit")
+    found, access = get_goal_for(request, pk, perm="edit")
     form = _activity_form(found, request.POST)
     if form.is_valid():
-        try:
-            services.add_key_activity(
-                actor=_membership(request),
+        data = form.cleaned_data
+        outcome = apply_service(
+            form,
+            lambda: add_key_activity(
+                actor=request.membership,
                 goal=found,
-                title=form.cleaned_data["title"],
-                due_date=form.cleaned_data["due_date"],
-            )
-        except DomainError as exc:
-            _add_error(form, exc)
-        else:
-            if not _htmx(request):
-                messages.success(request, _("Key activity added."))
-                return _back(request, _goal_url(found.pk, org_slug))
+                title=data["title"],
+                due_date=data["due_date"],
+            ),
+        )
+        if outcome.ok and not is_htmx(request):
+            messages.success(request, _("Key activity added."))
+            return _back(request, _goal_url(found.pk, org_slug))
+        if outcome.ok:
             form = _activity_form(found)
     context = _flags(request, access, found.plan)
-    context.update(goal=selectors.with_goal_details(found), activity_form=form)
-    if _htmx(request):
+    context.update(goal=with_goal_details(found), activity_form=form)
+    if is_htmx(request):
         # 200 even with errors: htmx would not swap a 4xx (see the module docstring).
         return render(request, "engagements/partials/activity_list.html", context)
-    context.update(
-        show_checkins=True,
-        timeline=selectors.goal_history(found)[:HISTORY_LIMIT],
-        history_limit=HISTORY_LIMIT,
-    )
+    context.update(_goal_page(found))
     return render(request, "engagements/goal_detail.html", context, status=400)
 
 
 @require_POST
-def activity_toggle(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def activity_toggle(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Tick or untick a key activity (the plan's editors and its employee).
 
     ``done`` ("true"/"false") sets the state, so a repeated submit changes nothing;
     without it the state flips.
     """
-    activity, access = selectors.get_activity_for(request, pk, perm="check_in")
+    activity, access = get_activity_for(request, pk, perm="check_in")
     wanted = request.POST.get("done")
     done = wanted == "true" if wanted in ("true", "false") else not activity.done
-    error = None
-    try:
-        services.set_key_activity_done(
-            actor=_membership(request), activity=activity, done=done
-        )
-    except DomainError as exc:
-        error = exc.message
-    if _htmx(request):
+    if is_htmx(request):
+        error = None
+        try:
+            set_key_activity_done(
+                actor=request.membership, activity=activity, done=done
+            )
+        except DomainError as exc:
+            error = exc.message
         context = _flags(request, access, activity.goal.plan)
         context.update(activity=activity, activity_error=error)
         return render(request, "engagements/partials/activity_item.html", context)
-    if error:
-        messages.error(request, error)
-    elif done:
-        messages.success(request, _("“%(title)s” is done.") % {"title": activity.title})
-    else:
-        messages.success(
-            request, _("“%(title)s” is open again.") % {"title": activity.title}
-        )
+    _act(
+        request,
+        lambda: set_key_activity_done(
+            actor=request.membership, activity=activity, done=done
+        ),
+        (_("“%(title)s” is done.") if done else _("“%(title)s” is open again."))
+        % {"title": activity.title},
+    )
     return _back(request, _goal_url(activity.goal_id, org_slug))
 
 
 # --- Check-ins -------------------------------------------------------------------------
 
 
-def checkin_create(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def checkin_create(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Record progress on a goal (its employee or the plan's editors)."""
-    goal, access = selectors.get_goal_for(request, pk, perm="check_in")
+    goal, access = get_goal_for(request, pk, perm="check_in")
     form = _checkin_form(goal, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            checkin = services.record_checkin(
-                actor=_membership(request), goal=goal, **form.cleaned_data
-            )
-        except DomainError as exc:
-            _add_error(form, exc)
-        else:
-            if _htmx(request):
-                context = _flags(request, access, goal.plan)
+        outcome = apply_service(
+            form,
+            lambda: record_checkin(
+                actor=request.membership, goal=goal, **form.cleaned_data
+            ),
+        )
+        if (checkin := outcome.value) is not None:
+            if is_htmx(request):
                 # The service's goal carries the new progress, actual and status.
-                context.update(
-                    goal=selectors.with_goal_details(checkin.goal), show_checkins=True
-                )
-                response = render(
-                    request, "engagements/partials/goal_card.html", context
-                )
-                return retarget(reswap(response, "outerHTML"), f"#goal-{goal.pk}")
+                return _render_goal_card(request, access, goal.plan, checkin.goal)
             messages.success(
                 request,
                 _("Progress on “%(title)s” recorded.") % {"title": goal.title},
@@ -481,16 +449,22 @@ def checkin_create(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse
             return _back(request, _goal_url(goal.pk, org_slug))
     context = _flags(request, access, goal.plan)
     next_page = request.POST.get("next") or request.GET.get("next", "")
-    context.update(goal=goal, checkin_form=form, next=_safe_next(request, next_page))
-    if _htmx(request):
+    context.update(goal=goal, checkin_form=form, next=safe_next(request, next_page))
+    if is_htmx(request):
         # 200 even with errors: htmx would not swap a 4xx (see the module docstring).
         return render(request, "engagements/partials/checkin_form.html", context)
-    return render(
-        request,
-        "engagements/checkin_form.html",
-        context,
-        status=400 if form.errors else 200,
-    )
+    return form_response(request, "engagements/checkin_form.html", context, form=form)
+
+
+def _render_goal_card(
+    request: TenantRequest, access: Access, plan: Plan, goal: Goal
+) -> HttpResponse:
+    """The card of ``goal`` (on ``plan``) with its check-ins, swapped over
+    ``#goal-<pk>``."""
+    context = _flags(request, access, plan)
+    context.update(goal=with_goal_details(goal), show_checkins=True)
+    response = render(request, "engagements/partials/goal_card.html", context)
+    return retarget(reswap(response, "outerHTML"), f"#goal-{goal.pk}")
 
 
 urlpatterns = [

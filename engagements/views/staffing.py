@@ -1,21 +1,19 @@
-"""Staffing, engagement roles, role rules and plan templates.
+"""Staffing, engagement roles, role rules, and applying a template to an engagement.
 
-HR admins staff engagements, hand out engagement roles, keep role rules and plan
-templates; a planner of an engagement may also apply a template to its plans. Every
+HR admins staff engagements, hand out engagement roles and keep role rules; a planner
+of an engagement may also apply a template to its plans. Every
 view checks access in one place: ``role_required`` (HR-only pages, checked before any
-lookup) or an access gate from ``engagements.selectors``.
+lookup) or an access gate from ``engagements.selectors.access``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.utils.formats import date_format
@@ -25,22 +23,41 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from engagements import selectors, services
 from engagements.forms import (
     EngagementTemplateForm,
-    PlanTemplateForm,
     RoleAssignmentForm,
     RoleRuleForm,
     StaffingForm,
-    TemplateGoalForm,
 )
 from engagements.models import Engagement, ReviewCycle
+from engagements.selectors.access import (
+    get_engagement_for,
+    get_role_assignment_for,
+    get_role_rule_for,
+)
+from engagements.selectors.pages import (
+    cycles_for_staffing,
+    engagement_roles,
+    role_rule_list,
+)
+from engagements.services.roles import (
+    assign_role,
+    create_role_rule,
+    delete_role_rule,
+    revoke_role,
+)
+from engagements.services.staffing import (
+    StaffingResult,
+    default_plan_dates,
+    staff_employees,
+)
+from engagements.services.templates import (
+    apply_template_to_engagement,
+)
+from engagements.views.listing import list_with_form
 from organizations.enums import Role
-from organizations.errors import DomainError
-from organizations.models import Membership
+from organizations.http import TenantRequest, apply_service, form_response
 from organizations.permissions import role_required
-
-PAGE_SIZE = 25
 
 # The engagement page holds several forms; distinct ids keep labels and errors apart
 # while the posted field names stay plain.
@@ -56,10 +73,6 @@ def role_form(data: Any = None) -> RoleAssignmentForm:
 def apply_form(data: Any = None) -> EngagementTemplateForm:
     """The "apply a template" form as the engagement page shows it."""
     return EngagementTemplateForm(data, auto_id=APPLY_FORM_AUTO_ID)
-
-
-def _actor(request: HttpRequest) -> Membership:
-    return request.membership  # type: ignore[attr-defined,no-any-return]
 
 
 def _to_engagement(org_slug: str, engagement: Engagement) -> HttpResponse:
@@ -83,7 +96,7 @@ def _default_dates_help(
         )
 
     def window(cycle: ReviewCycle) -> str:
-        dates: tuple[date, date] | None = services.default_plan_dates(engagement, cycle)
+        dates: tuple[date, date] | None = default_plan_dates(engagement, cycle)
         if dates is None:
             return _("does not overlap this engagement")
         return _("%(start)s to %(end)s") % {
@@ -103,7 +116,7 @@ def _default_dates_help(
     )
 
 
-def _report_staffing(request: HttpRequest, result: services.StaffingResult) -> None:
+def _report_staffing(request: TenantRequest, result: StaffingResult) -> None:
     staffed = len(result.plans)
     if staffed:
         text = ngettext(
@@ -126,15 +139,16 @@ def _report_staffing(request: HttpRequest, result: services.StaffingResult) -> N
 
 
 @role_required(Role.HR_ADMIN)
-def engagement_staff(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def engagement_staff(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Staff one or many people on the engagement for a cycle (HR admins)."""
-    engagement = selectors.get_engagement_for(request, pk, perm="manage")[0]
+    engagement = get_engagement_for(request, pk, perm="manage")[0]
     form = StaffingForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            result = services.staff_employees(
-                actor=_actor(request),
+        outcome = apply_service(
+            form,
+            lambda: staff_employees(
+                actor=request.membership,
                 engagement=engagement,
                 cycle=data["cycle"],
                 employees=list(data["employees"]),
@@ -142,27 +156,22 @@ def engagement_staff(request: HttpRequest, org_slug: str, pk: int) -> HttpRespon
                 start_date=data["start_date"],
                 end_date=data["end_date"],
                 role_title=data["role_title"],
-            )
-        except DomainError as exc:
-            form.add_error(exc.field, exc.message)
-        else:
-            _report_staffing(request, result)
+            ),
+        )
+        if outcome.value is not None:
+            _report_staffing(request, outcome.value)
             return _to_engagement(org_slug, engagement)
-    cycles = list(selectors.cycles_for_staffing())
+    cycles = list(cycles_for_staffing())
     form.fields["start_date"].help_text = _default_dates_help(engagement, cycles)
-    return render(
-        request,
-        "engagements/staff_form.html",
-        {"engagement": engagement, "form": form},
-        status=400 if form.errors else 200,
-    )
+    context = {"engagement": engagement, "form": form}
+    return form_response(request, "engagements/staff_form.html", context)
 
 
 # --- Engagement roles ------------------------------------------------------------------
 
 
 def _roles_block(
-    request: HttpRequest,
+    request: TenantRequest,
     engagement: Engagement,
     form: RoleAssignmentForm | None = None,
 ) -> HttpResponse:
@@ -178,7 +187,7 @@ def _roles_block(
             "engagement": engagement,
             "can_manage": True,
             "can_plan": True,
-            "roles": selectors.engagement_roles(engagement),
+            "roles": engagement_roles(engagement),
             "role_form": form or role_form(),
         },
     )
@@ -187,23 +196,23 @@ def _roles_block(
 @require_POST
 @role_required(Role.HR_ADMIN)
 def engagement_role_assign(
-    request: HttpRequest, org_slug: str, pk: int
+    request: TenantRequest, org_slug: str, pk: int
 ) -> HttpResponse:
     """Give a person a role on the engagement, with its permissions (HR admins)."""
-    engagement = selectors.get_engagement_for(request, pk, perm="manage")[0]
+    engagement = get_engagement_for(request, pk, perm="manage")[0]
     form = role_form(request.POST)
     if form.is_valid():
         employee = form.cleaned_data["employee"]
-        try:
-            assignment = services.assign_role(
-                actor=_actor(request),
+        outcome = apply_service(
+            form,
+            lambda: assign_role(
+                actor=request.membership,
                 engagement=engagement,
                 employee=employee,
                 role=form.cleaned_data["role"],
-            )
-        except DomainError as exc:
-            form.add_error(exc.field, exc.message)
-        else:
+            ),
+        )
+        if (assignment := outcome.value) is not None:
             messages.success(
                 request,
                 _("%(name)s is %(role)s on this engagement.")
@@ -212,32 +221,28 @@ def engagement_role_assign(
                     "role": assignment.get_role_display().lower(),
                 },
             )
-            if request.htmx:  # type: ignore[attr-defined]
+            if request.htmx:
                 return _roles_block(request, engagement)
             return _to_engagement(org_slug, engagement)
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return _roles_block(request, engagement, form)
-    return render(
-        request,
-        "engagements/role_form.html",
-        {
-            "engagement": engagement,
-            "role_form": form,
-            "roles": selectors.engagement_roles(engagement),
-        },
-        status=400,
-    )
+    context = {
+        "engagement": engagement,
+        "role_form": form,
+        "roles": engagement_roles(engagement),
+    }
+    return render(request, "engagements/role_form.html", context, status=400)
 
 
 @require_POST
 @role_required(Role.HR_ADMIN)
 def engagement_role_revoke(
-    request: HttpRequest, org_slug: str, pk: int, rid: int
+    request: TenantRequest, org_slug: str, pk: int, rid: int
 ) -> HttpResponse:
     """Take a role away, with the permissions it gave (HR admins)."""
-    engagement = selectors.get_engagement_for(request, pk, perm="manage")[0]
-    assignment = selectors.get_role_assignment_for(engagement, rid)
-    services.revoke_role(actor=_actor(request), assignment=assignment)
+    engagement = get_engagement_for(request, pk, perm="manage")[0]
+    assignment = get_role_assignment_for(engagement, rid)
+    revoke_role(actor=request.membership, assignment=assignment)
     messages.success(
         request,
         _("%(name)s is no longer %(role)s on this engagement.")
@@ -246,7 +251,7 @@ def engagement_role_revoke(
             "role": assignment.get_role_display().lower(),
         },
     )
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return _roles_block(request, engagement)
     return _to_engagement(org_slug, engagement)
 
@@ -256,24 +261,25 @@ def engagement_role_revoke(
 
 @require_POST
 def engagement_apply_template(
-    request: HttpRequest, org_slug: str, pk: int
+    request: TenantRequest, org_slug: str, pk: int
 ) -> HttpResponse:
     """Apply a template to the engagement's plans, all or nothing (HR admins and the
     engagement's planners)."""
-    engagement = selectors.get_engagement_for(request, pk, perm="plan")[0]
+    engagement = get_engagement_for(request, pk, perm="plan")[0]
     form = apply_form(request.POST)
     if form.is_valid():
         template = form.cleaned_data["template"]
-        try:
-            plans, goals = services.apply_template_to_engagement(
-                actor=_actor(request),
+        outcome = apply_service(
+            form,
+            lambda: apply_template_to_engagement(
+                actor=request.membership,
                 template=template,
                 engagement=engagement,
                 cycle=form.cleaned_data["cycle"],
-            )
-        except DomainError as exc:
-            form.add_error(exc.field, exc.message)
-        else:
+            ),
+        )
+        if outcome.value is not None:
+            plans, goals = outcome.value
             messages.success(
                 request,
                 ngettext(
@@ -284,31 +290,27 @@ def engagement_apply_template(
                 % {"template": template.name, "n": plans, "goals": goals},
             )
             return _to_engagement(org_slug, engagement)
-    return render(
-        request,
-        "engagements/apply_template_form.html",
-        {"engagement": engagement, "apply_form": form},
-        status=400,
-    )
+    context = {"engagement": engagement, "apply_form": form}
+    return render(request, "engagements/apply_template_form.html", context, status=400)
 
 
 # --- Role rules --------------------------------------------------------------------------
 
 
 @role_required(Role.HR_ADMIN)
-def role_rules(request: HttpRequest, org_slug: str) -> HttpResponse:
+def role_rules(request: TenantRequest, org_slug: str) -> HttpResponse:
     """The role rules, and a form to add one (HR admins)."""
     form = RoleRuleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            rule = services.create_role_rule(
-                actor=_actor(request),
+        outcome = apply_service(
+            form,
+            lambda: create_role_rule(
+                actor=request.membership,
                 job_title=form.cleaned_data["job_title"],
                 role=form.cleaned_data["role"],
-            )
-        except DomainError as exc:
-            form.add_error(exc.field, exc.message)
-        else:
+            ),
+        )
+        if (rule := outcome.value) is not None:
             messages.success(
                 request,
                 _(
@@ -321,22 +323,20 @@ def role_rules(request: HttpRequest, org_slug: str) -> HttpResponse:
                 },
             )
             return redirect("engagements:role_rules", org_slug)
-    page = Paginator(selectors.role_rule_list(), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    return render(
+    return list_with_form(
         request,
         "engagements/role_rules.html",
-        {"form": form, "page_obj": page, "rules": page.object_list},
-        status=400 if form.errors else 200,
+        role_rule_list(),
+        {"form": form},
+        "rules",
     )
 
 
 @require_POST
-def role_rule_delete(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def role_rule_delete(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Remove a role rule; the roles it gave stay (HR admins)."""
-    rule = selectors.get_role_rule_for(request, pk)
-    services.delete_role_rule(actor=_actor(request), rule=rule)
+    rule = get_role_rule_for(request, pk)
+    delete_role_rule(actor=request.membership, rule=rule)
     messages.success(
         request,
         _(
@@ -346,118 +346,6 @@ def role_rule_delete(request: HttpRequest, org_slug: str, pk: int) -> HttpRespon
         % {"title": rule.job_title.name},
     )
     return redirect("engagements:role_rules", org_slug)
-
-
-# --- Plan templates ----------------------------------------------------------------------
-
-
-@role_required(Role.HR_ADMIN)
-def template_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    """The plan templates, and a form to create one (HR admins)."""
-    form = PlanTemplateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            template = services.create_template(
-                actor=_actor(request), **form.cleaned_data
-            )
-        except DomainError as exc:
-            form.add_error(exc.field, exc.message)
-        else:
-            messages.success(
-                request,
-                _("Template %(name)s created. Now add its goals.")
-                % {"name": template.name},
-            )
-            return redirect("engagements:template_detail", org_slug, template.pk)
-    page = Paginator(selectors.template_list(), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    return render(
-        request,
-        "engagements/template_list.html",
-        {"form": form, "page_obj": page, "templates": page.object_list},
-        status=400 if form.errors else 200,
-    )
-
-
-@role_required(Role.HR_ADMIN)
-def template_detail(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
-    """A template's goals with their total; edit the template, add goals (HR admins).
-
-    The page has two forms; the hidden ``action`` field says which one was sent.
-    """
-    template = selectors.get_template_for(request, pk)
-    template_form = PlanTemplateForm(prefix="template", instance=template)
-    goal_form = TemplateGoalForm(prefix="goal")
-    bad_action = False
-    if request.method == "POST":
-        action = request.POST.get("action")
-        if action == "update":
-            template_form = PlanTemplateForm(
-                request.POST, prefix="template", instance=template
-            )
-            if template_form.is_valid():
-                try:
-                    services.update_template(
-                        actor=_actor(request),
-                        template=template,
-                        **template_form.cleaned_data,
-                    )
-                except DomainError as exc:
-                    template_form.add_error(exc.field, exc.message)
-                else:
-                    messages.success(request, _("Template saved."))
-                    return redirect("engagements:template_detail", org_slug, pk)
-        elif action == "add_goal":
-            goal_form = TemplateGoalForm(request.POST, prefix="goal")
-            if goal_form.is_valid():
-                try:
-                    goal = services.add_template_goal(
-                        actor=_actor(request),
-                        template=template,
-                        **goal_form.cleaned_data,
-                    )
-                except DomainError as exc:
-                    goal_form.add_error(exc.field, exc.message)
-                else:
-                    messages.success(
-                        request, _("Goal %(title)s added.") % {"title": goal.title}
-                    )
-                    return redirect("engagements:template_detail", org_slug, pk)
-        else:
-            bad_action = True
-            messages.error(
-                request, _("Use one of the forms on this page to make a change.")
-            )
-    if template_form.errors:
-        # The bound instance carries the rejected values; show the stored ones.
-        template.refresh_from_db()
-    goals = selectors.template_goals(template)
-    invalid = bad_action or bool(template_form.errors or goal_form.errors)
-    return render(
-        request,
-        "engagements/template_detail.html",
-        {
-            "template": template,
-            "template_form": template_form,
-            "goal_form": goal_form,
-            "goals": goals,
-            "weight_total": sum((g.weight for g in goals), Decimal(0)),
-        },
-        status=400 if invalid else 200,
-    )
-
-
-@require_POST
-def template_goal_delete(
-    request: HttpRequest, org_slug: str, pk: int, gid: int
-) -> HttpResponse:
-    """Remove a goal blueprint from a template (HR admins)."""
-    template = selectors.get_template_for(request, pk)
-    goal = selectors.get_template_goal_for(template, gid)
-    services.delete_template_goal(actor=_actor(request), goal=goal)
-    messages.success(request, _("Goal %(title)s removed.") % {"title": goal.title})
-    return redirect("engagements:template_detail", org_slug, template.pk)
 
 
 urlpatterns: list[URLPattern] = [
@@ -483,11 +371,4 @@ urlpatterns: list[URLPattern] = [
     ),
     path("role-rules/", role_rules, name="role_rules"),
     path("role-rules/<int:pk>/delete/", role_rule_delete, name="role_rule_delete"),
-    path("templates/", template_list, name="templates"),
-    path("templates/<int:pk>/", template_detail, name="template_detail"),
-    path(
-        "templates/<int:pk>/goals/<int:gid>/delete/",
-        template_goal_delete,
-        name="template_goal_delete",
-    ),
 ]

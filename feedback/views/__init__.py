@@ -1,1 +1,2 @@
-"""Views of the feedback app, one module per area; each exports ``urlpatterns``."""
+"""Views of the feedback app, one module per page family; each exports
+``urlpatterns``."""

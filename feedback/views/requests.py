@@ -1,80 +1,79 @@
 """Feedback requests: the list with its three tabs, asking, reading, answering,
 declining and cancelling, and the lazy home-page section.
 
-Access: a request is read through ``requests.get_request_for`` (404 unless the caller
-is its requester, subject, the subject's line manager, a reviewer or approver of the
-engagement, or an HR admin); an ask is acted on through ``requests.get_ask_for``
-(404 for everyone but its requestee). Writes go through the services in
-``feedback.requests``. Full-page forms with errors answer 400 with the form
-re-rendered; nothing here is posted with HTMX.
+Access: a request is read through ``get_request_for`` (404 unless the caller is its
+requester, subject, the subject's line manager, a reviewer or approver of the
+engagement, or an HR admin); an ask is acted on through ``get_ask_for`` (404 for
+everyone but its requestee); both in ``feedback.selectors.access``. Writes go through
+``feedback.services.requests`` and ``feedback.services.asks``. Full-page forms with
+errors answer 400 with the form re-rendered; nothing here is posted with HTMX.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from feedback import requests as svc
-from feedback.enums import AskStatus
+from feedback.enums import ANONYMITY_THRESHOLD, AskStatus
+from feedback.forms import AnswerForm, DeclineForm, RequestForm
 from feedback.models import FeedbackAsk, FeedbackRequest
-from feedback.request_forms import AnswerForm, DeclineForm, RequestForm
-from organizations.enums import Role
+from feedback.permissions import Action, can
+from feedback.selectors.access import get_ask_for, get_request_for
+from feedback.selectors.requests import (
+    asks_of,
+    open_asks_of,
+    request_detail_for,
+    requests_about_others,
+    requests_by_or_about,
+)
+from feedback.services.asks import answer_request, decline_request
+from feedback.services.requests import cancel_request, create_request
 from organizations.errors import DomainError
-from organizations.models import Membership
+from organizations.http import TenantRequest, apply_service, form_response
 
 PAGE_SIZE = 25
 HOME_LIMIT = 5
 TABS = ("asked", "mine", "team")
 
 
-def _membership(request: HttpRequest) -> Membership:
-    return request.membership  # type: ignore[attr-defined,no-any-return]
-
-
-def _add_error(form: forms.BaseForm, exc: DomainError) -> None:
-    """Show a domain error beside its field, or above the form when it has none."""
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-
-
 @require_GET
-def request_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+def request_list(request: TenantRequest, org_slug: str) -> HttpResponse:
     """Asked of me (open first), my requests and those about me, and requests about
     people I manage or review (all of them for HR admins). Four queries plus the
     middleware's, whatever the number of rows."""
-    membership = _membership(request)
+    membership = request.membership
     tab = request.GET.get("tab", "asked")
     if tab not in TABS:
         tab = "asked"
     rows: Any
     if tab == "asked":
-        rows = svc.asks_of(membership)
+        rows = asks_of(membership)
     elif tab == "mine":
-        rows = svc.requests_by_or_about(membership)
+        rows = requests_by_or_about(membership)
     else:
-        rows = svc.requests_about_others(membership)
+        rows = requests_about_others(membership)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "tab": tab,
         "page_obj": page,
         "rows": list(page),
-        "open_asks": svc.open_asks_of(membership).count(),
+        "open_asks": open_asks_of(membership).count(),
         "query_string": f"tab={tab}",
-        "is_hr": membership.role == Role.HR_ADMIN,
+        "is_hr": membership.is_hr_admin,
     }
     return render(request, "feedback/requests/request_list.html", context)
 
 
-def request_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+def request_create(request: TenantRequest, org_slug: str) -> HttpResponse:
     """Ask colleagues for feedback; ``?subject=&engagement=`` prefill the form."""
-    membership = _membership(request)
+    membership = request.membership
     initial = {
         name: request.GET[name]
         for name in ("subject", "engagement")
@@ -83,8 +82,9 @@ def request_create(request: HttpRequest, org_slug: str) -> HttpResponse:
     form = RequestForm(request.POST or None, membership=membership, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            created = svc.create_request(
+        outcome = apply_service(
+            form,
+            lambda: create_request(
                 actor=membership,
                 subject=data["subject"],
                 engagement=data["engagement"],
@@ -93,35 +93,32 @@ def request_create(request: HttpRequest, org_slug: str) -> HttpResponse:
                 message=data["message"],
                 questions=data["questions"],
                 anonymous=data["anonymous"],
-            )
-        except DomainError as exc:
-            _add_error(form, exc)
-        else:
+            ),
+        )
+        if outcome.value is not None:
             messages.success(
                 request,
                 _("Your request was sent; everyone you asked gets an e-mail."),
             )
-            return redirect("feedback:request_detail", org_slug, created.pk)
-    return render(
+            return redirect("feedback:request_detail", org_slug, outcome.value.pk)
+    return form_response(
         request,
         "feedback/requests/request_form.html",
-        {"form": form, "threshold": svc.ANONYMITY_THRESHOLD},
-        status=400 if form.errors else 200,
+        {"form": form, "threshold": ANONYMITY_THRESHOLD},
     )
 
 
 @require_GET
-def request_detail(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def request_detail(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """A request: per requestee for named ones, counts only for anonymous ones, and
     the answers the caller may read."""
-    membership = _membership(request)
-    found, access = svc.get_request_for(request, pk)
-    detail = svc.request_detail(membership, access, found)
+    found, access = get_request_for(request, pk)
+    detail = request_detail_for(access, found)
     context = {
         "detail": detail,
         "feedback_request": found,
-        "threshold": svc.ANONYMITY_THRESHOLD,
-        "can_cancel": found.requested_by.user_id == membership.user_id
+        "threshold": ANONYMITY_THRESHOLD,
+        "can_cancel": can(access, Action.CANCEL_REQUEST, found)
         and found.cancelled_at is None
         and detail.counts["open"] > 0,
     }
@@ -129,11 +126,11 @@ def request_detail(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse
 
 
 @require_POST
-def request_cancel(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def request_cancel(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Withdraw a request (its requester)."""
-    found, _access = svc.get_request_for(request, pk, perm="cancel")
+    found, _access = get_request_for(request, pk, perm="cancel")
     try:
-        svc.cancel_request(actor=_membership(request), request=found)
+        cancel_request(actor=request.membership, request=found)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -145,7 +142,7 @@ def request_cancel(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse
 
 
 def _answer_page(
-    request: HttpRequest,
+    request: TenantRequest,
     ask: FeedbackAsk,
     answer_form: AnswerForm | None = None,
     decline_form: DeclineForm | None = None,
@@ -159,29 +156,29 @@ def _answer_page(
         "is_open": is_open,
         "form": answer_form or AnswerForm(request=feedback_request),
         "decline_form": decline_form or DeclineForm(),
-        "threshold": svc.ANONYMITY_THRESHOLD,
+        "threshold": ANONYMITY_THRESHOLD,
     }
     return render(request, "feedback/requests/ask_answer.html", context, status=status)
 
 
-def ask_answer(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def ask_answer(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Answer a request one was asked (its requestee only)."""
-    ask = svc.get_ask_for(request, pk)
+    ask = get_ask_for(request, pk)
     if request.method != "POST":
         return _answer_page(request, ask)
     form = AnswerForm(request.POST, request=ask.request)
     if form.is_valid():
-        try:
-            svc.answer_request(
-                actor=_membership(request),
+        outcome = apply_service(
+            form,
+            lambda: answer_request(
+                actor=request.membership,
                 ask=ask,
                 answers=form.answers(),
                 kind=form.cleaned_data.get("kind", ""),
                 visibility=form.cleaned_data.get("visibility", ""),
-            )
-        except DomainError as exc:
-            _add_error(form, exc)
-        else:
+            ),
+        )
+        if outcome.ok:
             if ask.request.anonymous:
                 messages.success(
                     request,
@@ -201,28 +198,28 @@ def ask_answer(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
 
 
 @require_POST
-def ask_decline(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def ask_decline(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Decline a request one was asked, saying why."""
-    ask = svc.get_ask_for(request, pk)
+    ask = get_ask_for(request, pk)
     form = DeclineForm(request.POST)
     if form.is_valid():
-        try:
-            svc.decline_request(
-                actor=_membership(request), ask=ask, reason=form.cleaned_data["reason"]
-            )
-        except DomainError as exc:
-            _add_error(form, exc)
-        else:
+        outcome = apply_service(
+            form,
+            lambda: decline_request(
+                actor=request.membership, ask=ask, reason=form.cleaned_data["reason"]
+            ),
+        )
+        if outcome.ok:
             messages.success(request, _("You declined the request."))
             return redirect("feedback:requests", org_slug)
     return _answer_page(request, ask, decline_form=form, status=400)
 
 
 @require_GET
-def home_requests(request: HttpRequest, org_slug: str) -> HttpResponse:
+def home_requests(request: TenantRequest, org_slug: str) -> HttpResponse:
     """The home page's "Feedback asked of you" content, loaded lazily. Two queries
     plus the middleware's."""
-    asks = svc.open_asks_of(_membership(request))
+    asks = open_asks_of(request.membership)
     context = {
         "asks": list(asks[:HOME_LIMIT]),
         "open_asks": asks.count(),
@@ -230,7 +227,7 @@ def home_requests(request: HttpRequest, org_slug: str) -> HttpResponse:
     return render(request, "feedback/requests/home_requests.html", context)
 
 
-urlpatterns = [
+urlpatterns: list[URLPattern] = [
     path("feedback/requests/", request_list, name="requests"),
     path("feedback/requests/new/", request_create, name="request_create"),
     path("feedback/requests/home/", home_requests, name="home_requests"),

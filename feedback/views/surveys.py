@@ -16,7 +16,6 @@ engagement's name and the staffed people's names, nothing else of the organisati
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,17 +26,36 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from engagements.selectors import get_engagement_for
-from feedback import surveys
-from feedback.survey_forms import SendSurveyForm, SurveyAnswerForm
+from engagements.selectors.access import get_engagement_for
+from feedback.forms import SendSurveyForm, SurveyAnswerForm
+from feedback.permissions import Action, can
+from feedback.selectors.surveys import (
+    ANSWERED,
+    EXPIRED,
+    TAMPERED,
+    VALID,
+    employee_csat,
+    employee_csat_by_engagement,
+    engagement_csat,
+    engagement_surveys,
+    staffed_employees,
+    survey_from_token,
+    survey_status,
+)
+from feedback.services.surveys import SurveyClosed, answer_survey, send_survey
 from organizations.errors import DomainError
-from organizations.http import client_ip
-from organizations.models import Membership
+from organizations.http import (
+    TenantRequest,
+    add_domain_error,
+    apply_service,
+    client_ip,
+    form_response,
+    page_or_partial,
+)
 from organizations.selectors import get_employee_for
 from organizations.tenancy import tenant_context
 
@@ -49,10 +67,6 @@ PAGE_SIZE = 25
 RATE_LIMIT = 20
 RATE_WINDOW = 60
 RATE_KEY_PREFIX = "survey:rate:"
-
-
-def _membership(request: HttpRequest) -> Membership:
-    return request.membership  # type: ignore[attr-defined,no-any-return]
 
 
 # --- Rate limit of the public page ---------------------------------------------------
@@ -91,23 +105,23 @@ def over_rate_limit(request: HttpRequest) -> bool:
 
 # --- Public answer page --------------------------------------------------------------
 
-_CLOSED_STATUS = {surveys.TAMPERED: 400, surveys.EXPIRED: 410, surveys.ANSWERED: 410}
+_CLOSED_STATUS = {TAMPERED: 400, EXPIRED: 410, ANSWERED: 410}
 
 
 def _closed(request: HttpRequest, reason: str) -> HttpResponse:
     """The friendly page for an unusable link; tampered, unknown and another
     organisation's links look exactly alike."""
     text = {
-        surveys.TAMPERED: _(
+        TAMPERED: _(
             "This survey link is not valid. Check that you opened the whole link from "
             "the e-mail. If it still does not work, reply to that e-mail and ask for "
             "a new link."
         ),
-        surveys.EXPIRED: _(
+        EXPIRED: _(
             "This survey link has expired. If you would still like to give feedback, "
             "reply to the e-mail you received and ask for a new link."
         ),
-        surveys.ANSWERED: _(
+        ANSWERED: _(
             "This survey has already been answered. Thank you for your feedback."
         ),
     }[reason]
@@ -131,34 +145,34 @@ def survey_answer(request: HttpRequest, token: str) -> HttpResponse:
         )
         response["Retry-After"] = str(_rate_window())
         return response
-    status, survey = surveys.survey_from_token(token)
-    if status != surveys.VALID or survey is None:
+    status, survey = survey_from_token(token)
+    if status != VALID or survey is None:
         return _closed(request, status)
     with tenant_context(survey.organization):
-        employees = list(surveys.staffed_employees(survey.engagement_id))
+        employees = list(staffed_employees(survey.engagement_id))
         form = SurveyAnswerForm(
             request.POST if request.method == "POST" else None, employees=employees
         )
         if request.method == "POST" and form.is_valid():
             try:
-                surveys.answer_survey(
+                answer_survey(
                     survey,
                     overall=int(form.cleaned_data["overall"]),
                     ratings=form.ratings(),
                     comment=form.cleaned_data["comment"],
                 )
-            except surveys.SurveyClosed as exc:
+            except SurveyClosed as exc:
+                # Closed meanwhile: the same page as for a closed link, not a form
+                # error (so not through ``apply_service``).
                 return _closed(request, exc.reason)
             except DomainError as exc:
-                field = exc.field if exc.field in form.fields else None
-                form.add_error(field, exc.message)
+                add_domain_error(form, exc)
             else:
                 return render(request, "feedback/surveys/public_thanks.html")
-        return render(
+        return form_response(
             request,
             "feedback/surveys/public_answer.html",
             {"engagement_name": survey.engagement.name, "form": form},
-            status=400 if form.errors else 200,
         )
 
 
@@ -171,101 +185,95 @@ public_urlpatterns: list[URLPattern] = [
 
 
 @require_GET
-def survey_list(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def survey_list(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """The engagement's surveys with their answers (HR, reviewers, approvers)."""
     engagement, access = get_engagement_for(request, pk)
-    if not surveys.can_see_surveys(access, engagement):
+    if not can(access, Action.VIEW_SURVEYS, engagement):
         raise PermissionDenied
-    page = Paginator(surveys.engagement_surveys(engagement), PAGE_SIZE).get_page(
+    page = Paginator(engagement_surveys(engagement), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     now = timezone.now()
     context = {
         "engagement": engagement,
         "page_obj": page,
-        "rows": [(s, surveys.survey_status(s, now)) for s in page.object_list],
-        "can_send": surveys.can_send_surveys(access, engagement),
+        "rows": [(s, survey_status(s, now)) for s in page.object_list],
+        "can_send": can(access, Action.SEND_SURVEYS, engagement),
     }
     return render(request, "feedback/surveys/survey_list.html", context)
 
 
 @require_http_methods(["GET", "POST"])
-def survey_send(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def survey_send(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Send a survey to a client contact (HR admins and the engagement's reviewers)."""
     engagement, access = get_engagement_for(request, pk)
-    if not surveys.can_send_surveys(access, engagement):
+    if not can(access, Action.SEND_SURVEYS, engagement):
         raise PermissionDenied
     form = SendSurveyForm(
         request.POST if request.method == "POST" else None,
         initial={"contact_email": engagement.client.contact_email},
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            survey = surveys.send_survey(
-                actor=_membership(request), engagement=engagement, **form.cleaned_data
-            )
-        except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        else:
+        data = form.cleaned_data
+        outcome = apply_service(
+            form,
+            lambda: send_survey(
+                actor=request.membership,
+                engagement=engagement,
+                contact_email=data["contact_email"],
+                contact_name=data["contact_name"],
+                days_valid=data["days_valid"],
+            ),
+        )
+        if outcome.value is not None:
             messages.success(
                 request,
                 _("Survey sent to %(email)s. The link works for %(days)d days.")
-                % {
-                    "email": survey.contact_email,
-                    "days": form.cleaned_data["days_valid"],
-                },
+                % {"email": outcome.value.contact_email, "days": data["days_valid"]},
             )
             return redirect("feedback:survey_list", org_slug, engagement.pk)
-    return render(
+    return form_response(
         request,
         "feedback/surveys/survey_send.html",
         {"engagement": engagement, "form": form},
-        status=400 if form.errors else 200,
     )
 
 
-def _partial_or_page(
-    request: HttpRequest, partial: str, page: str, context: dict[str, Any]
-) -> HttpResponse:
-    """The fragment for HTMX, else a page of its own (the no-JavaScript fallback)."""
-    response = render(request, partial if request.htmx else page, context)  # type: ignore[attr-defined]
-    # One URL answers with a fragment or a page: caches must keep them apart.
-    patch_vary_headers(response, ("HX-Request",))
-    return response
-
-
 @require_GET
-def engagement_csat(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
-    """The engagement's CSAT: average, answers, open surveys (anyone who sees it)."""
+def engagement_csat_part(
+    request: TenantRequest, org_slug: str, pk: int
+) -> HttpResponse:
+    """The engagement's CSAT: average, answers, open surveys (anyone who sees it).
+    The fragment for HTMX, else a page of its own (the no-JavaScript fallback)."""
     engagement, access = get_engagement_for(request, pk)
     context = {
         "engagement": engagement,
-        "csat": surveys.engagement_csat(engagement),
-        "can_see_surveys": surveys.can_see_surveys(access, engagement),
-        "can_send": surveys.can_send_surveys(access, engagement),
+        "csat": engagement_csat(engagement),
+        "can_see_surveys": can(access, Action.VIEW_SURVEYS, engagement),
+        "can_send": can(access, Action.SEND_SURVEYS, engagement),
     }
-    return _partial_or_page(
+    return page_or_partial(
         request,
-        "feedback/surveys/engagement_csat.html",
         "feedback/surveys/engagement_csat_page.html",
+        "feedback/surveys/engagement_csat.html",
         context,
     )
 
 
 @require_GET
-def employee_csat(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def employee_csat_part(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """A person's client ratings, overall and per engagement (HR, the person, their
-    line manager: whoever sees the person)."""
+    line manager: whoever sees the person). The fragment for HTMX, else a page."""
     employee = get_employee_for(request, pk)
     context = {
         "employee": employee,
-        "csat": surveys.employee_csat(employee),
-        "by_engagement": surveys.employee_csat_by_engagement(employee),
+        "csat": employee_csat(employee),
+        "by_engagement": employee_csat_by_engagement(employee),
     }
-    return _partial_or_page(
+    return page_or_partial(
         request,
-        "feedback/surveys/employee_csat.html",
         "feedback/surveys/employee_csat_page.html",
+        "feedback/surveys/employee_csat.html",
         context,
     )
 
@@ -273,6 +281,6 @@ def employee_csat(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
 urlpatterns: list[URLPattern] = [
     path("engagements/<int:pk>/surveys/", survey_list, name="survey_list"),
     path("engagements/<int:pk>/surveys/new/", survey_send, name="survey_send"),
-    path("engagements/<int:pk>/csat/", engagement_csat, name="engagement_csat"),
-    path("people/<int:pk>/csat/", employee_csat, name="employee_csat"),
+    path("engagements/<int:pk>/csat/", engagement_csat_part, name="engagement_csat"),
+    path("people/<int:pk>/csat/", employee_csat_part, name="employee_csat"),
 ]

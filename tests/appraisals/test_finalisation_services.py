@@ -1,7 +1,7 @@
 """Finalising, reopening and acknowledging appraisals, and reminders (services).
 
 The builders at the top (``worked_example``, ``ready_appraisal``) are shared with the
-appraisal page tests: they build DESIGN.md section 5's worked example with factories
+appraisal page tests: they build docs/scoring.md's worked example with factories
 and store its scores with the real recomputation.
 """
 
@@ -17,14 +17,14 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from appraisals import finalisation
 from appraisals.enums import (
     AppraisalStatus,
     EvaluationKind,
     EvaluationStatus,
 )
 from appraisals.models import Appraisal, Evaluation
-from appraisals.recompute import recompute_appraisals
+from appraisals.scores import recompute_appraisals
+from appraisals.services import appraisals as finalisation
 from competencies.models import RatingScale
 from engagements.enums import CycleStatus, PlanKind, Weighting
 from engagements.models import ReviewCycle
@@ -113,7 +113,7 @@ def worked_example(
     status: str = EvaluationStatus.APPROVED,
     b_status: str | None = None,
 ) -> Example:
-    """DESIGN.md section 5's worked example for ``employee``: G 3.80, EC 3.85, final
+    """docs/scoring.md's worked example for ``employee``: G 3.80, EC 3.85, final
     3.83, 70.69 %. Every review evaluation in ``status`` (engagement B's in
     ``b_status`` if given); stored scores recomputed."""
     cycle = cycle or review_cycle(org)

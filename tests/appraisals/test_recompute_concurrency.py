@@ -15,7 +15,7 @@ from typing import cast
 import pytest
 from django.db import OperationalError, connection
 
-from appraisals import recompute
+from appraisals import scores
 from appraisals.models import Appraisal, GoalRating
 from organizations.models import Organization
 from organizations.tenancy import tenant_context
@@ -34,7 +34,7 @@ def in_other_connection(org: Organization, work: object) -> dict[str, object]:
     def target() -> None:
         try:
             with tenant_context(org):
-                outcome["result"] = work()  # type: ignore[operator]
+                outcome["result"] = work()  # type: ignore[operator]  # values of a plain dict shared with the thread
         except Exception as exc:  # noqa: BLE001  (handed to the test thread)
             outcome["error"] = exc
         finally:
@@ -52,7 +52,7 @@ def test_a_recompute_holds_the_appraisal_row_lock_until_it_commits() -> None:
     appraisal = build_worked_example(org)
 
     with tenant_context(org):
-        recompute.recompute_appraisals([appraisal.pk])
+        scores.recompute_appraisals([appraisal.pk])
         probe = in_other_connection(
             org,
             lambda: (
@@ -61,7 +61,7 @@ def test_a_recompute_holds_the_appraisal_row_lock_until_it_commits() -> None:
                 .first()
             ),
         )
-        probe["thread"].join(10)  # type: ignore[attr-defined]
+        probe["thread"].join(10)  # type: ignore[attr-defined]  # values of a plain dict shared with the thread
 
     after = in_other_connection(
         org,
@@ -71,7 +71,7 @@ def test_a_recompute_holds_the_appraisal_row_lock_until_it_commits() -> None:
             .first()
         ),
     )
-    after["thread"].join(10)  # type: ignore[attr-defined]
+    after["thread"].join(10)  # type: ignore[attr-defined]  # values of a plain dict shared with the thread
     assert isinstance(probe.get("error"), OperationalError)
     assert "lock" in str(probe["error"])
     assert after.get("result") == appraisal
@@ -84,9 +84,9 @@ def test_a_waiting_recompute_uses_the_ratings_committed_before_it_got_the_lock()
     appraisal = build_worked_example(org)
 
     with tenant_context(org):
-        recompute.recompute_appraisals([appraisal.pk])
+        scores.recompute_appraisals([appraisal.pk])
         second = in_other_connection(
-            org, lambda: recompute.recompute_appraisals([appraisal.pk])
+            org, lambda: scores.recompute_appraisals([appraisal.pk])
         )
         time.sleep(0.5)
         waited = "finished_at" not in second
@@ -96,13 +96,13 @@ def test_a_waiting_recompute_uses_the_ratings_committed_before_it_got_the_lock()
             evaluation__plan__engagement__name="Engagement B"
         ).update(value=D(5))
         committed_at = time.monotonic()
-    second["thread"].join(10)  # type: ignore[attr-defined]
+    second["thread"].join(10)  # type: ignore[attr-defined]  # values of a plain dict shared with the thread
 
     with tenant_context(org):
         appraisal.refresh_from_db()
     assert waited
     assert second.get("result") == 1
-    assert second["finished_at"] >= committed_at  # type: ignore[operator]
+    assert second["finished_at"] >= committed_at  # type: ignore[operator]  # values of a plain dict shared with the thread
     ec = (D(60) * 181 * D("4.13") + D(40) * 91 * D(5)) / (D(60) * 181 + D(40) * 91)
     assert appraisal.engagement_score == ec.quantize(D("0.01"))
     assert appraisal.snapshot["components"][2]["score"] == "5.00"

@@ -14,14 +14,16 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from appraisals import recompute
+from appraisals import scores
 from appraisals.enums import AppraisalStatus
 from appraisals.models import Appraisal, GoalRating, RecomputeRun
+from appraisals.services import recompute
 from appraisals.tasks import recompute_appraisal_task, recompute_cycle_task
 from bench.recompute import seed_cycle
-from engagements import services as engagement_services
 from engagements.enums import CycleStatus, PlanStatus
 from engagements.models import Plan, ReviewCycle
+from engagements.services.cycles import update_cycle
+from engagements.services.plans import update_plan
 from organizations.enums import Role
 from organizations.errors import DomainError
 from organizations.models import Membership, Organization
@@ -266,7 +268,7 @@ def test_recompute_cycle_records_a_given_run_as_done(org: Organization) -> None:
     with tenant_context(org):
         run = RecomputeRun.objects.create(organization=org, cycle=cycle)
 
-        updated = recompute.recompute_cycle(cycle, run)
+        updated = scores.recompute_cycle(cycle, run)
         run.refresh_from_db()
 
     assert updated == 3
@@ -283,13 +285,11 @@ def test_changing_beta_recomputes_the_cycle(
 ) -> None:
     appraisal = build_worked_example(org)
     with tenant_context(org):
-        recompute.recompute_appraisals([appraisal.pk])
+        scores.recompute_appraisals([appraisal.pk])
         cycle = ReviewCycle.objects.get(pk=appraisal.cycle_id)
 
     with django_capture_on_commit_callbacks(execute=True), tenant_context(org):
-        engagement_services.update_cycle(
-            actor=hr_admin, cycle=cycle, general_weight=D(100)
-        )
+        update_cycle(actor=hr_admin, cycle=cycle, general_weight=D(100))
 
     with tenant_context(org):
         appraisal.refresh_from_db()
@@ -309,7 +309,7 @@ def test_renaming_a_cycle_recomputes_nothing(
         cycle = ReviewCycle.objects.get(pk=appraisal.cycle_id)
 
     with django_capture_on_commit_callbacks(execute=True), tenant_context(org):
-        engagement_services.update_cycle(actor=hr_admin, cycle=cycle, name="H1")
+        update_cycle(actor=hr_admin, cycle=cycle, name="H1")
 
     with tenant_context(org):
         assert not RecomputeRun.objects.exists()
@@ -328,10 +328,10 @@ def test_changing_a_plans_allocation_recomputes_its_appraisal(
         )
         Plan.objects.update(status=PlanStatus.ACTIVE)
         plan_b = Plan.objects.get(engagement__name="Engagement B")
-        recompute.recompute_appraisals([appraisal.pk])
+        scores.recompute_appraisals([appraisal.pk])
 
     with django_capture_on_commit_callbacks(execute=True), tenant_context(org):
-        engagement_services.update_plan(
+        update_plan(
             actor=hr_admin, plan=plan_b, version=plan_b.version, allocation=D(0)
         )
 

@@ -13,8 +13,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from appraisals import recompute
+from appraisals import scores
 from appraisals.enums import AppraisalStatus, EvaluationKind, EvaluationStatus
+from appraisals.explanation import explain
 from appraisals.models import Appraisal, Evaluation, GoalRating
 from bench.recompute import seed_cycle
 from engagements.models import Plan, ReviewCycle
@@ -60,7 +61,7 @@ def test_cycle_recompute_query_count_is_the_same_for_10_and_100_employees() -> N
     for org, cycle in ((small, small_cycle), (large, large_cycle)):
         with tenant_context(org):
             with CaptureQueriesContext(connection) as captured:
-                updated = recompute.recompute_cycle(cycle)
+                updated = scores.recompute_cycle(cycle)
             counts[org.slug] = (updated, len(lookups(captured)))
 
     assert counts["small"][0] == 10
@@ -75,7 +76,7 @@ def test_cycle_recompute_equals_recomputing_each_appraisal_alone(
     cycle = seed_cycle(org, 12, variety=True)
     with tenant_context(org):
         ids = list(Appraisal.objects.filter(cycle=cycle).values_list("pk", flat=True))
-        recompute.recompute_cycle(cycle)
+        scores.recompute_cycle(cycle)
     together = stored(org, cycle)
     with tenant_context(org):
         Appraisal.objects.filter(cycle=cycle).update(
@@ -87,7 +88,7 @@ def test_cycle_recompute_equals_recomputing_each_appraisal_alone(
 
     with tenant_context(org):
         for pk in ids:
-            assert recompute.recompute_appraisals([pk]) == 1
+            assert scores.recompute_appraisals([pk]) == 1
     one_by_one = stored(org, cycle)
 
     assert one_by_one == together
@@ -100,9 +101,9 @@ def test_single_appraisal_recompute_query_count_is_fixed(org: Organization) -> N
         ids = list(Appraisal.objects.filter(cycle=cycle).values_list("pk", flat=True))
 
         with CaptureQueriesContext(connection) as one:
-            recompute.recompute_appraisals(ids[:1])
+            scores.recompute_appraisals(ids[:1])
         with CaptureQueriesContext(connection) as three:
-            recompute.recompute_appraisals(ids)
+            scores.recompute_appraisals(ids)
 
     assert len(lookups(one)) == len(lookups(three))
 
@@ -125,8 +126,8 @@ def test_finalised_and_acknowledged_appraisals_are_left_untouched(
             appraisal.save()
         Evaluation.objects.filter(appraisal__in=frozen).update(score=D("1.11"))
 
-        updated = recompute.recompute_cycle(cycle)
-        again = recompute.recompute_appraisals([a.pk for a in frozen])
+        updated = scores.recompute_cycle(cycle)
+        again = scores.recompute_appraisals([a.pk for a in frozen])
         after = {a.pk: a for a in Appraisal.objects.filter(cycle=cycle)}
         frozen_scores = set(
             Evaluation.objects.filter(appraisal__in=frozen).values_list(
@@ -149,9 +150,9 @@ def test_only_approved_evaluations_count_and_provisional_adds_submitted(
     appraisal = build_worked_example(org, b_status=EvaluationStatus.SUBMITTED)
 
     with tenant_context(org):
-        recompute.recompute_appraisals([appraisal.pk])
+        scores.recompute_appraisals([appraisal.pk])
         appraisal.refresh_from_db()
-        provisional = recompute.provisional_score(appraisal)
+        provisional = scores.provisional_score(appraisal)
 
     # Approved only: engagement B's submitted evaluation is left out, EC = E_A.
     assert appraisal.engagement_score == D("4.13")
@@ -170,7 +171,7 @@ def test_draft_and_returned_evaluations_never_count(
     appraisal = build_worked_example(org, b_status=status)
 
     with tenant_context(org):
-        provisional = recompute.provisional_score(appraisal)
+        provisional = scores.provisional_score(appraisal)
 
     assert provisional.rounded()["engagement_score"] == D("4.13")
 
@@ -185,7 +186,7 @@ def test_self_assessments_get_display_scores_but_never_count(
         ).first()
         assert own is not None
         GoalRating.objects.filter(evaluation=own).update(value=D(5))
-        recompute.recompute_cycle(cycle)
+        scores.recompute_cycle(cycle)
         own.refresh_from_db()
         appraisal = own.appraisal
         review = Evaluation.objects.get(plan=own.plan, kind=EvaluationKind.REVIEW)
@@ -205,7 +206,7 @@ def test_ratings_of_items_on_another_plan_are_ignored(org: Organization) -> None
             organization=org, evaluation=general, goal=stray_goal, value=D(1)
         )
 
-        result = recompute.compute([appraisal])[appraisal.pk][2]
+        result = scores.compute([appraisal])[appraisal.pk][2]
 
     assert result.rounded()["general_score"] == D("3.80")
 
@@ -216,7 +217,7 @@ def test_explain_lists_every_component_with_weights_and_contributions(
     appraisal = build_worked_example(org)
 
     with tenant_context(org):
-        explanation = recompute.explain(appraisal)
+        explanation = explain(appraisal)
 
     rows = [(r.label, r.score, r.weight_basis, r.share) for r in explanation.components]
     assert rows == [
@@ -240,8 +241,8 @@ def test_explain_names_missing_parts_and_labels_provisional_figures(
     appraisal = build_worked_example(org, b_status=EvaluationStatus.SUBMITTED)
 
     with tenant_context(org):
-        approved = recompute.explain(appraisal)
-        provisional = recompute.explain(appraisal, provisional=True)
+        approved = explain(appraisal)
+        provisional = explain(appraisal, provisional=True)
 
     assert approved.missing == ("Engagement B: the evaluation is not approved yet.",)
     assert [r.label for r in approved.components] == ["General plan", "Engagement A"]
@@ -256,7 +257,7 @@ def test_finalised_appraisal_is_explained_from_its_snapshot_after_weights_change
 ) -> None:
     appraisal = build_worked_example(org)
     with tenant_context(org):
-        recompute.recompute_appraisals([appraisal.pk])
+        scores.recompute_appraisals([appraisal.pk])
         appraisal.refresh_from_db()
         appraisal.status = AppraisalStatus.FINALIZED
         appraisal.finalized_at = timezone.now()
@@ -265,8 +266,8 @@ def test_finalised_appraisal_is_explained_from_its_snapshot_after_weights_change
         Plan.objects.filter(engagement__name="Engagement A").update(allocation=D(10))
 
         with CaptureQueriesContext(connection) as captured:
-            explanation = recompute.explain(appraisal)
-        live = recompute.compute([appraisal])[appraisal.pk][2]
+            explanation = explain(appraisal)
+        live = scores.compute([appraisal])[appraisal.pk][2]
 
     assert explanation.from_snapshot
     assert explanation.final == D("3.83") == appraisal.final_score
@@ -281,16 +282,16 @@ def test_explain_stored_reads_an_open_appraisals_last_snapshot(
 ) -> None:
     appraisal = build_worked_example(org, b_status=EvaluationStatus.SUBMITTED)
     with tenant_context(org):
-        never_computed = recompute.explain(appraisal, stored=True)
-        recompute.recompute_appraisals([appraisal.pk])
+        never_computed = explain(appraisal, stored=True)
+        scores.recompute_appraisals([appraisal.pk])
         appraisal.refresh_from_db()
         Evaluation.objects.filter(plan__engagement__name="Engagement B").update(
             status=EvaluationStatus.APPROVED
         )
 
         with CaptureQueriesContext(connection) as captured:
-            stored = recompute.explain(appraisal, stored=True)
-        live = recompute.explain(appraisal)
+            stored = explain(appraisal, stored=True)
+        live = explain(appraisal)
 
     assert not never_computed.from_snapshot
     assert stored.from_snapshot
@@ -331,9 +332,9 @@ def test_client_satisfaction_blends_in_with_gamma(org: Organization) -> None:
     ClientSurveyRatingFactory(survey=unanswered, employee=appraisal.employee, rating=1)
 
     with tenant_context(org):
-        recompute.recompute_appraisals([appraisal.pk])
+        scores.recompute_appraisals([appraisal.pk])
         appraisal.refresh_from_db()
-        explanation = recompute.explain(appraisal)
+        explanation = explain(appraisal)
 
     e_a = D("0.75") * D("4.13") + D("0.25") * D("3.5")  # mean client rating 3.5
     ec = (D(60) * 181 * e_a + D(40) * 91 * D(3)) / (D(60) * 181 + D(40) * 91)
@@ -350,6 +351,6 @@ def test_client_satisfaction_blends_in_with_gamma(org: Organization) -> None:
 def test_client_ratings_are_not_loaded_when_gamma_is_zero(org: Organization) -> None:
     appraisal = build_worked_example(org)
     with tenant_context(org), CaptureQueriesContext(connection) as captured:
-        recompute.compute([appraisal])
+        scores.compute([appraisal])
 
     assert not any("feedback_" in sql for sql in lookups(captured))

@@ -1,4 +1,4 @@
-"""The scoring rules of DESIGN.md section 5: the worked example (pure and through the
+"""The scoring rules of docs/scoring.md: the worked example (pure and through the
 database) and Hypothesis properties of ``appraisals.scoring``."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from appraisals import recompute, scoring
+from appraisals import explanation, scores, scoring
 from appraisals.enums import EvaluationStatus
 from appraisals.models import Appraisal, Evaluation
 from appraisals.scoring import CycleInput, PlanInput, Rated
@@ -43,7 +43,7 @@ WORKED_CYCLE = CycleInput(
 
 
 def worked_plans() -> list[PlanInput]:
-    """DESIGN.md §5's worked example as scoring inputs."""
+    """docs/scoring.md's worked example as scoring inputs."""
     return [
         PlanInput(
             plan_id=1,
@@ -130,7 +130,7 @@ def build_worked_example(
     appraisal = AppraisalFactory(cycle=cycle, employee=employee)
 
     def plan(**fields: object) -> Plan:
-        return PlanFactory(  # type: ignore[return-value]
+        return PlanFactory(  # type: ignore[return-value]  # factories are untyped
             organization=organization,
             cycle=cycle,
             employee=employee,
@@ -153,7 +153,7 @@ def build_worked_example(
             CompetencyRatingFactory(
                 evaluation=evaluation, plan_competency=use, value=D(rating)
             )
-        return evaluation  # type: ignore[return-value]
+        return evaluation  # type: ignore[return-value]  # factories are untyped
 
     general = plan(
         kind=PlanKind.GENERAL,
@@ -189,7 +189,7 @@ def build_worked_example(
         end_date=date(2026, 9, 30),
     )
     evaluate(plan_b, [(50, 3)], [], status=b_status)
-    return appraisal  # type: ignore[return-value]
+    return appraisal  # type: ignore[return-value]  # factories are untyped
 
 
 @pytest.mark.django_db
@@ -197,7 +197,7 @@ def test_worked_example_end_to_end_through_the_database(org: Organization) -> No
     appraisal = build_worked_example(org)
 
     with tenant_context(org):
-        updated = recompute.recompute_appraisals([appraisal.pk])
+        updated = scores.recompute_appraisals([appraisal.pk])
         appraisal.refresh_from_db()
         evaluations = {
             e.plan.engagement.name if e.plan.engagement else "general": e
@@ -371,7 +371,7 @@ def test_score_is_independent_of_the_order_of_ratings_and_plans(
     case: tuple[CycleInput, list[PlanInput]], rng: object
 ) -> None:
     cycle, plans = case
-    shuffle = rng.shuffle  # type: ignore[attr-defined]
+    shuffle = rng.shuffle  # type: ignore[attr-defined]  # Hypothesis Random
     shuffled = []
     for plan in plans:
         goals, competencies = list(plan.goals), list(plan.competencies)
@@ -569,6 +569,6 @@ def test_replaying_a_snapshot_reproduces_the_score(
 
     assert replayed == result
     assert (
-        recompute.inputs_from_snapshot(scoring.snapshot(cycle, plans, result))[0]
+        explanation.inputs_from_snapshot(scoring.snapshot(cycle, plans, result))[0]
         == cycle
     )

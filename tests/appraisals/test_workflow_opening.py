@@ -16,10 +16,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from appraisals import services
 from appraisals.enums import EvaluationKind
 from appraisals.models import Appraisal, AppraisalSettings, Evaluation
-from engagements import services as engagement_services
+from appraisals.services import opening
+from appraisals.tasks import open_early_evaluations_everywhere
 from engagements.enums import (
     CycleStatus,
     EngagementRole,
@@ -28,6 +28,8 @@ from engagements.enums import (
     PlanStatus,
 )
 from engagements.models import Engagement, Plan, ReviewCycle
+from engagements.services.cycles import transition_cycle
+from engagements.services.roles import apply_role_rules, assign_role
 from organizations.enums import Role
 from organizations.errors import DomainError
 from organizations.models import Employee, Membership, Organization
@@ -75,7 +77,7 @@ def employee_of(member: Membership) -> Employee:
 
 def assign(engagement: Engagement, member: Membership, role: str) -> None:
     with tenant_context(engagement.organization):
-        engagement_services.assign_role(
+        assign_role(
             actor=None,
             engagement=engagement,
             employee=employee_of(member),
@@ -164,9 +166,7 @@ def build_world(
 
 def start_review(world: World) -> None:
     with tenant_context(world.org):
-        engagement_services.transition_cycle(
-            actor=world.hr, cycle=world.cycle, to=CycleStatus.REVIEW
-        )
+        transition_cycle(actor=world.hr, cycle=world.cycle, to=CycleStatus.REVIEW)
 
 
 def evaluation(
@@ -219,7 +219,7 @@ def test_due_date_is_today_plus_the_settings_days(org, other_org, make_member):
 
 def test_opening_again_creates_nothing(world):
     with tenant_context(world.org):
-        again = services.open_appraisals(cycle=world.cycle)
+        again = opening.open_appraisals(cycle=world.cycle)
 
         assert again == 0
         assert Evaluation.objects.count() == 4
@@ -266,7 +266,7 @@ def test_role_rule_making_the_employee_reviewer_never_makes_them_review_themselv
         organization=org, cycle=world.cycle, engagement=other, employee=owner
     )
     with tenant_context(org):
-        engagement_services.apply_role_rules(engagement=other, employees=[owner])
+        apply_role_rules(engagement=other, employees=[owner])
         assert other.role_assignments.get().employee == owner
 
     start_review(world)
@@ -312,17 +312,17 @@ def test_opening_costs_a_fixed_number_of_queries(
     _many_plans(org, world.cycle, extra)
 
     with tenant_context(org), CaptureQueriesContext(connection) as captured:
-        created = services.open_appraisals(cycle=world.cycle)
+        created = opening.open_appraisals(cycle=world.cycle)
 
     assert created == 2 * (extra + 2)
     assert len(captured.captured_queries) <= 12
-    test_opening_costs_a_fixed_number_of_queries.counts.add(  # type: ignore[attr-defined]
+    test_opening_costs_a_fixed_number_of_queries.counts.add(  # type: ignore[attr-defined]  # counts shared across parametrised runs
         len(captured.captured_queries)
     )
-    assert len(test_opening_costs_a_fixed_number_of_queries.counts) == 1  # type: ignore[attr-defined]
+    assert len(test_opening_costs_a_fixed_number_of_queries.counts) == 1  # type: ignore[attr-defined]  # counts shared across parametrised runs
 
 
-test_opening_costs_a_fixed_number_of_queries.counts = set()  # type: ignore[attr-defined]
+test_opening_costs_a_fixed_number_of_queries.counts = set()  # type: ignore[attr-defined]  # counts shared across parametrised runs
 
 
 def test_assigned_email_goes_to_each_reviewer_once(
@@ -333,7 +333,7 @@ def test_assigned_email_goes_to_each_reviewer_once(
     with django_capture_on_commit_callbacks(execute=True):
         start_review(world)
     with django_capture_on_commit_callbacks(execute=True), tenant_context(org):
-        services.open_appraisals(cycle=world.cycle)
+        opening.open_appraisals(cycle=world.cycle)
 
     recipients = sorted(m.to[0] for m in mailoutbox)
     assert recipients == sorted([world.reviewer.user.email, world.manager.user.email])
@@ -378,14 +378,14 @@ def test_early_evaluation_opens_ended_plans_only_and_locks_them(
     world, ended, past = _early_world(org, other_org, make_member)
 
     with tenant_context(org):
-        created = services.open_early_evaluations(cycle=world.cycle, actor=world.hr)
+        created = opening.open_early_evaluations(cycle=world.cycle, actor=world.hr)
         plans = set(Evaluation.objects.values_list("plan_id", flat=True))
         statuses = set(
             Plan.objects.filter(pk__in=[ended.pk, past.pk]).values_list(
                 "status", flat=True
             )
         )
-        again = services.open_early_evaluations(cycle=world.cycle, actor=world.hr)
+        again = opening.open_early_evaluations(cycle=world.cycle, actor=world.hr)
 
     assert created == 4
     assert plans == {ended.pk, past.pk}
@@ -396,7 +396,7 @@ def test_early_evaluation_opens_ended_plans_only_and_locks_them(
 def test_review_after_early_evaluation_adds_only_the_rest(org, other_org, make_member):
     world, ended, _past = _early_world(org, other_org, make_member)
     with tenant_context(org):
-        services.open_early_evaluations(cycle=world.cycle, actor=world.hr)
+        opening.open_early_evaluations(cycle=world.cycle, actor=world.hr)
         first = Evaluation.objects.get(plan=ended, kind=EvaluationKind.REVIEW).pk
 
     start_review(world)
@@ -415,15 +415,13 @@ def test_early_evaluation_refused_when_the_cycle_does_not_allow_it(
     world = build_world(org, other_org, make_member, open_review=False)
 
     with tenant_context(org), pytest.raises(DomainError, match="Early evaluation"):
-        services.open_early_evaluations(cycle=world.cycle, actor=world.hr)
+        opening.open_early_evaluations(cycle=world.cycle, actor=world.hr)
 
     with tenant_context(org):
         assert not Evaluation.objects.exists()
 
 
 def test_daily_task_opens_early_evaluations(org, other_org, make_member):
-    from appraisals.workflow_tasks import open_early_evaluations_everywhere
-
     world, ended, _past = _early_world(org, other_org, make_member)
 
     queued = open_early_evaluations_everywhere.delay().get()

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from appraisals import services
 from appraisals.enums import AppraisalStatus, EvaluationKind, EvaluationStatus
 from appraisals.models import (
     Appraisal,
@@ -17,7 +16,8 @@ from appraisals.models import (
     EvaluationApproval,
     GoalRating,
 )
-from appraisals.services import RatingInput
+from appraisals.services import evaluations
+from appraisals.services.ratings import RatingInput
 from engagements.enums import EngagementRole, PlanKind
 from engagements.models import Plan
 from organizations.enums import Role
@@ -64,7 +64,7 @@ def save(world, member, ev, goals=None, competencies=None, comments="ok", versio
     goals = goals if goals is not None else {}
     with tenant_context(world.org):
         ev.refresh_from_db()
-        return services.save_evaluation(
+        return evaluations.save_evaluation(
             actor=member,
             evaluation=ev,
             version=ev.version if version is None else version,
@@ -80,7 +80,7 @@ def submit(world, member, ev, plan=None, **override):
     goals, competencies = ratings(world, plan, **override)
     with tenant_context(world.org):
         ev.refresh_from_db()
-        return services.submit_evaluation(
+        return evaluations.submit_evaluation(
             actor=member,
             evaluation=ev,
             version=ev.version,
@@ -92,12 +92,16 @@ def submit(world, member, ev, plan=None, **override):
 
 def approve(world, member, ev, comment=""):
     with tenant_context(world.org):
-        return services.approve_evaluation(actor=member, evaluation=ev, comment=comment)
+        return evaluations.approve_evaluation(
+            actor=member, evaluation=ev, comment=comment
+        )
 
 
 def give_back(world, member, ev, comment="Explain the quality rating"):
     with tenant_context(world.org):
-        return services.return_evaluation(actor=member, evaluation=ev, comment=comment)
+        return evaluations.return_evaluation(
+            actor=member, evaluation=ev, comment=comment
+        )
 
 
 def fresh(world, ev) -> Evaluation:
@@ -149,8 +153,11 @@ def test_submit_with_unrated_items_names_each_and_changes_nothing(world):
     goals, _competencies = ratings(world)
     revenue = next(iter(goals))
 
-    with tenant_context(world.org), pytest.raises(services.EvaluationIncomplete) as exc:
-        services.submit_evaluation(
+    with (
+        tenant_context(world.org),
+        pytest.raises(evaluations.EvaluationIncomplete) as exc,
+    ):
+        evaluations.submit_evaluation(
             actor=world.reviewer,
             evaluation=review,
             version=review.version,
@@ -182,7 +189,7 @@ def test_override_without_reason_is_refused_and_with_a_reason_accepted(world):
     with tenant_context(world.org):
         revenue = world.plan.goals.get(title="Revenue").pk
 
-    with pytest.raises(services.EvaluationIncomplete) as exc:
+    with pytest.raises(evaluations.EvaluationIncomplete) as exc:
         submit(world, world.reviewer, review, Revenue=RatingInput(value=Decimal(5)))
     assert list(exc.value.errors) == [f"goal_{revenue}_reason"]
     assert fresh(world, review).status == EvaluationStatus.DRAFT
@@ -221,7 +228,7 @@ def test_stale_save_names_who_changed_it_and_overwrites_nothing(world):
     goals, _c = ratings(world)
     save(world, world.reviewer, review, goals, comments="First")
 
-    with pytest.raises(services.EvaluationConflict) as exc:
+    with pytest.raises(evaluations.EvaluationConflict) as exc:
         save(
             world, world.reviewer, review, {}, comments="Stale", version=review.version
         )
@@ -512,10 +519,10 @@ def test_hr_assigns_a_reviewer_and_they_are_emailed_once(
     review = evaluation(world, world.plan)
 
     with django_capture_on_commit_callbacks(execute=True), tenant_context(world.org):
-        services.assign_reviewer(
+        evaluations.assign_reviewer(
             actor=world.hr, evaluation=review, reviewer=world.employee("stranger")
         )
-        services.assign_reviewer(
+        evaluations.assign_reviewer(
             actor=world.hr, evaluation=review, reviewer=world.employee("stranger")
         )
 
@@ -527,7 +534,7 @@ def test_the_employee_is_never_assigned_as_reviewer(world):
     review = evaluation(world, world.plan)
 
     with tenant_context(world.org), pytest.raises(DomainError) as exc:
-        services.assign_reviewer(
+        evaluations.assign_reviewer(
             actor=world.hr, evaluation=review, reviewer=world.employee("owner")
         )
 
@@ -539,6 +546,6 @@ def test_only_hr_assigns_reviewers(world):
     review = evaluation(world, world.plan)
 
     with tenant_context(world.org), pytest.raises(DomainError, match="Only HR"):
-        services.assign_reviewer(
+        evaluations.assign_reviewer(
             actor=world.manager, evaluation=review, reviewer=world.employee("stranger")
         )

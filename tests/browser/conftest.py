@@ -5,7 +5,11 @@ through the staticfiles finders).
 Every test here is marked ``browser`` (and so ``slow``). The ``journey`` fixture logs
 in through the real form, screenshots each step to ``artifacts/browser/<test>/`` and
 fails the test when one of our pages logs a console error (CSP violations included),
-a request fails, a response is an unexpected 4xx/5xx, or the page is unstyled.
+a request fails, a response is an unexpected 4xx/5xx, or the page is unstyled. A
+request the browser cancelled because the page navigated away (a font, an image or a
+lazy HTMX section still loading) is not a failure; before a step's screenshot, before
+``Journey.goto`` leaves a page and at the end of a test the page is let settle (web
+fonts loaded, no HTMX request in flight or swap under way).
 
 ``HRMS_README_SCREENSHOTS=1`` also copies the steps that name a README screenshot to
 ``docs/screenshots/``.
@@ -82,6 +86,36 @@ _CSP_REPORTER = """document.addEventListener("securitypolicyviolation", (e) => {
 });"""
 
 
+# Resolves true once the web fonts have loaded and htmx has had no request in flight
+# and no swap or settle under way for QUIET_MS on end (a lazy section's answer may hold
+# another lazy section), or false after SETTLE_TIMEOUT_MS.
+QUIET_MS = 100
+SETTLE_TIMEOUT_MS = 10_000
+_SETTLED = """async ([quietMs, timeoutMs]) => {
+  const busy = () =>
+    document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling") !== null;
+  const start = performance.now();
+  let quietSince = start;
+  while (performance.now() - quietSince < quietMs) {
+    if (performance.now() - start > timeoutMs) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    if (busy()) quietSince = performance.now();
+  }
+  await document.fonts.ready;
+  return true;
+}"""
+
+
+def settle(page: Page) -> None:
+    """Wait until the page's fonts and lazy HTMX sections have finished loading."""
+    page.wait_for_load_state("load")
+    if not page.evaluate(_SETTLED, [QUIET_MS, SETTLE_TIMEOUT_MS]):
+        pytest.fail(
+            f"{page.url} still had HTMX requests or swaps under way after "
+            f"{SETTLE_TIMEOUT_MS} ms."
+        )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
@@ -129,6 +163,11 @@ class PageProblems:
 
     problems: list[str] = field(default_factory=list)
     expected_statuses: set[tuple[str, int]] = field(default_factory=set)
+    # Navigations of the main frame started so far, and for each request in flight
+    # the count when it started (a navigation request counts itself): a request
+    # aborted once a later navigation had started was cancelled by that navigation.
+    navigations: int = 0
+    started: dict[Request, int] = field(default_factory=dict)
 
     def expect_status(self, url: str, status: int) -> None:
         self.expected_statuses.add((url, status))
@@ -145,15 +184,21 @@ class PageProblems:
     def on_page_error(self, error: Exception) -> None:
         self.problems.append(f"uncaught JavaScript error: {error}")
 
+    def on_request(self, request: Request) -> None:
+        if request.is_navigation_request() and request.frame.parent_frame is None:
+            self.navigations += 1
+        self.started[request] = self.navigations
+
+    def on_request_finished(self, request: Request) -> None:
+        self.started.pop(request, None)
+
     def on_request_failed(self, request: Request) -> None:
-        # A lazily loaded HTMX section still in flight when the journey moves to the
-        # next page is cancelled by the browser: not a failure of ours. Anything else
-        # that fails (documents, static files, a section that errors) still counts.
-        if (
-            request.failure == "net::ERR_ABORTED"
-            and request.method == "GET"
-            and request.resource_type in ("xhr", "fetch")
-        ):
+        # A font, an image or a lazily loaded HTMX section still in flight when the
+        # journey moves to the next page is cancelled by the browser: not a failure
+        # of ours. Anything else that fails (a request aborted with no navigation
+        # after it, a refused connection, a blocked address) still counts.
+        started = self.started.pop(request, self.navigations)
+        if request.failure == "net::ERR_ABORTED" and self.navigations > started:
             return
         self.problems.append(
             f"request failed: {request.method} {request.url} ({request.failure})"
@@ -206,6 +251,8 @@ def page(
     page = context.new_page()
     page.on("console", page_problems.on_console)
     page.on("pageerror", page_problems.on_page_error)
+    page.on("request", page_problems.on_request)
+    page.on("requestfinished", page_problems.on_request_finished)
     page.on("requestfailed", page_problems.on_request_failed)
     page.on("response", page_problems.on_response)
     yield page
@@ -214,8 +261,12 @@ def page(
         folder = _artifacts_for(request.node)
         folder.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=folder / "failure.png", full_page=True, caret="initial")
-    context.close()
+    elif report is not None:
+        # What the last page still loads belongs to the test; closing the context
+        # would cancel it unseen.
+        settle(page)
     leftover = page_problems.take()
+    context.close()
     if leftover:
         pytest.fail(_format_problems(leftover))
 
@@ -250,6 +301,8 @@ class Journey:
         url = urljoin(self.base_url, path)
         if expect_status >= 400:
             self.problems.expect_status(url, expect_status)
+        if self.page.url != "about:blank":
+            settle(self.page)  # leave the current page once it has finished loading
         response = self.page.goto(url)
         assert response is not None, f"No response for {url}"
         assert response.status == expect_status, (
@@ -270,8 +323,7 @@ class Journey:
 
     def step(self, name: str, *, readme: str | None = None) -> Path:
         """Check the page is healthy and styled, then screenshot it (full page)."""
-        self.page.wait_for_load_state("load")
-        self.page.evaluate("async () => { await document.fonts.ready; }")
+        settle(self.page)
         problems = self.problems.take()
         if problems:
             pytest.fail(f"At step {name!r}: {_format_problems(problems)}")

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from competencies import services
 from competencies.models import RatingLevel, RatingScale
 from competencies.selectors import default_scale, scale_levels
+from competencies.services import scales as services
 from competencies.usage import (
     register_scale_lock,
     scale_lock_reason,

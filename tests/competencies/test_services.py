@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from competencies import selectors, services
+from competencies import selectors
 from competencies.models import (
     Competency,
     CompetencyCategory,
@@ -18,6 +18,7 @@ from competencies.models import (
     CompetencySetItem,
     CompetencySetJobTitle,
 )
+from competencies.services import library, sets
 from organizations.errors import DomainError
 from organizations.models import Membership, Organization
 from organizations.tenancy import tenant_context
@@ -60,8 +61,8 @@ def _items(competency_set: CompetencySet) -> list[tuple[str, Decimal, Decimal]]:
 
 def test_ensure_default_categories_creates_the_four_once(org: Organization) -> None:
     with tenant_context(org):
-        services.ensure_default_categories(org)
-        services.ensure_default_categories(org)
+        library.ensure_default_categories(org)
+        library.ensure_default_categories(org)
         names = list(CompetencyCategory.objects.values_list("name", flat=True))
 
     assert names == ["Behavioural", "Client-facing", "Leadership", "Technical"]
@@ -73,7 +74,7 @@ def test_ensure_default_categories_leaves_an_organisation_with_categories_alone(
     CompetencyCategoryFactory(organization=org, name="Craft")
 
     with tenant_context(org):
-        services.ensure_default_categories(org)
+        library.ensure_default_categories(org)
         names = list(CompetencyCategory.objects.values_list("name", flat=True))
 
     assert names == ["Craft"]
@@ -84,7 +85,7 @@ def test_create_category_refuses_a_name_taken(hr_admin: Membership) -> None:
     CompetencyCategoryFactory(organization=org, name="Craft")
 
     with tenant_context(org), pytest.raises(DomainError) as caught:
-        services.create_category(actor=hr_admin, name=" craft ")
+        library.create_category(actor=hr_admin, name=" craft ")
 
     assert caught.value.field == "name"
 
@@ -100,7 +101,7 @@ def test_create_competency_with_descriptors_for_the_default_scale(
     category = CompetencyCategoryFactory(organization=org)
 
     with tenant_context(org):
-        competency = services.create_competency(
+        competency = library.create_competency(
             actor=hr_admin,
             name=" Facilitation ",
             category=category,
@@ -120,7 +121,7 @@ def test_create_competency_refuses_a_point_off_the_default_scale(
     category = CompetencyCategoryFactory(organization=org)
 
     with tenant_context(org), pytest.raises(DomainError) as caught:
-        services.create_competency(
+        library.create_competency(
             actor=hr_admin,
             name="Facilitation",
             category=category,
@@ -139,7 +140,7 @@ def test_create_competency_refuses_another_organisations_category(
     foreign = CompetencyCategoryFactory(organization=other_org)
 
     with tenant_context(org), pytest.raises(DomainError) as caught:
-        services.create_competency(actor=hr_admin, name="Sneaky", category=foreign)
+        library.create_competency(actor=hr_admin, name="Sneaky", category=foreign)
 
     assert caught.value.field == "category"
     with tenant_context(org):
@@ -156,7 +157,7 @@ def test_update_competency_rewrites_clears_and_keeps_descriptors(
     CompetencyDescriptorFactory(competency=competency, value=D(3), text="three")
 
     with tenant_context(org):
-        services.update_competency(
+        library.update_competency(
             actor=hr_admin,
             competency=competency,
             name="Renamed",
@@ -178,11 +179,11 @@ def test_delete_competency_refuses_one_in_a_set_and_archive_works(
 
     with tenant_context(org):
         with pytest.raises(DomainError) as caught:
-            services.delete_competency(actor=hr_admin, competency=item.competency)
-        services.set_competency_archived(
+            library.delete_competency(actor=hr_admin, competency=item.competency)
+        library.set_competency_archived(
             actor=hr_admin, competency=item.competency, archived=True
         )
-        services.delete_competency(actor=hr_admin, competency=unused)
+        library.delete_competency(actor=hr_admin, competency=unused)
         rows = list(Competency.objects.values_list("name", "is_archived"))
 
     assert "archive it instead" in caught.value.message
@@ -198,10 +199,10 @@ def test_create_set_links_job_titles(hr_admin: Membership) -> None:
     analyst = JobTitleFactory(organization=org, name="Analyst")
 
     with tenant_context(org):
-        made = services.create_competency_set(
+        made = sets.create_competency_set(
             actor=hr_admin, name="Consultant", job_titles=[consultant, analyst]
         )
-        services.update_competency_set(
+        sets.update_competency_set(
             actor=hr_admin, competency_set=made, name="Consultant", job_titles=[analyst]
         )
         links = list(
@@ -218,7 +219,7 @@ def test_create_set_refuses_another_organisations_job_title(
     foreign = JobTitleFactory(organization=other_org)
 
     with tenant_context(org), pytest.raises(DomainError) as caught:
-        services.create_competency_set(actor=hr_admin, name="X", job_titles=[foreign])
+        sets.create_competency_set(actor=hr_admin, name="X", job_titles=[foreign])
 
     assert caught.value.field == "job_titles"
     with tenant_context(org):
@@ -243,7 +244,7 @@ def test_add_set_item_refuses_bad_weight_or_level(
     competency = CompetencyFactory(organization=org)
 
     with tenant_context(org), pytest.raises(DomainError) as caught:
-        services.add_set_item(
+        sets.add_set_item(
             actor=hr_admin,
             competency_set=competency_set,
             competency=competency,
@@ -266,7 +267,7 @@ def test_add_set_item_refuses_archived_and_duplicate_competencies(
 
     for competency in (archived, item.competency):
         with tenant_context(org), pytest.raises(DomainError) as caught:
-            services.add_set_item(
+            sets.add_set_item(
                 actor=hr_admin,
                 competency_set=competency_set,
                 competency=competency,
@@ -286,24 +287,24 @@ def test_set_items_add_update_remove(hr_admin: Membership) -> None:
     second = CompetencyFactory(organization=org, name="B second")
 
     with tenant_context(org):
-        item = services.add_set_item(
+        item = sets.add_set_item(
             actor=hr_admin,
             competency_set=competency_set,
             competency=first,
             weight=D(2),
             expected_level=D(3),
         )
-        services.add_set_item(
+        sets.add_set_item(
             actor=hr_admin,
             competency_set=competency_set,
             competency=second,
             weight=D("1.5"),
             expected_level=D(4),
         )
-        services.update_set_item(
+        sets.update_set_item(
             actor=hr_admin, item=item, weight=D(3), expected_level=D(5)
         )
-        services.remove_set_item(
+        sets.remove_set_item(
             actor=hr_admin,
             item=CompetencySetItem.objects.get(competency=second),
         )

@@ -8,9 +8,15 @@ from typing import Any
 
 import pytest
 
-from engagements import services
 from engagements.enums import CycleStatus, PlanKind, PlanStatus
 from engagements.models import Plan, ReviewCycle
+from engagements.services.cycles import (
+    create_cycle,
+    create_general_plans,
+    transition_cycle,
+    update_cycle,
+)
+from engagements.services.plans import update_plan
 from organizations.errors import DomainError
 from organizations.models import Employee, Membership
 from organizations.tenancy import tenant_context
@@ -22,7 +28,7 @@ pytestmark = pytest.mark.django_db
 
 def _transition(actor: Membership, cycle: ReviewCycle, to: str) -> ReviewCycle:
     with tenant_context(actor.organization):
-        return services.transition_cycle(actor=actor, cycle=cycle, to=to)
+        return transition_cycle(actor=actor, cycle=cycle, to=to)
 
 
 def _refusal(actor: Membership, cycle: ReviewCycle, to: str) -> str:
@@ -63,7 +69,7 @@ def test_create_cycle_defaults_general_weight_to_the_organisations(hr_admin, org
     org.save()
 
     with tenant_context(org):
-        cycle = services.create_cycle(
+        cycle = create_cycle(
             actor=hr_admin,
             name="FY25",
             start_date=date(2025, 1, 1),
@@ -79,7 +85,7 @@ def test_create_cycle_defaults_general_weight_to_the_organisations(hr_admin, org
 
 def test_create_cycle_keeps_a_given_general_weight(hr_admin, org):
     with tenant_context(org):
-        cycle = services.create_cycle(
+        cycle = create_cycle(
             actor=hr_admin,
             name="FY25",
             start_date=date(2025, 1, 1),
@@ -251,11 +257,11 @@ def test_create_general_plans_is_idempotent(hr_admin, org):
     EmployeeFactory.create_batch(2, organization=org)
     cycle = ReviewCycleFactory(organization=org)
     with tenant_context(org):
-        first = services.create_general_plans(cycle=cycle)
+        first = create_general_plans(cycle=cycle)
     owners = _general_plan_owners(cycle)
 
     with tenant_context(org):
-        second = services.create_general_plans(cycle=cycle)
+        second = create_general_plans(cycle=cycle)
 
     assert (first, second) == (3, 0)
     assert _general_plan_owners(cycle) == owners
@@ -306,7 +312,7 @@ def test_locked_plans_refuse_edits_after_the_review_starts(hr_admin, org):
     _transition(hr_admin, cycle, CycleStatus.REVIEW)
 
     with tenant_context(org), pytest.raises(DomainError):
-        services.update_plan(
+        update_plan(
             actor=hr_admin, plan=plan, version=plan.version, role_title="Changed"
         )
 
@@ -329,7 +335,7 @@ def test_update_cycle_refuses_date_moves_once_in_progress(
     before = _stored(cycle)
 
     with tenant_context(org), pytest.raises(DomainError) as caught:
-        services.update_cycle(actor=hr_admin, cycle=cycle, name="Renamed", **change)
+        update_cycle(actor=hr_admin, cycle=cycle, name="Renamed", **change)
 
     assert (caught.value.field, caught.value.message) == (
         "start_date",
@@ -343,7 +349,7 @@ def test_update_cycle_moves_dates_before_the_cycle_starts(hr_admin, org, status)
     cycle = ReviewCycleFactory(organization=org, status=status)
 
     with tenant_context(org):
-        services.update_cycle(
+        update_cycle(
             actor=hr_admin,
             cycle=cycle,
             start_date=date(2025, 2, 1),
@@ -361,7 +367,7 @@ def test_update_cycle_changes_weights_in_progress_with_the_same_dates(hr_admin, 
     cycle = ReviewCycleFactory(organization=org, status=CycleStatus.IN_PROGRESS)
 
     with tenant_context(org):
-        services.update_cycle(
+        update_cycle(
             actor=hr_admin,
             cycle=cycle,
             start_date=cycle.start_date,
@@ -377,7 +383,7 @@ def test_update_cycle_refuses_every_change_once_closed(hr_admin, org):
     before = _stored(cycle)
 
     with tenant_context(org), pytest.raises(DomainError) as caught:
-        services.update_cycle(actor=hr_admin, cycle=cycle, name="Renamed")
+        update_cycle(actor=hr_admin, cycle=cycle, name="Renamed")
 
     assert caught.value.message == "This cycle is closed; it can no longer change."
     assert _stored(cycle) == before

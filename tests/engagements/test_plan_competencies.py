@@ -14,7 +14,6 @@ from django.test.utils import CaptureQueriesContext
 
 from competencies.models import CompetencySet, RatingScale
 from competencies.usage import scale_lock_reason
-from engagements import selectors, services
 from engagements.enums import CycleStatus, PlanKind, PlanStatus
 from engagements.models import (
     Engagement,
@@ -24,6 +23,18 @@ from engagements.models import (
     ReviewCycle,
     TemplateCompetency,
 )
+from engagements.selectors.competencies import scale_for_cycle, scale_points
+from engagements.selectors.history import plan_history
+from engagements.services.clients import save_engagement_type
+from engagements.services.competencies import (
+    add_plan_competency,
+    attach_missing_competencies,
+    remove_plan_competency,
+    update_plan_competency,
+)
+from engagements.services.cycles import create_general_plans, update_cycle
+from engagements.services.staffing import staff_employees
+from engagements.services.templates import apply_template
 from organizations.errors import DomainError
 from organizations.models import Employee, Membership, Organization
 from organizations.tenancy import tenant_context
@@ -155,7 +166,7 @@ def test_general_plans_get_the_competencies_of_the_job_title_set(org, hr_admin, 
     consultant = EmployeeFactory(organization=org, job_title=title)
 
     with tenant_context(org):
-        services.create_general_plans(cycle=cycle)
+        create_general_plans(cycle=cycle)
         plan = Plan.objects.get(employee=consultant, kind=PlanKind.GENERAL)
 
     assert rows(plan) == [
@@ -172,7 +183,7 @@ def test_general_plans_of_people_without_a_set_get_no_competencies(
     other_title = EmployeeFactory(organization=org)
 
     with tenant_context(org):
-        services.create_general_plans(cycle=cycle)
+        create_general_plans(cycle=cycle)
         plans = list(
             Plan.objects.filter(employee__in=[untitled, other_title], kind="general")
         )
@@ -196,7 +207,7 @@ def test_a_job_title_in_two_sets_uses_the_first_by_name(org, hr_admin, cycle):
     person = EmployeeFactory(organization=org, job_title=title)
 
     with tenant_context(org):
-        services.create_general_plans(cycle=cycle)
+        create_general_plans(cycle=cycle)
         plan = Plan.objects.get(employee=person)
 
     assert rows(plan) == [("Sooner", Decimal(1), Decimal(3))]
@@ -225,7 +236,7 @@ def test_create_general_plans_costs_the_same_queries_for_5_or_50_people(
     with tenant_context(org):
         cycle = ReviewCycle.objects.select_related("organization").get(pk=cycle.pk)
         with CaptureQueriesContext(connection) as captured:
-            created = services.create_general_plans(cycle=cycle)
+            created = create_general_plans(cycle=cycle)
         attached = PlanCompetency.objects.filter(plan__cycle=cycle).count()
 
     statements = [
@@ -244,7 +255,7 @@ def test_create_general_plans_costs_the_same_queries_for_5_or_50_people(
 def _staff(actor: Membership, engagement: Engagement, cycle: ReviewCycle) -> Plan:
     person = EmployeeFactory(organization=actor.organization)
     with tenant_context(actor.organization):
-        result = services.staff_employees(
+        result = staff_employees(
             actor=actor,
             engagement=Engagement.objects.get(pk=engagement.pk),
             cycle=cycle,
@@ -306,8 +317,8 @@ def test_attaching_missing_competencies_leaves_plans_with_some_alone(
         )
 
     with tenant_context(org):
-        first = services.attach_missing_competencies(cycle=cycle)
-        again = services.attach_missing_competencies(cycle=cycle)
+        first = attach_missing_competencies(cycle=cycle)
+        again = attach_missing_competencies(cycle=cycle)
 
     assert (first, again) == (1, 0)
     assert rows(bare) == [("Late", Decimal(1), Decimal(2))]
@@ -335,7 +346,7 @@ def test_applying_a_template_copies_its_competencies_and_skips_those_on_the_plan
     )
 
     with tenant_context(org):
-        services.apply_template(actor=hr_admin, template=template, plans=[plan])
+        apply_template(actor=hr_admin, template=template, plans=[plan])
 
     assert rows(plan) == [
         ("Shared", Decimal(1), Decimal(3)),
@@ -351,9 +362,7 @@ def test_a_template_with_only_competencies_can_be_applied(org, hr_admin, cycle):
     plan = PlanFactory(organization=org, cycle=cycle)
 
     with tenant_context(org):
-        created = services.apply_template(
-            actor=hr_admin, template=template, plans=[plan]
-        )
+        created = apply_template(actor=hr_admin, template=template, plans=[plan])
 
     assert (created, rows(plan)) == (0, [("Only", Decimal(2), Decimal(4))])
 
@@ -375,7 +384,7 @@ def test_add_plan_competency_appends_it_with_weight_and_level(org, hr_admin, pla
     added = CompetencyFactory(organization=org, name="Second")
 
     with tenant_context(org):
-        services.add_plan_competency(
+        add_plan_competency(
             actor=hr_admin,
             plan=_fresh(plan),
             competency=added,
@@ -397,7 +406,7 @@ def _add_error(actor: Membership, plan: Plan, **overrides: Any) -> DomainError:
     }
     data.update(overrides)
     with tenant_context(plan.organization), pytest.raises(DomainError) as caught:
-        services.add_plan_competency(actor=actor, plan=_fresh(plan), **data)
+        add_plan_competency(actor=actor, plan=_fresh(plan), **data)
     return caught.value
 
 
@@ -443,7 +452,7 @@ def test_the_cycle_own_scale_decides_the_points(org, hr_admin):
     plan = PlanFactory(organization=org, cycle__rating_scale=half)
 
     with tenant_context(org):
-        services.add_plan_competency(
+        add_plan_competency(
             actor=hr_admin,
             plan=_fresh(plan),
             competency=CompetencyFactory(organization=org, name="Half-pointed"),
@@ -476,7 +485,7 @@ def test_update_plan_competency_reweights_and_changes_the_level(org, hr_admin, p
     item = PlanCompetencyFactory(organization=org, plan=plan, competency__name="Skill")
 
     with tenant_context(org):
-        services.update_plan_competency(
+        update_plan_competency(
             actor=hr_admin,
             plan_competency=item,
             weight=Decimal(4),
@@ -491,7 +500,7 @@ def test_update_plan_competency_refuses_a_level_off_the_scale(org, hr_admin, pla
     before = table(org)
 
     with tenant_context(org), pytest.raises(DomainError) as caught:
-        services.update_plan_competency(
+        update_plan_competency(
             actor=hr_admin,
             plan_competency=item,
             weight=Decimal(2),
@@ -507,7 +516,7 @@ def test_remove_plan_competency_deletes_it(org, hr_admin, plan):
     kept = PlanCompetencyFactory(organization=org, plan=plan, competency__name="Kept")
 
     with tenant_context(org):
-        services.remove_plan_competency(actor=hr_admin, plan_competency=item)
+        remove_plan_competency(actor=hr_admin, plan_competency=item)
 
     assert [row["id"] for row in table(org)] == [kept.pk]
 
@@ -528,21 +537,19 @@ def test_competencies_of_a_locked_plan_cannot_change(org, hr_admin, plan, change
     before = table(org)
 
     actions = {
-        "add": lambda: services.add_plan_competency(
+        "add": lambda: add_plan_competency(
             actor=hr_admin,
             plan=_fresh(plan),
             competency=other,
             expected_level=Decimal(3),
         ),
-        "update": lambda: services.update_plan_competency(
+        "update": lambda: update_plan_competency(
             actor=hr_admin,
             plan_competency=item,
             weight=Decimal(2),
             expected_level=Decimal(3),
         ),
-        "remove": lambda: services.remove_plan_competency(
-            actor=hr_admin, plan_competency=item
-        ),
+        "remove": lambda: remove_plan_competency(actor=hr_admin, plan_competency=item),
     }
 
     with tenant_context(org), pytest.raises(DomainError) as caught:
@@ -558,20 +565,20 @@ def test_competencies_of_a_locked_plan_cannot_change(org, hr_admin, plan, change
 def test_plan_history_includes_competency_changes(org, hr_admin, plan):
     skill = CompetencyFactory(organization=org, name="Negotiation")
     with tenant_context(org):
-        item = services.add_plan_competency(
+        item = add_plan_competency(
             actor=hr_admin,
             plan=_fresh(plan),
             competency=skill,
             expected_level=Decimal(3),
         )
-        services.update_plan_competency(
+        update_plan_competency(
             actor=hr_admin,
             plan_competency=item,
             weight=Decimal(2),
             expected_level=Decimal(4),
         )
-        services.remove_plan_competency(actor=hr_admin, plan_competency=item)
-        entries = selectors.plan_history(plan)
+        remove_plan_competency(actor=hr_admin, plan_competency=item)
+        entries = plan_history(plan)
 
     about = [
         (entry["subject"], entry["kind"])
@@ -600,10 +607,10 @@ def test_the_cycle_scale_is_its_own_or_else_the_default(org, scale):
 
     with tenant_context(org):
         found = (
-            selectors.scale_for_cycle(with_own),
-            selectors.scale_for_cycle(without),
+            scale_for_cycle(with_own),
+            scale_for_cycle(without),
         )
-        labels = [p.text for p in selectors.scale_points(found[1])]
+        labels = [p.text for p in scale_points(found[1])]
 
     assert found == (own, scale)
     assert labels[0] == "1 · Below expectations"
@@ -614,7 +621,7 @@ def test_the_scale_of_a_cycle_in_review_cannot_change(org, hr_admin, scale):
     cycle = ReviewCycleFactory(organization=org, status=CycleStatus.REVIEW)
 
     with tenant_context(org), pytest.raises(DomainError) as caught:
-        services.update_cycle(actor=hr_admin, cycle=cycle, rating_scale=other)
+        update_cycle(actor=hr_admin, cycle=cycle, rating_scale=other)
 
     assert caught.value.field == "rating_scale"
     with tenant_context(org):
@@ -626,7 +633,7 @@ def test_the_scale_of_a_cycle_in_planning_can_change(org, hr_admin, scale):
     cycle = ReviewCycleFactory(organization=org, status=CycleStatus.PLANNING)
 
     with tenant_context(org):
-        services.update_cycle(actor=hr_admin, cycle=cycle, rating_scale=other)
+        update_cycle(actor=hr_admin, cycle=cycle, rating_scale=other)
         assert ReviewCycle.objects.get(pk=cycle.pk).rating_scale_id == other.pk
 
 
@@ -682,7 +689,7 @@ def test_engagement_type_names_are_unique_whatever_the_case(org, hr_admin):
     EngagementTypeFactory(organization=org, name="Client delivery")
 
     with tenant_context(org), pytest.raises(DomainError) as caught:
-        services.save_engagement_type(
+        save_engagement_type(
             actor=hr_admin, name=" client DELIVERY ", competency_set=None
         )
 
@@ -697,9 +704,7 @@ def test_an_engagement_type_cannot_use_another_organisation_set(
     foreign = CompetencySetFactory(organization=other_org)
 
     with tenant_context(org), pytest.raises(DomainError) as caught:
-        services.save_engagement_type(
-            actor=hr_admin, name="Delivery", competency_set=foreign
-        )
+        save_engagement_type(actor=hr_admin, name="Delivery", competency_set=foreign)
 
     assert caught.value.field == "competency_set"
 
@@ -718,7 +723,7 @@ def test_job_titles_with_the_same_name_in_two_organisations_do_not_mix(
     )
 
     with tenant_context(org):
-        services.create_general_plans(cycle=cycle)
+        create_general_plans(cycle=cycle)
         plan = Plan.objects.get(employee=mine)
 
     assert rows(plan) == []

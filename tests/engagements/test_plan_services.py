@@ -12,9 +12,26 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from engagements import selectors, services
 from engagements.enums import CycleStatus, GoalStatus, PlanKind, PlanStatus
 from engagements.models import Goal, GoalCheckIn, KeyActivity, Plan
+from engagements.selectors.pages import plan_summaries
+from engagements.services.cycles import transition_cycle
+from engagements.services.plans import (
+    activate_plan,
+    add_goal,
+    add_key_activity,
+    delete_goal,
+    goal_weight_total,
+    normalise_goal_weights,
+    plan_lock_reason,
+    record_checkin,
+    remove_from_engagement,
+    set_key_activity_done,
+    update_goal,
+    update_plan,
+    validate_goal,
+)
+from engagements.services.templates import apply_template
 from organizations.errors import DomainError, EditConflict
 from organizations.models import Membership
 from organizations.tenancy import tenant_context
@@ -99,7 +116,7 @@ def _goal_data(**overrides: Any) -> dict[str, Any]:
 def test_activate_plan_refuses_weights_that_do_not_total_100(hr_admin, plan):
     _goals(plan, "40", "50")
 
-    error = _refusal(hr_admin, services.activate_plan, plan=plan)
+    error = _refusal(hr_admin, activate_plan, plan=plan)
 
     assert error.message == (
         "Goal weights total 90; they must total 100 before the plan can be activated. "
@@ -111,14 +128,14 @@ def test_activate_plan_refuses_weights_that_do_not_total_100(hr_admin, plan):
 def test_activate_plan_refuses_weights_above_100(hr_admin, plan):
     _goals(plan, "60", "50.5")
 
-    error = _refusal(hr_admin, services.activate_plan, plan=plan)
+    error = _refusal(hr_admin, activate_plan, plan=plan)
 
     assert error.message.startswith("Goal weights total 110.5;")
     assert _plan_row(plan)["status"] == PlanStatus.DRAFT
 
 
 def test_activate_plan_refuses_a_plan_without_goals(hr_admin, plan):
-    error = _refusal(hr_admin, services.activate_plan, plan=plan)
+    error = _refusal(hr_admin, activate_plan, plan=plan)
 
     assert error.message == "Add at least one goal before activating the plan."
     assert _plan_row(plan)["status"] == PlanStatus.DRAFT
@@ -127,7 +144,7 @@ def test_activate_plan_refuses_a_plan_without_goals(hr_admin, plan):
 def test_activate_plan_accepts_weights_totalling_exactly_100(hr_admin, plan):
     _goals(plan, "33.33", "33.33", "33.34")
 
-    _run(hr_admin, services.activate_plan, plan=plan)
+    _run(hr_admin, activate_plan, plan=plan)
 
     row = _plan_row(plan)
     assert (row["status"], row["version"]) == (PlanStatus.ACTIVE, 2)
@@ -137,7 +154,7 @@ def test_goal_weight_total_sums_the_plan_goals(plan):
     _goals(plan, "12.5", "30", "7.25")
 
     with tenant_context(plan.organization):
-        total = services.goal_weight_total(plan)
+        total = goal_weight_total(plan)
 
     assert total == Decimal("49.75")
 
@@ -145,7 +162,7 @@ def test_goal_weight_total_sums_the_plan_goals(plan):
 def test_normalise_goal_weights_scales_them_to_exactly_100(hr_admin, plan):
     _goals(plan, "30", "20", "10")
 
-    _run(hr_admin, services.normalise_goal_weights, plan=plan)
+    _run(hr_admin, normalise_goal_weights, plan=plan)
 
     assert _weights(plan) == [Decimal("50.00"), Decimal("33.33"), Decimal("16.67")]
     assert sum(_weights(plan)) == Decimal("100.00")
@@ -156,7 +173,7 @@ def test_normalise_goal_weights_gives_the_rounding_remainder_to_the_heaviest_goa
 ):
     _goals(plan, "20", "40", "20", "20", "20")
 
-    _run(hr_admin, services.normalise_goal_weights, plan=plan)
+    _run(hr_admin, normalise_goal_weights, plan=plan)
 
     # 40/120 = 33.333… and 20/120 = 16.666…: rounded they total 100.01, so the
     # heaviest goal gives back the extra cent.
@@ -173,16 +190,16 @@ def test_normalise_goal_weights_gives_the_rounding_remainder_to_the_heaviest_goa
 def test_normalise_goal_weights_with_equal_weights_totals_100(hr_admin, plan):
     _goals(plan, "1", "1", "1")
 
-    _run(hr_admin, services.normalise_goal_weights, plan=plan)
+    _run(hr_admin, normalise_goal_weights, plan=plan)
 
     assert _weights(plan) == [Decimal("33.34"), Decimal("33.33"), Decimal("33.33")]
 
 
 def test_normalised_plan_can_be_activated(hr_admin, plan):
     _goals(plan, "3", "3", "1")
-    _run(hr_admin, services.normalise_goal_weights, plan=plan)
+    _run(hr_admin, normalise_goal_weights, plan=plan)
 
-    _run(hr_admin, services.activate_plan, plan=plan)
+    _run(hr_admin, activate_plan, plan=plan)
 
     assert _plan_row(plan)["status"] == PlanStatus.ACTIVE
 
@@ -190,7 +207,7 @@ def test_normalised_plan_can_be_activated(hr_admin, plan):
 def test_normalise_goal_weights_bumps_the_version_of_changed_goals_only(hr_admin, plan):
     _goals(plan, "33.33", "33.33", "33.33")
 
-    _run(hr_admin, services.normalise_goal_weights, plan=plan)
+    _run(hr_admin, normalise_goal_weights, plan=plan)
 
     assert [(r["weight"], r["version"]) for r in _goal_rows(plan)] == [
         (Decimal("33.34"), 2),
@@ -202,7 +219,7 @@ def test_normalise_goal_weights_bumps_the_version_of_changed_goals_only(hr_admin
 def test_normalise_goal_weights_leaves_weights_that_total_100_alone(hr_admin, plan):
     _goals(plan, "60", "40")
 
-    _run(hr_admin, services.normalise_goal_weights, plan=plan)
+    _run(hr_admin, normalise_goal_weights, plan=plan)
 
     assert [(r["weight"], r["version"]) for r in _goal_rows(plan)] == [
         (Decimal("60.00"), 1),
@@ -211,7 +228,7 @@ def test_normalise_goal_weights_leaves_weights_that_total_100_alone(hr_admin, pl
 
 
 def test_normalise_goal_weights_refuses_a_plan_without_goals(hr_admin, plan):
-    error = _refusal(hr_admin, services.normalise_goal_weights, plan=plan)
+    error = _refusal(hr_admin, normalise_goal_weights, plan=plan)
 
     assert error.message == "There are no goals to normalise."
 
@@ -219,7 +236,7 @@ def test_normalise_goal_weights_refuses_a_plan_without_goals(hr_admin, plan):
 def test_normalise_goal_weights_refuses_to_round_a_goal_down_to_zero(hr_admin, plan):
     _goals(plan, "9999.99", "0.01")
 
-    error = _refusal(hr_admin, services.normalise_goal_weights, plan=plan)
+    error = _refusal(hr_admin, normalise_goal_weights, plan=plan)
 
     assert error.message == (
         "Some goals weigh so little next to the others that they would weigh 0 "
@@ -230,20 +247,20 @@ def test_normalise_goal_weights_refuses_to_round_a_goal_down_to_zero(hr_admin, p
 
 def test_adding_a_goal_to_an_active_plan_returns_it_to_draft(hr_admin, plan):
     _goals(plan, "100")
-    _run(hr_admin, services.activate_plan, plan=plan)
+    _run(hr_admin, activate_plan, plan=plan)
 
-    _run(hr_admin, services.add_goal, plan=plan, **_goal_data(weight=Decimal("10")))
+    _run(hr_admin, add_goal, plan=plan, **_goal_data(weight=Decimal("10")))
 
     assert _plan_row(plan)["status"] == PlanStatus.DRAFT
 
 
 def test_reweighting_a_goal_of_an_active_plan_returns_it_to_draft(hr_admin, plan):
     first, _second = _goals(plan, "50", "50")
-    _run(hr_admin, services.activate_plan, plan=plan)
+    _run(hr_admin, activate_plan, plan=plan)
 
     _run(
         hr_admin,
-        services.update_goal,
+        update_goal,
         goal=first,
         version=1,
         weight=Decimal("40"),
@@ -254,18 +271,18 @@ def test_reweighting_a_goal_of_an_active_plan_returns_it_to_draft(hr_admin, plan
 
 def test_editing_a_goal_without_changing_weights_keeps_the_plan_active(hr_admin, plan):
     first, _second = _goals(plan, "50", "50")
-    _run(hr_admin, services.activate_plan, plan=plan)
+    _run(hr_admin, activate_plan, plan=plan)
 
-    _run(hr_admin, services.update_goal, goal=first, version=1, title="Renamed")
+    _run(hr_admin, update_goal, goal=first, version=1, title="Renamed")
 
     assert _plan_row(plan)["status"] == PlanStatus.ACTIVE
 
 
 def test_deleting_a_goal_of_an_active_plan_returns_it_to_draft(hr_admin, plan):
     first, _second = _goals(plan, "50", "50")
-    _run(hr_admin, services.activate_plan, plan=plan)
+    _run(hr_admin, activate_plan, plan=plan)
 
-    _run(hr_admin, services.delete_goal, goal=first)
+    _run(hr_admin, delete_goal, goal=first)
 
     assert _plan_row(plan)["status"] == PlanStatus.DRAFT
 
@@ -276,7 +293,7 @@ def test_deleting_a_goal_of_an_active_plan_returns_it_to_draft(hr_admin, plan):
 def test_add_goal_creates_the_goal_with_its_key_activities(hr_admin, plan):
     goal = _run(
         hr_admin,
-        services.add_goal,
+        add_goal,
         plan=plan,
         activities=["Draft the roadmap", "Run the pilot"],
         **_goal_data(),
@@ -322,7 +339,7 @@ def test_add_goal_creates_the_goal_with_its_key_activities(hr_admin, plan):
 def test_add_goal_refuses_invalid_input_beside_its_field(
     hr_admin, plan, overrides, field, message
 ):
-    error = _refusal(hr_admin, services.add_goal, plan=plan, **_goal_data(**overrides))
+    error = _refusal(hr_admin, add_goal, plan=plan, **_goal_data(**overrides))
 
     assert (error.field, error.message) == (field, message)
     assert _goal_rows(plan) == []
@@ -331,7 +348,7 @@ def test_add_goal_refuses_invalid_input_beside_its_field(
 def test_add_goal_accepts_dates_on_the_plan_boundaries(hr_admin, plan):
     _run(
         hr_admin,
-        services.add_goal,
+        add_goal,
         plan=plan,
         **_goal_data(planned_start=PLAN_START, due_date=PLAN_END),
     )
@@ -344,7 +361,7 @@ def test_add_goal_accepts_dates_on_the_plan_boundaries(hr_admin, plan):
 def test_add_goal_accepts_a_goal_without_metric_or_target(hr_admin, plan):
     _run(
         hr_admin,
-        services.add_goal,
+        add_goal,
         plan=plan,
         **_goal_data(metric="", target_value=None),
     )
@@ -353,7 +370,7 @@ def test_add_goal_accepts_a_goal_without_metric_or_target(hr_admin, plan):
 
 
 def test_validate_goal_reports_every_field_error(plan):
-    errors = services.validate_goal(
+    errors = validate_goal(
         plan,
         {
             "weight": Decimal("0"),
@@ -373,7 +390,7 @@ def test_update_goal_validates_the_merged_goal(hr_admin, plan):
 
     error = _refusal(
         hr_admin,
-        services.update_goal,
+        update_goal,
         goal=goal,
         version=1,
         due_date=date(2025, 3, 1),
@@ -392,7 +409,7 @@ def test_update_goal_validates_the_merged_goal(hr_admin, plan):
 def test_update_plan_with_the_current_version_saves_and_bumps_it(hr_admin, plan):
     _run(
         hr_admin,
-        services.update_plan,
+        update_plan,
         plan=plan,
         version=1,
         role_title="Data architect",
@@ -405,11 +422,9 @@ def test_update_plan_with_the_current_version_saves_and_bumps_it(hr_admin, plan)
 def test_update_plan_with_a_stale_version_is_refused_and_changes_nothing(
     hr_admin, plan
 ):
-    _run(hr_admin, services.update_plan, plan=plan, version=1, role_title="First")
+    _run(hr_admin, update_plan, plan=plan, version=1, role_title="First")
 
-    error = _refusal(
-        hr_admin, services.update_plan, plan=plan, version=1, role_title="Second"
-    )
+    error = _refusal(hr_admin, update_plan, plan=plan, version=1, role_title="Second")
 
     assert isinstance(error, EditConflict)
     assert CONFLICT.match(error.message)
@@ -422,9 +437,9 @@ def test_update_goal_with_a_stale_version_is_refused_and_changes_nothing(
     hr_admin, plan
 ):
     (goal,) = _goals(plan, "50")
-    _run(hr_admin, services.update_goal, goal=goal, version=1, title="First")
+    _run(hr_admin, update_goal, goal=goal, version=1, title="First")
 
-    error = _refusal(hr_admin, services.update_goal, goal=goal, version=1, title="Late")
+    error = _refusal(hr_admin, update_goal, goal=goal, version=1, title="Late")
 
     assert isinstance(error, EditConflict)
     assert CONFLICT.match(error.message)
@@ -435,7 +450,7 @@ def test_update_goal_with_a_stale_version_is_refused_and_changes_nothing(
 def test_update_plan_refuses_an_end_before_the_start(hr_admin, plan):
     error = _refusal(
         hr_admin,
-        services.update_plan,
+        update_plan,
         plan=plan,
         version=1,
         end_date=date(2024, 12, 1),
@@ -453,7 +468,7 @@ def test_update_plan_refuses_dates_that_leave_goals_outside(hr_admin, plan):
 
     error = _refusal(
         hr_admin,
-        services.update_plan,
+        update_plan,
         plan=plan,
         version=1,
         end_date=date(2025, 10, 31),
@@ -471,7 +486,7 @@ def test_record_checkin_updates_the_goal(hr_admin, plan):
 
     checkin = _run(
         hr_admin,
-        services.record_checkin,
+        record_checkin,
         goal=goal,
         progress=40,
         status=GoalStatus.AT_RISK,
@@ -497,7 +512,7 @@ def test_record_checkin_without_an_actual_keeps_the_last_one(hr_admin, plan):
 
     _run(
         hr_admin,
-        services.record_checkin,
+        record_checkin,
         goal=goal,
         progress=60,
         status=GoalStatus.ON_TRACK,
@@ -511,7 +526,7 @@ def test_record_checkin_achieved_completes_the_progress(hr_admin, plan):
 
     _run(
         hr_admin,
-        services.record_checkin,
+        record_checkin,
         goal=goal,
         progress=80,
         status=GoalStatus.ACHIEVED,
@@ -526,7 +541,7 @@ def test_record_checkin_refuses_progress_above_100(hr_admin, plan):
 
     error = _refusal(
         hr_admin,
-        services.record_checkin,
+        record_checkin,
         goal=goal,
         progress=120,
         status=GoalStatus.ON_TRACK,
@@ -545,7 +560,7 @@ def test_add_key_activity_refuses_a_due_date_outside_the_plan(hr_admin, plan):
 
     error = _refusal(
         hr_admin,
-        services.add_key_activity,
+        add_key_activity,
         goal=goal,
         title="Kick-off",
         due_date=date(2026, 2, 1),
@@ -559,10 +574,10 @@ def test_add_key_activity_refuses_a_due_date_outside_the_plan(hr_admin, plan):
 def test_set_key_activity_done_marks_and_unmarks_it(hr_admin, plan):
     activity = KeyActivityFactory(goal=GoalFactory(plan=plan))
 
-    _run(hr_admin, services.set_key_activity_done, activity=activity, done=True)
+    _run(hr_admin, set_key_activity_done, activity=activity, done=True)
     with tenant_context(plan.organization):
         first = KeyActivity.objects.get(pk=activity.pk).done
-    _run(hr_admin, services.set_key_activity_done, activity=activity, done=False)
+    _run(hr_admin, set_key_activity_done, activity=activity, done=False)
 
     with tenant_context(plan.organization):
         assert (first, KeyActivity.objects.get(pk=activity.pk).done) == (True, False)
@@ -609,9 +624,7 @@ def test_plan_summaries_count_overdue_goals_like_the_goal_does(plan):
     GoalFactory(plan=plan, due_date=TODAY, status=GoalStatus.BEHIND)
 
     with tenant_context(plan.organization):
-        (summary,) = selectors.plan_summaries(
-            Plan.objects.filter(pk=plan.pk), today=TODAY
-        )
+        (summary,) = plan_summaries(Plan.objects.filter(pk=plan.pk), today=TODAY)
         by_goal = sum(g.is_overdue(today=TODAY) for g in Goal.objects.filter(plan=plan))
 
     assert (summary.overdue, by_goal) == (1, 1)
@@ -622,7 +635,7 @@ def test_plan_summaries_weight_progress_by_goal_weight(plan):
     GoalFactory(plan=plan, weight=Decimal("25"), progress=20)
 
     with tenant_context(plan.organization):
-        (summary,) = selectors.plan_summaries(Plan.objects.filter(pk=plan.pk))
+        (summary,) = plan_summaries(Plan.objects.filter(pk=plan.pk))
 
     assert (summary.goals, summary.weight_total, summary.progress) == (
         2,
@@ -644,7 +657,7 @@ def locked(org, hr_admin) -> dict[str, Any]:
     goal = GoalFactory(plan=plan, weight=Decimal("100"))
     activity = KeyActivityFactory(goal=goal)
     GoalCheckInFactory(goal=goal)
-    _run(hr_admin, services.transition_cycle, cycle=cycle, to=CycleStatus.REVIEW)
+    _run(hr_admin, transition_cycle, cycle=cycle, to=CycleStatus.REVIEW)
     with tenant_context(org):
         return {
             "plan": Plan.objects.select_related("cycle").get(pk=plan.pk),
@@ -670,20 +683,20 @@ def test_entering_review_locks_the_plan(locked):
 
 
 def test_plan_lock_reason_is_none_while_the_plan_can_change(plan):
-    assert services.plan_lock_reason(plan) is None
+    assert plan_lock_reason(plan) is None
 
 
 def test_plan_lock_reason_explains_the_review(locked):
-    assert services.plan_lock_reason(locked["plan"]) == REVIEW_LOCK
+    assert plan_lock_reason(locked["plan"]) == REVIEW_LOCK
 
 
 def test_plan_lock_reason_explains_a_closed_cycle(hr_admin, locked):
     cycle = locked["plan"].cycle
-    _run(hr_admin, services.transition_cycle, cycle=cycle, to=CycleStatus.CLOSED)
+    _run(hr_admin, transition_cycle, cycle=cycle, to=CycleStatus.CLOSED)
     with tenant_context(cycle.organization):
         plan = Plan.objects.select_related("cycle").get(pk=locked["plan"].pk)
 
-    assert services.plan_lock_reason(plan) == (
+    assert plan_lock_reason(plan) == (
         "This plan is locked because the cycle Lock Cycle is closed. Nothing in it "
         "can change any more."
     )
@@ -692,44 +705,44 @@ def test_plan_lock_reason_explains_a_closed_cycle(hr_admin, locked):
 WRITES: list[tuple[str, Callable[..., Any], Callable[[dict[str, Any]], dict]]] = [
     (
         "update_plan",
-        services.update_plan,
+        update_plan,
         lambda o: {"plan": o["plan"], "version": 1, "role_title": "Changed"},
     ),
     (
         "add_goal",
-        services.add_goal,
+        add_goal,
         lambda o: {"plan": o["plan"], **_goal_data()},
     ),
     (
         "update_goal",
-        services.update_goal,
+        update_goal,
         lambda o: {"goal": o["goal"], "version": 1, "title": "Changed"},
     ),
-    ("delete_goal", services.delete_goal, lambda o: {"goal": o["goal"]}),
+    ("delete_goal", delete_goal, lambda o: {"goal": o["goal"]}),
     (
         "add_key_activity",
-        services.add_key_activity,
+        add_key_activity,
         lambda o: {"goal": o["goal"], "title": "Late activity"},
     ),
     (
         "set_key_activity_done",
-        services.set_key_activity_done,
+        set_key_activity_done,
         lambda o: {"activity": o["activity"], "done": True},
     ),
     (
         "record_checkin",
-        services.record_checkin,
+        record_checkin,
         lambda o: {"goal": o["goal"], "progress": 90, "status": GoalStatus.ON_TRACK},
     ),
-    ("activate_plan", services.activate_plan, lambda o: {"plan": o["plan"]}),
+    ("activate_plan", activate_plan, lambda o: {"plan": o["plan"]}),
     (
         "normalise_goal_weights",
-        services.normalise_goal_weights,
+        normalise_goal_weights,
         lambda o: {"plan": o["plan"]},
     ),
     (
         "remove_from_engagement",
-        services.remove_from_engagement,
+        remove_from_engagement,
         lambda o: {"plan": o["plan"]},
     ),
 ]
@@ -752,7 +765,7 @@ def test_apply_template_to_a_locked_plan_is_refused(hr_admin, locked):
     TemplateGoalFactory(template=template)
 
     error = _refusal(
-        hr_admin, services.apply_template, template=template, plans=[locked["plan"]]
+        hr_admin, apply_template, template=template, plans=[locked["plan"]]
     )
 
     assert error.message == "1 of these plans are locked; nothing was applied."
@@ -768,6 +781,6 @@ def test_general_plan_in_a_review_cycle_is_locked_too(org, hr_admin):
         allocation=None,
     )
 
-    error = _refusal(hr_admin, services.add_goal, plan=plan, **_goal_data())
+    error = _refusal(hr_admin, add_goal, plan=plan, **_goal_data())
 
     assert error.message.startswith("This plan is locked because the cycle")

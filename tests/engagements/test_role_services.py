@@ -10,13 +10,19 @@ import pytest
 from django.db import IntegrityError
 from guardian.shortcuts import get_perms
 
-from engagements import services
 from engagements.enums import (
     AssignmentSource,
     CycleStatus,
     EngagementRole,
 )
 from engagements.models import Engagement, Plan, RoleAssignment, RoleRule
+from engagements.services.plans import update_plan
+from engagements.services.roles import (
+    assign_role,
+    create_role_rule,
+    delete_role_rule,
+    revoke_role,
+)
 from organizations.enums import Role
 from organizations.errors import DomainError
 from organizations.models import Employee, Membership, Organization, User
@@ -59,14 +65,14 @@ def _assign(
     actor: Membership, engagement: Engagement, employee: Employee, role: str
 ) -> RoleAssignment:
     with tenant_context(actor.organization):
-        return services.assign_role(
+        return assign_role(
             actor=actor, engagement=engagement, employee=employee, role=role
         )
 
 
 def _revoke(actor: Membership, assignment: RoleAssignment) -> None:
     with tenant_context(actor.organization):
-        services.revoke_role(actor=actor, assignment=assignment)
+        revoke_role(actor=actor, assignment=assignment)
 
 
 def _assignments(engagement: Engagement) -> list[tuple[int, str, str]]:
@@ -261,7 +267,7 @@ def test_revoke_role_leaves_other_people_alone(
 
 def _create_rule(actor: Membership, job_title: Any, role: str) -> RoleRule:
     with tenant_context(actor.organization):
-        return services.create_role_rule(actor=actor, job_title=job_title, role=role)
+        return create_role_rule(actor=actor, job_title=job_title, role=role)
 
 
 def test_create_role_rule_applies_to_people_already_staffed(
@@ -338,7 +344,7 @@ def test_delete_role_rule_keeps_the_roles_it_gave(
     rule = _create_rule(hr_admin, title, EngagementRole.PLANNER)
 
     with tenant_context(org):
-        services.delete_role_rule(actor=hr_admin, rule=rule)
+        delete_role_rule(actor=hr_admin, rule=rule)
 
     with tenant_context(org):
         assert RoleRule.objects.count() == 0
@@ -408,7 +414,7 @@ def test_update_plan_refuses_the_employee_as_their_own_reviewer_or_approver(
     plan = _plan_of(employee_member, engagement)
 
     with tenant_context(hr_admin.organization), pytest.raises(DomainError) as caught:
-        services.update_plan(
+        update_plan(
             actor=hr_admin,
             plan=plan,
             version=plan.version,
@@ -436,9 +442,7 @@ def test_update_plan_accepts_someone_else_as_reviewer_or_approver(
     other = _employee(hr_admin)
 
     with tenant_context(hr_admin.organization):
-        services.update_plan(
-            actor=hr_admin, plan=plan, version=plan.version, **{field: other}
-        )
+        update_plan(actor=hr_admin, plan=plan, version=plan.version, **{field: other})
 
     with tenant_context(hr_admin.organization):
         stored = Plan.objects.values_list(f"{field}_id", flat=True).get(pk=plan.pk)

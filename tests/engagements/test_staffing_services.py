@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from guardian.shortcuts import get_perms
 
-from engagements import services
 from engagements.enums import (
     AssignmentSource,
     CycleStatus,
@@ -20,6 +19,7 @@ from engagements.enums import (
     PlanStatus,
 )
 from engagements.models import Engagement, Plan, ReviewCycle, RoleAssignment
+from engagements.services.staffing import StaffingResult, staff_employees
 from organizations.errors import DomainError
 from organizations.models import Employee, Membership, Organization, User
 from organizations.tenancy import tenant_context
@@ -58,9 +58,9 @@ def _staff(
     employees: Sequence[Employee],
     allocation: str = "50",
     **kwargs: Any,
-) -> services.StaffingResult:
+) -> StaffingResult:
     with tenant_context(actor.organization):
-        return services.staff_employees(
+        return staff_employees(
             actor=actor,
             engagement=engagement,
             cycle=cycle,

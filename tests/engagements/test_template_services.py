@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from engagements import services
 from engagements.enums import CycleStatus, Direction, PlanStatus
 from engagements.models import (
     Engagement,
@@ -17,6 +16,14 @@ from engagements.models import (
     Plan,
     PlanTemplate,
     TemplateGoal,
+)
+from engagements.services.templates import (
+    add_template_goal,
+    apply_template,
+    apply_template_to_engagement,
+    create_template,
+    delete_template_goal,
+    update_template,
 )
 from organizations.errors import DomainError
 from organizations.models import Membership, Organization
@@ -69,7 +76,7 @@ def engagement(org: Organization) -> Engagement:
 
 def _apply(actor: Membership, template: PlanTemplate, plans: list[Plan]) -> int:
     with tenant_context(actor.organization):
-        return services.apply_template(actor=actor, template=template, plans=plans)
+        return apply_template(actor=actor, template=template, plans=plans)
 
 
 def _goals(plan: Plan) -> list[tuple[Any, ...]]:
@@ -244,7 +251,7 @@ def _apply_to_engagement(
     actor: Membership, template: PlanTemplate, engagement: Engagement, **kwargs: Any
 ) -> tuple[int, int]:
     with tenant_context(actor.organization):
-        return services.apply_template_to_engagement(
+        return apply_template_to_engagement(
             actor=actor, template=template, engagement=engagement, **kwargs
         )
 
@@ -322,7 +329,7 @@ def test_apply_template_to_engagement_without_plans_says_to_staff_first(
 
 def test_create_template_stores_it_in_the_organization(hr_admin: Membership) -> None:
     with tenant_context(hr_admin.organization):
-        template = services.create_template(
+        template = create_template(
             actor=hr_admin,
             name="  Delivery lead  ",
             description="For leads",
@@ -345,7 +352,7 @@ def test_create_template_refuses_a_name_in_use(
     hr_admin: Membership, template: PlanTemplate
 ) -> None:
     with pytest.raises(DomainError) as caught, tenant_context(hr_admin.organization):
-        services.create_template(
+        create_template(
             actor=hr_admin, name=template.name.upper(), goal_weight=Decimal("50")
         )
 
@@ -360,9 +367,7 @@ def test_create_template_accepts_a_name_used_by_another_organization(
     PlanTemplateFactory(organization=other_org, name="Shared name")
 
     with tenant_context(hr_admin.organization):
-        services.create_template(
-            actor=hr_admin, name="Shared name", goal_weight=Decimal("50")
-        )
+        create_template(actor=hr_admin, name="Shared name", goal_weight=Decimal("50"))
 
     with tenant_context(hr_admin.organization):
         assert list(PlanTemplate.objects.values_list("name", flat=True)) == [
@@ -374,7 +379,7 @@ def test_update_template_changes_name_description_and_alpha(
     hr_admin: Membership, template: PlanTemplate
 ) -> None:
     with tenant_context(hr_admin.organization):
-        services.update_template(
+        update_template(
             actor=hr_admin,
             template=template,
             name="Renamed",
@@ -395,7 +400,7 @@ def test_update_template_refuses_another_templates_name(
     other = PlanTemplateFactory(organization=hr_admin.organization, name="Taken")
 
     with pytest.raises(DomainError) as caught, tenant_context(hr_admin.organization):
-        services.update_template(
+        update_template(
             actor=hr_admin, template=template, name="taken", goal_weight=Decimal("50")
         )
 
@@ -409,7 +414,7 @@ def test_add_template_goal_appends_it(
     hr_admin: Membership, template: PlanTemplate
 ) -> None:
     with tenant_context(hr_admin.organization):
-        goal = services.add_template_goal(
+        goal = add_template_goal(
             actor=hr_admin,
             template=template,
             title="Knowledge sharing",
@@ -446,9 +451,7 @@ def test_add_template_goal_refuses_bad_values(
     message: str,
 ) -> None:
     with pytest.raises(DomainError) as caught, tenant_context(hr_admin.organization):
-        services.add_template_goal(
-            actor=hr_admin, template=template, title="Bad", **fields
-        )
+        add_template_goal(actor=hr_admin, template=template, title="Bad", **fields)
 
     assert (caught.value.field, caught.value.message) == (field, message)
     with tenant_context(hr_admin.organization):
@@ -464,7 +467,7 @@ def test_delete_template_goal_keeps_goals_already_copied(
         blueprint = TemplateGoal.objects.get(template=template, title="Defects")
 
     with tenant_context(hr_admin.organization):
-        services.delete_template_goal(actor=hr_admin, goal=blueprint)
+        delete_template_goal(actor=hr_admin, goal=blueprint)
 
     with tenant_context(hr_admin.organization):
         remaining = list(

@@ -20,6 +20,7 @@ from django.urls import reverse
 
 from feedback.enums import ANONYMITY_THRESHOLD, AskStatus
 from feedback.models import Feedback, FeedbackAnswer, FeedbackAsk, FeedbackRequest
+from feedback.services.asks import decline_request
 from organizations.enums import Role
 from organizations.models import Membership, Organization, SentEmail
 from organizations.tenancy import tenant_context
@@ -135,8 +136,6 @@ def test_no_page_names_or_points_at_who_answered_or_declined(
     world.answer(created, world.peers[1], "Second answer")
     world.answer(created, world.peers[2], "Third answer")
     with tenant_context(world.org):
-        from feedback.requests import decline_request
-
         decline_request(
             actor=world.peers[3],
             ask=world.ask_of(created, world.peers[3]),
@@ -190,8 +189,6 @@ def test_decline_reasons_are_sorted_and_carry_no_name(
 ) -> None:
     created = _anonymous(world)
     with tenant_context(world.org):
-        from feedback.requests import decline_request
-
         # The first requestee by name gives the reason that sorts last.
         for peer, reason in zip(
             world.peers[:2], ["Zulu reason", "Alpha reason"], strict=True
@@ -244,8 +241,6 @@ def test_declining_an_anonymous_request_emails_nobody(
     mailoutbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True), tenant_context(world.org):
-        from feedback.requests import decline_request
-
         decline_request(
             actor=world.peers[0], ask=world.ask_of(created, world.peers[0]), reason="No"
         )

@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from engagements import services as engagement_services
 from engagements.enums import EngagementRole, PlanKind
 from engagements.models import Engagement, Goal, Plan
-from feedback import selectors, services
+from engagements.services.roles import assign_role
 from feedback.enums import FeedbackKind, Visibility
 from feedback.models import Feedback
+from feedback.selectors import feedback as selectors
+from feedback.selectors.access import feedback_visible_to
+from feedback.services import feedback as services
 from organizations.enums import Role
 from organizations.errors import DomainError
 from organizations.models import Employee, Membership, Organization, SentEmail
@@ -122,7 +124,7 @@ def build_world(org: Organization) -> World:
             (approver, EngagementRole.APPROVER),
             (contributor, EngagementRole.CONTRIBUTOR),
         ):
-            engagement_services.assign_role(
+            assign_role(
                 actor=None,
                 engagement=engagement,
                 employee=entries[holder.pk],
@@ -440,7 +442,7 @@ def test_withdraw_within_24_hours_hides_it_and_history_keeps_it(world):
         services.withdraw_feedback(actor=world.planner, feedback=feedback)
         stored = Feedback.objects.get(pk=feedback.pk)
         visible = {
-            who: list(selectors.feedback_visible_to(getattr(world, who)))
+            who: list(feedback_visible_to(getattr(world, who)))
             for who in ("planner", "hr", "subject", "boss")
         }
         versions = Feedback.history.filter(id=feedback.pk).count()

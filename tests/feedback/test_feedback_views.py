@@ -13,9 +13,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from feedback import services
 from feedback.enums import FeedbackKind, Visibility
 from feedback.models import Feedback
+from feedback.services import feedback as services
 from organizations.enums import Role
 from organizations.models import User
 from organizations.tenancy import tenant_context

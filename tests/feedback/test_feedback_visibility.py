@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from engagements import services as engagement_services
 from engagements.enums import EngagementRole
-from feedback import selectors
+from engagements.services.roles import assign_role
 from feedback.enums import FeedbackKind, Visibility
 from feedback.models import Feedback
+from feedback.selectors.access import feedback_visible_to, team_feedback
+from feedback.selectors.feedback import feedback_about
 from organizations.enums import Role
 from organizations.tenancy import tenant_context
 from tests.factories import MembershipFactory
@@ -59,9 +60,7 @@ def written(world) -> Written:
 def _visible(world: World, who: str) -> set[int]:
     with tenant_context(world.org):
         return set(
-            selectors.feedback_visible_to(getattr(world, who)).values_list(
-                "pk", flat=True
-            )
+            feedback_visible_to(getattr(world, who)).values_list("pk", flat=True)
         )
 
 
@@ -117,7 +116,7 @@ def test_withdrawn_feedback_is_read_by_nobody(world, written):
 def test_a_reviewer_never_reads_managers_only_feedback_about_themselves(world):
     # The reviewer is also staffed, so feedback can be about them.
     with tenant_context(world.org):
-        engagement_services.assign_role(
+        assign_role(
             actor=None,
             engagement=world.engagement,
             employee=world.entry(world.teammate),
@@ -150,7 +149,7 @@ def test_an_hr_admin_never_reads_managers_only_feedback_about_themselves(world):
     assert private.pk not in _visible(world, "hr")
     assert shared.pk in _visible(world, "hr")
     with tenant_context(world.org):
-        assert selectors.feedback_visible_to(other_hr).filter(pk=private.pk).exists()
+        assert feedback_visible_to(other_hr).filter(pk=private.pk).exists()
 
 
 def test_team_feedback_is_what_managers_reviewers_and_hr_are_entitled_to(
@@ -158,11 +157,7 @@ def test_team_feedback_is_what_managers_reviewers_and_hr_are_entitled_to(
 ):
     def team(who: str) -> set[int]:
         with tenant_context(world.org):
-            return set(
-                selectors.team_feedback(getattr(world, who)).values_list(
-                    "pk", flat=True
-                )
-            )
+            return set(team_feedback(getattr(world, who)).values_list("pk", flat=True))
 
     assert team("boss") == _pks(*vars(written).values()) - _pks(written.about_teammate)
     assert team("reviewer") == _pks(
@@ -176,12 +171,12 @@ def test_feedback_about_is_visible_feedback_on_one_subject_newest_first(world, w
     subject = world.entry(world.subject)
 
     with tenant_context(world.org):
-        for_boss = list(selectors.feedback_about(world.boss, subject.pk))
+        for_boss = list(feedback_about(world.boss, subject.pk))
         on_engagement = list(
-            selectors.feedback_about(world.reviewer, subject.pk, world.engagement.pk)
+            feedback_about(world.reviewer, subject.pk, world.engagement.pk)
         )
         for_planner = list(
-            selectors.feedback_about(world.planner, subject.pk, world.engagement.pk)
+            feedback_about(world.planner, subject.pk, world.engagement.pk)
         )
 
     assert for_boss == [
@@ -200,7 +195,7 @@ def test_another_organisations_feedback_is_never_visible(world, written, other_o
     foreign_hr = MembershipFactory(organization=other_org, role=Role.HR_ADMIN)
 
     with tenant_context(other_org):
-        theirs = list(selectors.feedback_visible_to(foreign_hr))
+        theirs = list(feedback_visible_to(foreign_hr))
 
     assert foreign.pk not in _visible(world, "hr")
     assert theirs == [foreign]

@@ -16,12 +16,13 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from demo import feedback_requests as demo
-from engagements import services as engagement_services
 from engagements.enums import EngagementRole
 from engagements.models import Engagement
-from feedback import requests as svc
+from engagements.services.roles import assign_role
 from feedback.enums import AskStatus, FeedbackKind, Visibility
 from feedback.models import Feedback, FeedbackAnswer, FeedbackAsk, FeedbackRequest
+from feedback.services import asks
+from feedback.services import requests as svc
 from feedback.tasks import send_request_reminders
 from organizations.enums import Role
 from organizations.errors import DomainError
@@ -89,7 +90,7 @@ class RequestWorld:
         kw.setdefault("kind", FeedbackKind.PRAISE)
         kw.setdefault("visibility", Visibility.SHARED)
         with tenant_context(self.org):
-            return svc.answer_request(
+            return asks.answer_request(
                 actor=member, ask=ask, answers=list(texts) or ["Well done"], **kw
             )
 
@@ -131,7 +132,7 @@ def build_world(
         (world.contributor, EngagementRole.CONTRIBUTOR),
     ):
         with tenant_context(org):
-            engagement_services.assign_role(
+            assign_role(
                 actor=None,
                 engagement=engagement,
                 employee=Employee.objects.get(user=member.user),
@@ -414,7 +415,7 @@ def test_only_the_requestee_may_answer(world: RequestWorld, who: str) -> None:
     actor = world.peers[1] if who == "peer2" else getattr(world, who)
 
     with tenant_context(world.org), pytest.raises(PermissionDenied):
-        svc.answer_request(
+        asks.answer_request(
             actor=actor, ask=ask, answers=["x"], kind="praise", visibility="shared"
         )
 
@@ -478,7 +479,7 @@ def test_decline_needs_a_reason_and_changes_nothing_without_one(
     ask = world.ask_of(created, world.peers[0])
 
     with tenant_context(world.org), pytest.raises(DomainError) as error:
-        svc.decline_request(actor=world.peers[0], ask=ask, reason="  ")
+        asks.decline_request(actor=world.peers[0], ask=ask, reason="  ")
 
     assert error.value.field == "reason"
     assert world.ask_of(created, world.peers[0]).status == AskStatus.OPEN
@@ -492,7 +493,7 @@ def test_decline_of_a_named_request_tells_the_requester_why_once(
     ask = world.ask_of(created, world.peers[0])
 
     with run_callbacks(), tenant_context(world.org):
-        svc.decline_request(actor=world.peers[0], ask=ask, reason="Not on the team")
+        asks.decline_request(actor=world.peers[0], ask=ask, reason="Not on the team")
 
     ask = world.ask_of(created, world.peers[0])
     assert (ask.status, ask.decline_reason, ask.closed_on) == (
@@ -503,7 +504,7 @@ def test_decline_of_a_named_request_tells_the_requester_why_once(
     assert [m.to for m in mailoutbox] == [[world.boss.user.email]]
     assert "Not on the team" in mailoutbox[0].body
     with tenant_context(world.org), pytest.raises(DomainError, match="already"):
-        svc.decline_request(actor=world.peers[0], ask=ask, reason="Again")
+        asks.decline_request(actor=world.peers[0], ask=ask, reason="Again")
 
 
 def test_only_the_requestee_may_decline(world: RequestWorld) -> None:
@@ -511,7 +512,7 @@ def test_only_the_requestee_may_decline(world: RequestWorld) -> None:
     ask = world.ask_of(created, world.peers[0])
 
     with tenant_context(world.org), pytest.raises(PermissionDenied):
-        svc.decline_request(actor=world.boss, ask=ask, reason="No")
+        asks.decline_request(actor=world.boss, ask=ask, reason="No")
 
     assert world.ask_of(created, world.peers[0]).status == AskStatus.OPEN
 

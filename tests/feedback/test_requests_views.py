@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from feedback.enums import AskStatus
 from feedback.models import Feedback, FeedbackAsk, FeedbackRequest
+from feedback.receivers import feedback_asked_section
 from organizations.enums import Role
 from organizations.models import Membership, Organization
 from organizations.tenancy import tenant_context
@@ -503,8 +504,6 @@ def test_home_section_query_count_is_flat(
 def test_home_section_costs_the_home_page_no_query(
     client_as: ClientAs, world: RequestWorld
 ) -> None:
-    from feedback.home import feedback_asked_section
-
     request = (
         client_as(world.peers[0])
         .get(reverse("organizations:home", args=[world.org.slug]))

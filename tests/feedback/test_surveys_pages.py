@@ -18,11 +18,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from engagements import services as engagement_services
 from engagements.enums import EngagementRole
 from engagements.models import Engagement
-from feedback import surveys
+from engagements.services.roles import assign_role
 from feedback.models import ClientSurvey
+from feedback.services.surveys import answer_survey
 from feedback.views.surveys import rate_limit_key
 from organizations.enums import Role
 from organizations.models import Employee, Membership, Organization
@@ -93,7 +93,7 @@ def world(org: Organization, hr_admin: Membership) -> World:
             )
         for role in EngagementRole.values:
             member = MembershipFactory(organization=org, role=Role.MANAGER)
-            engagement_services.assign_role(
+            assign_role(
                 actor=None, engagement=engagement, employee=_employee(member), role=role
             )
             members[role] = member
@@ -369,7 +369,7 @@ def _answered(world: World, overall: int, **ratings: int) -> ClientSurvey:
     survey = ClientSurveyFactory(organization=world.org, engagement=world.engagement)
     people = {"staffed": world.staffed, "teammate": world.teammate}
     with tenant_context(world.org):
-        surveys.answer_survey(
+        answer_survey(
             survey,
             overall=overall,
             ratings={people[k].pk: v for k, v in ratings.items()},

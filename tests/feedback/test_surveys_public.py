@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from engagements.models import Engagement
-from feedback import surveys
 from feedback.models import ClientSurvey, ClientSurveyRating
+from feedback.selectors.surveys import SURVEY_SALT, survey_token
 from feedback.views.surveys import rate_limit_key
 from organizations.models import Employee, Organization
 from organizations.tenancy import tenant_context
@@ -87,7 +87,7 @@ def survey(engagement: Engagement, team: list[Employee]) -> ClientSurvey:
 
 
 def _url(survey: ClientSurvey) -> str:
-    return reverse("survey:answer", args=[surveys.survey_token(survey)])
+    return reverse("survey:answer", args=[survey_token(survey)])
 
 
 def _reason(response: Any) -> str | None:
@@ -213,7 +213,7 @@ def test_survey_link_expired_gets_the_expired_page(client, engagement, team):
 
 
 def _signed(payload: dict[str, Any]) -> str:
-    return signing.dumps(payload, salt=surveys.SURVEY_SALT)
+    return signing.dumps(payload, salt=SURVEY_SALT)
 
 
 def test_survey_links_tampered_unknown_and_foreign_get_one_identical_page(
@@ -221,7 +221,7 @@ def test_survey_links_tampered_unknown_and_foreign_get_one_identical_page(
 ):
     other_org = OrganizationFactory(slug="elsewhere", name="Elsewhere Ltd")
     theirs = ClientSurveyFactory(organization=other_org)
-    token = surveys.survey_token(survey)
+    token = survey_token(survey)
     links = {
         "tampered": token[:-1] + ("A" if token[-1] != "A" else "B"),
         "garbage": "nonsense",

@@ -18,11 +18,26 @@ from django.db import connection
 from django.utils import timezone
 
 from demo import surveys as demo
-from engagements import services as engagement_services
 from engagements.enums import EngagementRole, PlanKind
 from engagements.models import Engagement
-from feedback import surveys
+from engagements.services.roles import assign_role
 from feedback.models import ClientSurvey, ClientSurveyRating
+from feedback.selectors.surveys import (
+    ANSWERED,
+    EXPIRED,
+    MAX_DAYS_VALID,
+    SURVEY_SALT,
+    TAMPERED,
+    VALID,
+    employee_csat,
+    employee_csat_by_engagement,
+    engagement_csat,
+    staffed_employees,
+    survey_from_token,
+    survey_status,
+    survey_token,
+)
+from feedback.services.surveys import SurveyClosed, answer_survey, send_survey
 from organizations.enums import Role
 from organizations.errors import DomainError
 from organizations.models import Employee, Membership, Organization, SentEmail
@@ -75,7 +90,7 @@ def _employee(member: Membership) -> Employee:
 
 def _role(member: Membership, engagement: Engagement, role: str) -> Membership:
     with tenant_context(engagement.organization):
-        engagement_services.assign_role(
+        assign_role(
             actor=None, engagement=engagement, employee=_employee(member), role=role
         )
     return member
@@ -83,7 +98,7 @@ def _role(member: Membership, engagement: Engagement, role: str) -> Membership:
 
 def _send(actor: Membership, engagement: Engagement, **kwargs: Any) -> ClientSurvey:
     with tenant_context(actor.organization):
-        return surveys.send_survey(actor=actor, engagement=engagement, **kwargs)
+        return send_survey(actor=actor, engagement=engagement, **kwargs)
 
 
 def _surveys(org: Organization) -> list[tuple[str, Any]]:
@@ -93,14 +108,14 @@ def _surveys(org: Organization) -> list[tuple[str, Any]]:
 
 def _answer(survey: ClientSurvey, **kwargs: Any) -> ClientSurvey:
     with tenant_context(survey.organization):
-        return surveys.answer_survey(survey, **kwargs)
+        return answer_survey(survey, **kwargs)
 
 
 def _signed(payload: dict[str, Any], age: timedelta = timedelta(0)) -> str:
     """A correctly signed survey token, its signature ``age`` old."""
-    signer = signing.TimestampSigner(salt=surveys.SURVEY_SALT)
+    signer = signing.TimestampSigner(salt=SURVEY_SALT)
     stamp = int((timezone.now() - age).timestamp())
-    signer.timestamp = lambda: signing.b62_encode(stamp)  # type: ignore[method-assign]
+    signer.timestamp = lambda: signing.b62_encode(stamp)  # type: ignore[method-assign]  # freeze the signer clock
     return signer.sign_object(payload)
 
 
@@ -119,8 +134,8 @@ def test_send_survey_by_hr_admin_emails_the_link_once(
     assert "Data platform" in mailoutbox[0].subject
     token = re.search(r"/survey/([^/\s]+)/", mailoutbox[0].body)
     assert token is not None
-    status, linked = surveys.survey_from_token(token.group(1))
-    assert status == surveys.VALID
+    status, linked = survey_from_token(token.group(1))
+    assert status == VALID
     assert linked == survey
     assert "Hello Dana Buyer," in mailoutbox[0].body
 
@@ -180,7 +195,7 @@ def test_send_survey_of_another_organisations_engagement_is_refused(
     [
         ({"contact_email": "not-an-address"}, "contact_email"),
         ({"days_valid": 0}, "days_valid"),
-        ({"days_valid": surveys.MAX_DAYS_VALID + 1}, "days_valid"),
+        ({"days_valid": MAX_DAYS_VALID + 1}, "days_valid"),
     ],
 )
 def test_send_survey_bad_input_is_refused_and_saves_nothing(
@@ -235,9 +250,9 @@ def test_survey_token_of_a_fresh_survey_is_valid(engagement):
         organization=engagement.organization, engagement=engagement
     )
 
-    status, found = surveys.survey_from_token(surveys.survey_token(survey))
+    status, found = survey_from_token(survey_token(survey))
 
-    assert status == surveys.VALID
+    assert status == VALID
     assert found is not None
     assert found.pk == survey.pk
     assert found.organization == engagement.organization
@@ -247,12 +262,12 @@ def test_survey_token_altered_is_tampered(engagement):
     survey = ClientSurveyFactory(
         organization=engagement.organization, engagement=engagement
     )
-    token = surveys.survey_token(survey)
+    token = survey_token(survey)
 
     altered = token[:-1] + ("A" if token[-1] != "A" else "B")
 
-    assert surveys.survey_from_token(altered) == (surveys.TAMPERED, None)
-    assert surveys.survey_from_token("not-a-token") == (surveys.TAMPERED, None)
+    assert survey_from_token(altered) == (TAMPERED, None)
+    assert survey_from_token("not-a-token") == (TAMPERED, None)
 
 
 def test_survey_token_after_expiry_is_expired(engagement):
@@ -262,9 +277,9 @@ def test_survey_token_after_expiry_is_expired(engagement):
         expires_at=timezone.now() - timedelta(minutes=1),
     )
 
-    status, _survey = surveys.survey_from_token(surveys.survey_token(survey))
+    status, _survey = survey_from_token(survey_token(survey))
 
-    assert status == surveys.EXPIRED
+    assert status == EXPIRED
 
 
 def test_survey_token_signed_too_long_ago_is_expired(engagement):
@@ -273,9 +288,9 @@ def test_survey_token_signed_too_long_ago_is_expired(engagement):
     )
     payload = {"o": survey.organization_id, "s": survey.pk, "n": survey.nonce.hex}
 
-    token = _signed(payload, age=timedelta(days=surveys.MAX_DAYS_VALID + 1))
+    token = _signed(payload, age=timedelta(days=MAX_DAYS_VALID + 1))
 
-    assert surveys.survey_from_token(token) == (surveys.EXPIRED, None)
+    assert survey_from_token(token) == (EXPIRED, None)
 
 
 def test_survey_token_once_answered_is_answered(engagement, team):
@@ -284,9 +299,9 @@ def test_survey_token_once_answered_is_answered(engagement, team):
     )
     _answer(survey, overall=4)
 
-    status, _survey = surveys.survey_from_token(surveys.survey_token(survey))
+    status, _survey = survey_from_token(survey_token(survey))
 
-    assert status == surveys.ANSWERED
+    assert status == ANSWERED
 
 
 def test_survey_token_naming_another_organisations_survey_is_tampered(org, other_org):
@@ -294,9 +309,9 @@ def test_survey_token_naming_another_organisations_survey_is_tampered(org, other
     # Correctly signed, but names this organisation with the other one's survey.
     token = _signed({"o": org.pk, "s": theirs.pk, "n": theirs.nonce.hex})
 
-    assert surveys.survey_from_token(token) == (surveys.TAMPERED, None)
+    assert survey_from_token(token) == (TAMPERED, None)
     # Their own link still works for them.
-    assert surveys.survey_from_token(surveys.survey_token(theirs))[0] == surveys.VALID
+    assert survey_from_token(survey_token(theirs))[0] == VALID
 
 
 @pytest.mark.parametrize("which", ["survey", "organisation", "nonce"])
@@ -312,7 +327,7 @@ def test_survey_token_with_unknown_ids_is_tampered(engagement, which):
     key = {"survey": "s", "organisation": "o", "nonce": "n"}[which]
     payload[key] = uuid.uuid4().hex if key == "n" else 987_654_321
 
-    assert surveys.survey_from_token(_signed(payload)) == (surveys.TAMPERED, None)
+    assert survey_from_token(_signed(payload)) == (TAMPERED, None)
 
 
 # --- Answering ----------------------------------------------------------------------
@@ -347,10 +362,10 @@ def test_answer_survey_a_second_time_is_refused_and_changes_nothing(engagement, 
     )
     _answer(survey, overall=5, ratings={team[0].pk: 5})
 
-    with pytest.raises(surveys.SurveyClosed) as error:
+    with pytest.raises(SurveyClosed) as error:
         _answer(survey, overall=1, ratings={team[1].pk: 1}, comment="Changed my mind")
 
-    assert error.value.reason == surveys.ANSWERED
+    assert error.value.reason == ANSWERED
     with tenant_context(engagement.organization):
         survey.refresh_from_db()
     assert (survey.overall, survey.comment) == (5, "")
@@ -364,10 +379,10 @@ def test_answer_survey_after_expiry_is_refused(engagement, team):
         expires_at=timezone.now() - timedelta(seconds=1),
     )
 
-    with pytest.raises(surveys.SurveyClosed) as error:
+    with pytest.raises(SurveyClosed) as error:
         _answer(survey, overall=3)
 
-    assert error.value.reason == surveys.EXPIRED
+    assert error.value.reason == EXPIRED
 
 
 @pytest.mark.parametrize(
@@ -418,7 +433,7 @@ def test_staffed_employees_are_active_people_with_an_engagement_plan(
     )
 
     with tenant_context(org):
-        staffed = list(surveys.staffed_employees(engagement))
+        staffed = list(staffed_employees(engagement))
 
     assert staffed == team
 
@@ -449,14 +464,14 @@ def test_engagement_csat_averages_answered_surveys_and_counts_open_ones(
     )
 
     with tenant_context(org):
-        csat = surveys.engagement_csat(engagement)
+        csat = engagement_csat(engagement)
 
     assert csat == (Decimal("4.33"), 3, 1)
 
 
 def test_engagement_csat_without_answers_is_empty(engagement):
     with tenant_context(engagement.organization):
-        assert surveys.engagement_csat(engagement) == (None, 0, 0)
+        assert engagement_csat(engagement) == (None, 0, 0)
 
 
 def test_employee_csat_overall_and_per_engagement(org, engagement, team):
@@ -480,8 +495,8 @@ def test_employee_csat_overall_and_per_engagement(org, engagement, team):
     )
 
     with tenant_context(org):
-        overall = surveys.employee_csat(ada)
-        rows = surveys.employee_csat_by_engagement(ada)
+        overall = employee_csat(ada)
+        rows = employee_csat_by_engagement(ada)
 
     assert overall == (Decimal("3.67"), 3)
     assert rows == [
@@ -499,7 +514,7 @@ def test_figures_round_half_up(engagement, team):
         )
 
     with tenant_context(org):
-        assert surveys.employee_csat(team[0]).average == Decimal("1.88")
+        assert employee_csat(team[0]).average == Decimal("1.88")
 
 
 # --- Concurrency --------------------------------------------------------------------
@@ -515,9 +530,9 @@ def test_answer_survey_concurrent_second_submit_waits_and_is_refused(
     def second_submit() -> None:
         try:
             with tenant_context(org):
-                surveys.answer_survey(survey, overall=1, ratings={team[1].pk: 1})
+                answer_survey(survey, overall=1, ratings={team[1].pk: 1})
             outcome["second"] = "answered"
-        except surveys.SurveyClosed as exc:
+        except SurveyClosed as exc:
             outcome["second"] = exc.reason
         finally:
             connection.close()
@@ -528,11 +543,11 @@ def test_answer_survey_concurrent_second_submit_waits_and_is_refused(
         thread.start()
         thread.join(timeout=1.0)
         blocked = thread.is_alive()
-        surveys.answer_survey(survey, overall=5, ratings={team[0].pk: 5})
+        answer_survey(survey, overall=5, ratings={team[0].pk: 5})
     thread.join(timeout=30)
 
     assert blocked  # the second submit waited for the first to commit
-    assert outcome == {"second": surveys.ANSWERED}
+    assert outcome == {"second": ANSWERED}
     with tenant_context(org):
         survey.refresh_from_db()
     assert survey.overall == 5
@@ -557,7 +572,7 @@ def test_demo_seeds_answered_and_pending_surveys_once(
         rated = set(ClientSurveyRating.objects.values_list("employee_id", flat=True))
         senders = {s.sent_by_id for s in rows}
         now = timezone.now()
-        states = sorted(surveys.survey_status(s, now) for s in rows)
+        states = sorted(survey_status(s, now) for s in rows)
 
     assert states == ["answered", "answered", "answered", "expired", "sent"]
     assert _employee(demo_employee).pk in rated

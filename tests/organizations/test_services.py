@@ -604,7 +604,7 @@ def test_load_invitation_refuses_an_old_signature(org, settings):
     invitation = InvitationFactory(organization=org)
     settings.INVITATION_MAX_AGE = timedelta(days=7)
     signer = signing.TimestampSigner(salt=services.INVITATION_SALT)
-    signer.timestamp = lambda: signing.b62_encode(  # type: ignore[method-assign]
+    signer.timestamp = lambda: signing.b62_encode(  # type: ignore[method-assign]  # freeze the signer clock
         int((timezone.now() - timedelta(days=8)).timestamp())
     )
     token = signer.sign_object({"i": invitation.pk, "o": org.pk})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.db.utils import ProgrammingError
 from django_scopes.exceptions import ScopeError
 
 from organizations.models import BusinessUnit, Employee
@@ -139,7 +140,6 @@ def test_raw_sql_inside_one_tenant_sees_only_its_rows(org, other_org):
 def test_rls_refuses_writing_a_row_for_another_tenant(org, other_org):
     if connection.vendor != "postgresql":
         pytest.skip("row-level security exists on PostgreSQL only")
-    from django.db.utils import ProgrammingError
 
     with (
         pytest.raises(ProgrammingError, match="row-level security"),

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from appraisals.recompute import recompute_cycle
+from appraisals.scores import recompute_cycle
 from engagements.models import ReviewCycle
 from organizations.models import Organization
 from organizations.tenancy import tenant_context

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from appraisals.enums import AppraisalStatus, EvaluationStatus
 from appraisals.models import RecomputeRun
-from engagements import services
 from engagements.enums import EngagementRole
+from engagements.services.roles import assign_role
 from organizations.enums import Role
 from organizations.tenancy import tenant_context
 from tests.appraisal_factories import EvaluationFactory
@@ -105,7 +105,7 @@ def test_cycle_progress_is_403_for_an_engagement_reviewer(client_as, org, make_m
     reviewer = make_member(org)
     cycle = review_cycle(org)
     with tenant_context(org):
-        services.assign_role(
+        assign_role(
             actor=None,
             engagement=EngagementFactory(organization=org),
             employee=employee_of(reviewer),

@@ -13,10 +13,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from appraisals import finalisation
 from appraisals.enums import AppraisalStatus, EvaluationStatus
-from engagements import services as engagement_services
+from appraisals.services import appraisals as finalisation
 from engagements.enums import EngagementRole
+from engagements.services.roles import assign_role
 from organizations.enums import Role
 from organizations.models import Employee
 from organizations.tenancy import tenant_context
@@ -125,7 +125,7 @@ def test_appraisal_detail_is_404_for_an_engagement_reviewer_who_is_not_the_line_
     reviewer = make_member(org, Role.MANAGER)
     with tenant_context(org):
         engagement = example.engagement_a.plan.engagement
-        engagement_services.assign_role(
+        assign_role(
             actor=None,
             engagement=engagement,
             employee=employee_of(reviewer),

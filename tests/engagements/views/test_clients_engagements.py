@@ -14,9 +14,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from engagements import services
 from engagements.enums import EngagementRole, EngagementStatus, GoalStatus
 from engagements.models import Client, Engagement, Plan
+from engagements.services.roles import assign_role
 from organizations.enums import Role
 from organizations.models import Employee, Membership
 from organizations.tenancy import tenant_context
@@ -62,7 +62,7 @@ def _employee_of(member: Membership) -> Employee:
 
 def _assign(engagement: Engagement, member: Membership, role: str) -> None:
     with tenant_context(engagement.organization):
-        services.assign_role(
+        assign_role(
             actor=None,
             engagement=engagement,
             employee=Employee.objects.get(user=member.user),

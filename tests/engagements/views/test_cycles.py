@@ -14,9 +14,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from engagements import services
 from engagements.enums import CycleStatus, EngagementRole, PlanKind, PlanStatus
 from engagements.models import Plan, ReviewCycle
+from engagements.services.cycles import TRANSITIONS
+from engagements.services.roles import assign_role
 from organizations.models import Employee, Membership
 from organizations.tenancy import tenant_context
 from tests.engagement_factories import (
@@ -98,7 +99,7 @@ def _planner(org: Any, make_member: Any) -> Membership:
     member = make_member(org)
     engagement = EngagementFactory(organization=org)
     with tenant_context(org):
-        services.assign_role(
+        assign_role(
             actor=None,
             engagement=engagement,
             employee=Employee.objects.get(user=member.user),
@@ -464,9 +465,7 @@ def test_cycle_detail_shows_the_next_move_with_its_explanation(
         (CycleStatus.IN_PROGRESS, "In progress")
     ]
     assert "Move to In progress" in page
-    assert str(services.TRANSITIONS[CycleStatus.PLANNING][CycleStatus.IN_PROGRESS]) in (
-        page
-    )
+    assert str(TRANSITIONS[CycleStatus.PLANNING][CycleStatus.IN_PROGRESS]) in (page)
     assert [s["state"] for s in response.context["steps"]] == [
         "done",
         "current",

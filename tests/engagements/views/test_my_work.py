@@ -13,9 +13,9 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from engagements import services
 from engagements.enums import CycleStatus, EngagementRole, GoalStatus, PlanStatus
-from engagements.home import my_work_section
+from engagements.selectors.pages import my_work_section
+from engagements.services.roles import assign_role
 from organizations.enums import Role
 from organizations.home import sections_for
 from organizations.models import Membership
@@ -52,7 +52,7 @@ def _home(org: Any) -> str:
 
 def _section(member: Membership) -> dict[str, Any]:
     request = RequestFactory().get("/")
-    request.membership = member  # type: ignore[attr-defined]
+    request.membership = member  # type: ignore[attr-defined]  # a bare RequestFactory request standing in for the middleware
     with tenant_context(member.organization):
         return my_work_section(request).context
 
@@ -160,7 +160,7 @@ def test_plans_to_write_leave_out_the_planners_own_plan(world):
 
 def test_my_work_lists_the_members_engagement_roles(world, client_as):
     with tenant_context(world.org):
-        services.assign_role(
+        assign_role(
             actor=None,
             engagement=world.other_engagement,
             employee=employee_of(world.planner),
@@ -190,7 +190,7 @@ def test_my_work_explains_each_empty_section(world, client_as):
 
 def test_my_work_is_registered_as_a_home_section(world):
     request = RequestFactory().get("/")
-    request.membership = world.owner  # type: ignore[attr-defined]
+    request.membership = world.owner  # type: ignore[attr-defined]  # a bare RequestFactory request standing in for the middleware
 
     with tenant_context(world.org):
         templates = [s.template_name for s in sections_for(request)]
@@ -203,7 +203,7 @@ def test_my_work_shows_nothing_of_another_organisation(world, make_member):
     twin = make_member(world.other_org, Role.EMPLOYEE, user=world.owner.user)
     foreign_plan = PlanFactory(organization=world.other_org, employee=employee_of(twin))
     with tenant_context(world.other_org):
-        services.assign_role(
+        assign_role(
             actor=None,
             engagement=foreign_plan.engagement,
             employee=employee_of(twin),
@@ -234,7 +234,7 @@ def _more_work(world: World, count: int) -> None:
         GoalFactory(plan=plan, due_date=date(2025, 2, 1))
         with tenant_context(world.org):
             for member in (world.planner, world.manager, world.hr):
-                services.assign_role(
+                assign_role(
                     actor=None,
                     engagement=engagement,
                     employee=employee_of(member),
@@ -244,7 +244,7 @@ def _more_work(world: World, count: int) -> None:
 
 def _section_queries(member: Membership) -> int:
     request = RequestFactory().get("/")
-    request.membership = member  # type: ignore[attr-defined]
+    request.membership = member  # type: ignore[attr-defined]  # a bare RequestFactory request standing in for the middleware
     with (
         tenant_context(member.organization),
         CaptureQueriesContext(connection) as captured,

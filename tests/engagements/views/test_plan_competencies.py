@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from engagements import services
 from engagements.enums import CycleStatus
 from engagements.models import PlanCompetency, TemplateCompetency
+from engagements.services.cycles import transition_cycle
 from organizations.models import Organization
 from organizations.tenancy import tenant_context
 from tests.competency_factories import (
@@ -422,9 +422,7 @@ def test_bad_input_when_reweighting_is_refused_beside_the_field(world, client_as
 
 def _lock(world: World) -> None:
     with tenant_context(world.org):
-        services.transition_cycle(
-            actor=world.hr, cycle=world.cycle, to=CycleStatus.REVIEW
-        )
+        transition_cycle(actor=world.hr, cycle=world.cycle, to=CycleStatus.REVIEW)
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,6 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from engagements import services
 from engagements.enums import (
     CycleStatus,
     EngagementRole,
@@ -30,6 +29,8 @@ from engagements.enums import (
     PlanStatus,
 )
 from engagements.models import Engagement, Goal, Plan, ReviewCycle
+from engagements.services.cycles import transition_cycle
+from engagements.services.roles import assign_role
 from organizations.enums import Role
 from organizations.models import Employee, Membership, Organization
 from organizations.tenancy import tenant_context
@@ -132,13 +133,13 @@ def build_world(
     )
     PlanFactory(organization=org, cycle=cycle, engagement=other_engagement)
     with tenant_context(org):
-        services.assign_role(
+        assign_role(
             actor=None,
             engagement=engagement,
             employee=employee_of(planner),
             role=EngagementRole.PLANNER,
         )
-        services.assign_role(
+        assign_role(
             actor=None,
             engagement=other_engagement,
             employee=employee_of(other_planner),
@@ -202,9 +203,7 @@ def lookups(client: Client, path: str) -> tuple[Any, list[str]]:
 
 def lock_cycle(world: World) -> None:
     with tenant_context(world.org):
-        services.transition_cycle(
-            actor=world.hr, cycle=world.cycle, to=CycleStatus.REVIEW
-        )
+        transition_cycle(actor=world.hr, cycle=world.cycle, to=CycleStatus.REVIEW)
 
 
 def plan_row(plan: Plan) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from guardian.shortcuts import get_perms
 
-from engagements import services
 from engagements.enums import CycleStatus, EngagementRole, PlanStatus
 from engagements.models import (
     Engagement,
@@ -27,6 +26,7 @@ from engagements.models import (
     ReviewCycle,
     RoleAssignment,
 )
+from engagements.services.roles import assign_role
 from organizations.enums import Role
 from organizations.models import Employee, Membership, Organization, User
 from organizations.tenancy import tenant_context
@@ -134,7 +134,7 @@ def _assign(engagement: Engagement, member_or_employee: Any, role: str) -> Any:
         else member_or_employee
     )
     with tenant_context(engagement.organization):
-        return services.assign_role(
+        return assign_role(
             actor=None, engagement=engagement, employee=employee, role=role
         )
 

@@ -43,7 +43,7 @@ def _signed_in_the_past(invitation: Invitation, age: timedelta) -> str:
     """A correctly signed token for ``invitation`` whose signature is ``age`` old."""
     signer = signing.TimestampSigner(salt=services.INVITATION_SALT)
     stamp = int((timezone.now() - age).timestamp())
-    signer.timestamp = lambda: signing.b62_encode(stamp)  # type: ignore[method-assign]
+    signer.timestamp = lambda: signing.b62_encode(stamp)  # type: ignore[method-assign]  # freeze the signer clock
     return signer.sign_object({"i": invitation.pk, "o": invitation.organization_id})
 
 

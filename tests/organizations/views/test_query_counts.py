@@ -15,15 +15,17 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from appraisals.models import Appraisal, Evaluation
-from engagements import services
 from engagements.enums import CycleStatus, EngagementRole, PlanKind
 from engagements.models import Plan, PlanCompetency
-from engagements.services import transition_cycle
+from engagements.services.cycles import transition_cycle
+from engagements.services.roles import assign_role
 from organizations.enums import Role
 from organizations.models import Employee, Membership, Organization
 from organizations.tenancy import tenant_context
 from tests.appraisal_factories import RecomputeRunFactory
-from tests.authz_policy import ORG_KWARG, POLICY, Actor, Outcome, Target, named_routes
+from tests.authz.policy import ORG_KWARG, Actor, Outcome, Target
+from tests.authz.routes import named_routes
+from tests.authz.table import POLICY
 from tests.competency_factories import (
     CompetencyDescriptorFactory,
     CompetencySetItemFactory,
@@ -250,7 +252,7 @@ def _engagement_objects(
         organization=org, template=template, competency=competency
     )
     with tenant_context(org):
-        services.assign_role(
+        assign_role(
             actor=None,
             engagement=engagement,
             employee=planner,
@@ -275,8 +277,8 @@ def _hr_admin_pages() -> list[str]:
     query string the policy names for it (an engagement page's sections), as
     ``name`` or ``name?query``.
 
-    ``test_authorization_matrix`` fails when a URL has no policy entry, so a new page
-    cannot slip past this budget.
+    The authorisation matrix (``tests/authz/``) fails when a URL has no policy
+    entry, so a new page cannot slip past this budget.
     """
     return sorted(
         f"{name}?{query}" if query else name

@@ -1,0 +1,1 @@
+"""Writes of the appraisals app, one module per aggregate; import from the modules."""

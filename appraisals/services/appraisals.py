@@ -1,0 +1,347 @@
+"""Finalising, reopening and acknowledging appraisals, and reminding reviewers.
+
+Keyword-only services taking the acting ``Membership``; each runs in one transaction,
+locks the appraisal rows it changes (``select_for_update(of=("self",))``) so it cannot
+interleave with a score recomputation or another decision, records history through
+django-simple-history and queues e-mails after commit. Bulk services authorise every
+id and refuse the whole batch when one id is unknown, foreign or not eligible: nothing
+changes then. Rule violations raise ``DomainError`` with a message fit for the user;
+a caller without the role raises ``PermissionDenied``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import date
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from simple_history.utils import bulk_update_with_history
+
+from appraisals import notifications
+from appraisals.enums import (
+    FINAL_STATUSES,
+    AppraisalStatus,
+    ApprovalDecision,
+    EvaluationKind,
+    EvaluationStatus,
+)
+from appraisals.models import Appraisal, Evaluation, EvaluationApproval
+from appraisals.scores import recompute_appraisals
+from appraisals.selectors.appraisals import is_ready, with_evaluation_counts
+from appraisals.selectors.approvals import approved_capacities, authorities_for
+from appraisals.selectors.evaluations import evaluation_queryset
+from engagements.models import ReviewCycle
+from organizations.errors import DomainError
+from organizations.history import check_version
+from organizations.models import Employee, Membership
+from organizations.permissions import require_hr_admin
+
+FINALISED_FIELDS = ["status", "finalized_at", "finalized_by", "version"]
+
+
+def _ids(values: Iterable[int | Appraisal | Evaluation]) -> list[int]:
+    """Distinct ids in the order given (objects or ids)."""
+    ids = (v if isinstance(v, int) else v.pk for v in values)
+    return list(dict.fromkeys(ids))
+
+
+def _names(items: Iterable[Appraisal | Evaluation], limit: int = 5) -> str:
+    names = [item.employee.full_name for item in items]
+    shown = ", ".join(names[:limit])
+    return shown + (" …" if len(names) > limit else "")
+
+
+def _check_version(appraisal: Appraisal, version: int | None) -> None:
+    """Refuse a stale form (EditConflict); forms that send no version skip this."""
+    if version is not None:
+        check_version(appraisal, version, advice=_("review the appraisal and resubmit"))
+
+
+# --- Finalisation -------------------------------------------------------------------
+
+
+def finalise_appraisals(
+    *,
+    actor: Membership,
+    appraisals: Collection[int | Appraisal],
+    cycle: ReviewCycle | None = None,
+) -> list[Appraisal]:
+    """Finalise every appraisal in ``appraisals`` (ids or objects), or none.
+
+    HR admins only (PermissionDenied). The whole batch is refused (DomainError,
+    nothing changed) when it is empty, when an id is unknown, another
+    organisation's or (given ``cycle``) of another cycle, when an appraisal is not ready (open, with at least one review
+    evaluation and every review evaluation approved) or when it is the actor's own.
+    The rows are locked, their scores recomputed one last time (set-based, so the
+    stored scores and snapshot are what the employee reads), then marked finalised;
+    each employee with a login gets one e-mail per finalisation. Query cost is fixed
+    whatever the batch size.
+    """
+    require_hr_admin(actor)
+    ids = _ids(appraisals)
+    if not ids:
+        raise DomainError(_("Select at least one appraisal to finalise."))
+    with transaction.atomic():
+        candidates = Appraisal.objects.filter(pk__in=ids)
+        if cycle is not None:
+            candidates = candidates.filter(cycle=cycle)
+        locked = list(
+            candidates.select_for_update(of=("self",)).order_by("pk").only("pk")
+        )
+        if len(locked) != len(ids):
+            raise DomainError(
+                _(
+                    "Some selected appraisals could not be found here; nothing was "
+                    "finalised. Reload the page and select again."
+                )
+            )
+        rows = list(
+            with_evaluation_counts(
+                Appraisal.objects.filter(pk__in=ids).select_related("employee")
+            ).order_by("employee__full_name", "pk")
+        )
+        _refuse_unready(actor, rows)
+        recompute_appraisals(ids)
+        now = timezone.now()
+        fresh = list(
+            Appraisal.objects.filter(pk__in=ids).select_related(
+                "employee__user", "cycle"
+            )
+        )
+        for appraisal in fresh:
+            appraisal.status = AppraisalStatus.FINALIZED
+            appraisal.finalized_at = now
+            appraisal.finalized_by = actor.user
+            appraisal.version += 1
+        bulk_update_with_history(
+            fresh, Appraisal, FINALISED_FIELDS, default_user=actor.user
+        )
+        for appraisal in fresh:
+            notifications.mail_finalised(actor, appraisal)
+    return fresh
+
+
+def _refuse_unready(actor: Membership, rows: list[Appraisal]) -> None:
+    own = [a for a in rows if a.employee.user_id == actor.user_id]
+    if own:
+        raise DomainError(
+            _(
+                "You cannot finalise your own appraisal; another HR admin must. "
+                "Nothing was finalised."
+            )
+        )
+    done = [a for a in rows if a.status in FINAL_STATUSES]
+    if done:
+        raise DomainError(
+            ngettext(
+                "Already finalised: %(names)s. Nothing was finalised; untick it "
+                "and try again.",
+                "Already finalised: %(names)s. Nothing was finalised; untick them "
+                "and try again.",
+                len(done),
+            )
+            % {"names": _names(done)}
+        )
+    unready = [a for a in rows if not is_ready(a)]
+    if unready:
+        raise DomainError(
+            ngettext(
+                "Not ready: %(names)s still has review evaluations that are not "
+                "approved (or none at all). Nothing was finalised; finalise it once "
+                "every evaluation is approved.",
+                "Not ready: %(names)s still have review evaluations that are not "
+                "approved (or none at all). Nothing was finalised; finalise them "
+                "once every evaluation is approved.",
+                len(unready),
+            )
+            % {"names": _names(unready)}
+        )
+
+
+def finalise_appraisal(*, actor: Membership, appraisal: Appraisal) -> Appraisal:
+    """Finalise one appraisal; the rules and errors of ``finalise_appraisals``."""
+    return finalise_appraisals(actor=actor, appraisals=[appraisal.pk])[0]
+
+
+def reopen_appraisal(
+    *,
+    actor: Membership,
+    appraisal: Appraisal,
+    reason: str,
+    version: int | None = None,
+) -> Appraisal:
+    """Reopen a finalised (or acknowledged) appraisal so evaluations can change.
+
+    HR admins only (PermissionDenied), never their own appraisal. ``reason`` is
+    required and kept in the history; an earlier acknowledgement is cleared (the
+    employee acknowledges the next finalisation). The scores are recomputed from the
+    approved evaluations. A stale ``version`` raises EditConflict.
+    """
+    require_hr_admin(actor)
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(
+            _("Say why the appraisal is reopened; the employee and HR will see it."),
+            field="reason",
+        )
+    with transaction.atomic():
+        appraisal = _lock(appraisal)
+        _check_version(appraisal, version)
+        if appraisal.employee.user_id == actor.user_id:
+            raise DomainError(
+                _("You cannot reopen your own appraisal; another HR admin must.")
+            )
+        if appraisal.status not in FINAL_STATUSES:
+            raise DomainError(
+                _("This appraisal is open already; there is nothing to reopen.")
+            )
+        appraisal.status = AppraisalStatus.OPEN
+        appraisal.finalized_at = None
+        appraisal.finalized_by = None
+        appraisal.acknowledged_at = None
+        appraisal.acknowledgement = ""
+        appraisal.reopen_reason = reason
+        appraisal.version += 1
+        appraisal._history_user = actor.user  # type: ignore[attr-defined]  # read by django-simple-history as the change's author
+        appraisal._change_reason = reason  # type: ignore[attr-defined]  # read by django-simple-history as the change's reason
+        appraisal.save()
+        recompute_appraisals([appraisal.pk])
+        appraisal.refresh_from_db()
+    return appraisal
+
+
+def _lock(appraisal: Appraisal) -> Appraisal:
+    return (
+        Appraisal.objects.select_for_update(of=("self",))
+        .select_related("employee", "cycle")
+        .get(pk=appraisal.pk)
+    )
+
+
+# --- Acknowledgement --------------------------------------------------------------------
+
+
+def acknowledge_appraisal(
+    *,
+    actor: Membership,
+    appraisal: Appraisal,
+    comment: str = "",
+    version: int | None = None,
+) -> Appraisal:
+    """The employee confirms they have read their finalised appraisal, optionally with
+    a comment. Only the employee (PermissionDenied for anyone else), only once and
+    only when finalised (DomainError). A stale ``version`` raises EditConflict."""
+    with transaction.atomic():
+        appraisal = _lock(appraisal)
+        if appraisal.employee.user_id != actor.user_id:
+            raise PermissionDenied
+        _check_version(appraisal, version)
+        if appraisal.status == AppraisalStatus.ACKNOWLEDGED:
+            raise DomainError(_("You have acknowledged this appraisal already."))
+        if appraisal.status != AppraisalStatus.FINALIZED:
+            raise DomainError(
+                _("You can acknowledge your appraisal once HR has finalised it.")
+            )
+        appraisal.status = AppraisalStatus.ACKNOWLEDGED
+        appraisal.acknowledged_at = timezone.now()
+        appraisal.acknowledgement = comment.strip()
+        appraisal.version += 1
+        appraisal._history_user = actor.user  # type: ignore[attr-defined]  # read by django-simple-history as the change's author
+        appraisal.save()
+    return appraisal
+
+
+# --- Reminders --------------------------------------------------------------------------
+
+
+def send_evaluation_reminders(
+    *,
+    actor: Membership,
+    cycle: ReviewCycle,
+    evaluation_ids: Collection[int],
+    today: date | None = None,
+) -> int:
+    """Remind the reviewers of draft or returned evaluations, and the approvers still
+    to decide on submitted ones, by e-mail (optional e-mail: members who opted out
+    are skipped). HR admins only (PermissionDenied).
+
+    The whole batch is refused (DomainError) when it is empty or an id is not a
+    review evaluation of ``cycle`` in this organisation, or is approved already.
+    Each recipient is reminded about an evaluation at most once per day (the
+    organisation's date). Returns the number of reminders queued. HR admins who
+    approve only as the fallback (nobody else qualifies) are not reminded: they are
+    the ones sending reminders. Four queries whatever the batch size.
+    """
+    require_hr_admin(actor)
+    ids = list(dict.fromkeys(evaluation_ids))
+    if not ids:
+        raise DomainError(_("Select at least one evaluation to remind about."))
+    today = today or timezone.localdate()
+    evaluations = list(
+        evaluation_queryset()
+        .filter(pk__in=ids, appraisal__cycle=cycle, kind=EvaluationKind.REVIEW)
+        .order_by("employee__full_name", "pk")
+    )
+    if len(evaluations) != len(ids):
+        raise DomainError(
+            _(
+                "Some selected evaluations are not in this cycle; no reminder was "
+                "sent. Reload the page and select again."
+            )
+        )
+    approved = [e for e in evaluations if e.status == EvaluationStatus.APPROVED]
+    if approved:
+        raise DomainError(
+            _(
+                "Approved already: %(names)s. No reminder was sent; untick them and "
+                "try again."
+            )
+            % {"names": _names(approved)}
+        )
+    submitted = [e for e in evaluations if e.status == EvaluationStatus.SUBMITTED]
+    approvers = _approvers(submitted)
+    sent = 0
+    with transaction.atomic():
+        for evaluation in evaluations:
+            if evaluation.status == EvaluationStatus.SUBMITTED:
+                recipients = approvers.get(evaluation.pk, [])
+                template = "appraisals/email/appraisal_reminder_approve.txt"
+            else:
+                reviewer = evaluation.reviewer
+                recipients = [reviewer] if reviewer is not None else []
+                template = "appraisals/email/appraisal_reminder_review.txt"
+            for person in recipients:
+                sent += notifications.mail_reminder(
+                    actor, evaluation, person, template, today
+                )
+    return sent
+
+
+def _approvers(evaluations: list[Evaluation]) -> dict[int, list[Employee]]:
+    """Who still has to decide on each submitted evaluation, by evaluation id: the
+    people of its approval authority (the workflow's rules) who could approve the
+    current submission now. HR admins acting as fallback approvers are not named.
+    Three queries whatever the number of evaluations (none without any)."""
+    if not evaluations:
+        return {}
+    authorities = authorities_for(evaluations)
+    approvals: dict[int, list[EvaluationApproval]] = {}
+    for approval in EvaluationApproval.objects.filter(
+        evaluation_id__in=[e.pk for e in evaluations],
+        decision=ApprovalDecision.APPROVED,
+    ):
+        approvals.setdefault(approval.evaluation_id, []).append(approval)
+    pending: dict[int, list[Employee]] = {}
+    for evaluation in evaluations:
+        authority = authorities[evaluation.pk]
+        approved = approved_capacities(evaluation, approvals.get(evaluation.pk, []))
+        pending[evaluation.pk] = [
+            person
+            for person in authority.people()
+            if authority.capacities_for(person.pk, is_hr=False, approved=approved)
+        ]
+    return pending

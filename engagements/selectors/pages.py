@@ -1,0 +1,339 @@
+"""Page data of the engagements app: plan summaries, an engagement's team, the
+member's own work (and the home page section that shows it), and the lists of cycles,
+clients, engagements, role rules, templates and engagement types.
+
+Visibility comes from ``engagements.selectors.access``; everything here reads what the
+caller may already see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import cast
+
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    prefetch_related_objects,
+)
+from django.http import HttpRequest
+from django.utils import timezone
+
+from engagements.enums import OUTCOME_STATUSES, PlanKind, PlanStatus
+from engagements.models import (
+    Client,
+    Engagement,
+    EngagementType,
+    Goal,
+    GoalCheckIn,
+    KeyActivity,
+    Plan,
+    PlanTemplate,
+    ReviewCycle,
+    RoleAssignment,
+    RoleRule,
+    TemplateGoal,
+)
+from engagements.selectors.access import (
+    PlanIds,
+    engagements_visible_to,
+    engagements_with_perm,
+)
+from organizations.home import HomeSection
+from organizations.http import TenantRequest
+from organizations.models import Membership
+
+
+@dataclass(frozen=True)
+class PlanProgress:
+    plan: Plan
+    goals: int
+    weight_total: Decimal
+    progress: int  # weighted mean progress, 0-100
+    overdue: int
+
+
+def plan_summaries(
+    plans: QuerySet[Plan], today: date | None = None
+) -> list[PlanProgress]:
+    """Each plan with its goal count, weight total, weighted progress and overdue count.
+
+    One query whatever the number of plans.
+    """
+    today = today or timezone.localdate()
+    rows = plans.annotate(
+        n_goals=Count("goals", distinct=True),
+        weight_total=Sum("goals__weight"),
+        weighted_progress=Sum(_weighted_progress()),
+        n_overdue=Count(
+            "goals",
+            filter=Q(goals__due_date__lt=today)
+            & ~Q(goals__status__in=OUTCOME_STATUSES),
+            distinct=True,
+        ),
+    )
+    result = []
+    for plan in rows:
+        total = plan.weight_total or Decimal(0)
+        progress = int(plan.weighted_progress / total) if total else 0
+        result.append(
+            PlanProgress(
+                plan=plan,
+                goals=plan.n_goals,
+                weight_total=total,
+                progress=min(progress, 100),
+                overdue=plan.n_overdue,
+            )
+        )
+    return result
+
+
+def _weighted_progress() -> ExpressionWrapper:
+    return ExpressionWrapper(
+        F("goals__weight") * F("goals__progress"),
+        output_field=DecimalField(max_digits=20, decimal_places=4),
+    )
+
+
+# --- The engagement and plan pages -------------------------------------------------------
+
+
+def engagement_team(engagement: Engagement) -> list[PlanProgress]:
+    """The staffed plans of an engagement with progress, newest cycle first. One query."""
+    plans = (
+        Plan.objects.filter(engagement=engagement)
+        # line_manager: permissions.can_view_plan reads it for every row.
+        .select_related("employee__job_title", "employee__line_manager", "cycle")
+        .order_by("-cycle__start_date", "employee__full_name")
+    )
+    return plan_summaries(plans)
+
+
+def engagement_roles(engagement: Engagement) -> list[RoleAssignment]:
+    return list(
+        RoleAssignment.objects.filter(engagement=engagement).select_related(
+            "employee__job_title"
+        )
+    )
+
+
+def recent_checkins(
+    engagement: Engagement, limit: int = 10, plan_ids: PlanIds | None = None
+) -> list[GoalCheckIn]:
+    """The latest check-ins on the engagement's goals, newest first. One query.
+
+    ``plan_ids`` (ids, or a queryset of them such as ``visible_plan_ids``) narrows
+    them to those plans; None means every plan of the engagement.
+    """
+    checkins = GoalCheckIn.objects.filter(goal__plan__engagement=engagement)
+    if plan_ids is not None:
+        checkins = checkins.filter(goal__plan_id__in=plan_ids)
+    return list(
+        checkins.select_related("goal__plan__employee", "author").order_by(
+            "-created_at", "-pk"
+        )[:limit]
+    )
+
+
+def plan_goals(plan: Plan) -> list[Goal]:
+    """The plan's goals with their key activities, in two queries."""
+    return list(
+        plan.goals.prefetch_related(
+            Prefetch(
+                "activities", queryset=KeyActivity.objects.order_by("due_date", "pk")
+            )
+        )
+    )
+
+
+def with_goal_details(goal: Goal) -> Goal:
+    """``goal`` with its key activities and its check-ins (newest first, with their
+    authors) loaded, for its card and page. Two queries."""
+    prefetch_related_objects(
+        [goal],
+        Prefetch("activities", queryset=KeyActivity.objects.order_by("due_date", "pk")),
+        Prefetch(
+            "checkins",
+            queryset=GoalCheckIn.objects.select_related("author").order_by(
+                "-created_at", "-pk"
+            ),
+        ),
+    )
+    return goal
+
+
+def cycles_for_staffing() -> QuerySet[ReviewCycle]:
+    """Cycles that accept staffing: not yet in review or closed."""
+    return ReviewCycle.objects.filter(status__in=["draft", "planning", "in_progress"])
+
+
+# --- Home page section ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MyWork:
+    my_plans: list[PlanProgress]
+    plans_to_write: list[PlanProgress]
+    my_roles: list[RoleAssignment]
+
+
+def my_work(membership: Membership) -> MyWork:
+    """The member's own plans, the draft plans they must write, and their engagement
+    roles. Four or five queries whatever the data size."""
+    uid = membership.user_id
+    current = ~Q(cycle__status="closed")
+    mine = (
+        Plan.objects.filter(current, employee__user_id=uid)
+        .select_related("cycle", "engagement__client")
+        .order_by("-cycle__start_date", "kind", "start_date")
+    )
+    planning = engagements_with_perm(membership, "plan_engagement").values("pk")
+    to_write = (
+        Plan.objects.filter(current, status=PlanStatus.DRAFT, engagement__in=planning)
+        .exclude(employee__user_id=uid)
+        .select_related("cycle", "engagement__client", "employee")
+        .order_by("engagement__name", "employee__full_name")
+    )
+    roles = (
+        RoleAssignment.objects.filter(employee__user_id=uid)
+        .exclude(engagement__status="closed")
+        .select_related("engagement__client")
+        .order_by("engagement__name", "role")
+    )
+    return MyWork(
+        my_plans=plan_summaries(mine),
+        plans_to_write=plan_summaries(to_write),
+        my_roles=list(roles),
+    )
+
+
+def my_work_section(request: HttpRequest) -> HomeSection:
+    """The member's plans, the draft plans they must write, and their engagement
+    roles. Adds three queries to the page whatever the data size (one per list in
+    ``my_work``; a cold content-type cache adds one); the template touches only what
+    those loaded.
+
+    Registered with ``organizations.home`` in ``apps.py``.
+    """
+    # The home page is under /o/<slug>/: the tenant middleware handed the view a
+    # TenantRequest, which organizations.home passes on as a plain HttpRequest.
+    work = my_work(cast(TenantRequest, request).membership)
+    return HomeSection(
+        "engagements/home_my_work.html",
+        {
+            "my_plans": work.my_plans,
+            "plans_to_write": work.plans_to_write,
+            "my_roles": work.my_roles,
+        },
+        order=10,
+    )
+
+
+# --- Lists ---------------------------------------------------------------------------
+
+
+def cycles_overview() -> QuerySet[ReviewCycle]:
+    """Every cycle of the organisation with its plan count, newest first. One query."""
+    return ReviewCycle.objects.annotate(n_plans=Count("plans")).order_by(
+        "-start_date", "name"
+    )
+
+
+@dataclass(frozen=True)
+class PlanCountRow:
+    kind: str  # a PlanKind value
+    label: str
+    counts: list[int]  # one per PlanStatus, in PlanStatus order
+    total: int
+
+
+def cycle_plan_counts(cycle: ReviewCycle) -> list[PlanCountRow]:
+    """How many plans the cycle has, by kind and status. One query."""
+    found = {
+        (row["kind"], row["status"]): row["n"]
+        for row in Plan.objects.filter(cycle=cycle)
+        .values("kind", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
+    rows = []
+    for kind in PlanKind:
+        counts = [found.get((kind.value, status.value), 0) for status in PlanStatus]
+        rows.append(
+            PlanCountRow(
+                kind=kind.value, label=str(kind.label), counts=counts, total=sum(counts)
+            )
+        )
+    return rows
+
+
+def clients_overview() -> QuerySet[Client]:
+    """Every client with its engagement count, by name. One query."""
+    return Client.objects.annotate(n_engagements=Count("engagements")).order_by(
+        "name", "pk"
+    )
+
+
+def engagement_list(membership: Membership) -> QuerySet[Engagement]:
+    """The engagements the member sees, with client, unit and team size. One query."""
+    return (
+        engagements_visible_to(membership)
+        .select_related("client", "business_unit")
+        .annotate(
+            team_size=Count(
+                "plans__employee",
+                filter=Q(plans__kind=PlanKind.ENGAGEMENT),
+                distinct=True,
+            )
+        )
+        .order_by("-start_date", "name", "pk")
+    )
+
+
+def engagement_clients(membership: Membership) -> QuerySet[Client]:
+    """Clients of the engagements the member sees (choices of the list filter)."""
+    if membership.is_hr_admin:
+        return Client.objects.all()
+    return Client.objects.filter(
+        pk__in=engagements_visible_to(membership).values("client_id")
+    )
+
+
+def role_rule_list() -> QuerySet[RoleRule]:
+    """Every role rule with its job title, by job title and role. One query."""
+    return RoleRule.objects.select_related("job_title").order_by(
+        "job_title__name", "role", "pk"
+    )
+
+
+def template_list() -> QuerySet[PlanTemplate]:
+    """Every plan template with its goal count and goal weight total, by name.
+
+    One query."""
+    return PlanTemplate.objects.annotate(
+        n_goals=Count("goals"), weight_total=Sum("goals__weight")
+    ).order_by("name", "pk")
+
+
+def template_goals(template: PlanTemplate) -> list[TemplateGoal]:
+    """The template's goal blueprints in order. One query."""
+    return list(
+        TemplateGoal.objects.filter(template=template).order_by("position", "pk")
+    )
+
+
+def engagement_type_list() -> QuerySet[EngagementType]:
+    """Every engagement type with its set and engagement count, by name. One query."""
+    return (
+        EngagementType.objects.select_related("competency_set")
+        .annotate(n_engagements=Count("engagements"))
+        .order_by("name", "pk")
+    )

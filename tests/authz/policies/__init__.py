@@ -1,0 +1,1 @@
+"""The authorisation policy, one table per app (see ``tests/authz/policy.py``)."""
