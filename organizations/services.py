@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from organizations.enums import Role
 from organizations.errors import DomainError
 from organizations.history import record_author
+from organizations.jobs import start_after_commit
 from organizations.models import (
     Employee,
     Invitation,
@@ -29,6 +30,7 @@ from organizations.signals import employee_linked
 from organizations.tenancy import tenant_context
 
 INVITATION_SALT = "organizations.invitation"
+SEND_INVITATION_TASK = "organizations.tasks.send_invitation_email"
 
 
 # --- Line managers -------------------------------------------------------------------
@@ -189,9 +191,6 @@ def invite_member(
     organization = actor.organization if actor is not None else organization
     if organization is None:
         raise ValueError("invite_member needs an actor or an organization.")
-    # Tasks call services (organizations.tasks imports this module at load time).
-    from organizations.tasks import send_invitation_email  # noqa: PLC0415 - import cycle
-
     email = email.strip().lower()
     with transaction.atomic():
         if Membership.objects.filter(
@@ -230,11 +229,10 @@ def invite_member(
             created_at=now,
             expires_at=now + settings.INVITATION_MAX_AGE,
         )
-        org_id, inv_id = organization.pk, invitation.pk
-        transaction.on_commit(
-            lambda: send_invitation_email.delay(
-                organization_id=org_id, invitation_id=inv_id
-            )
+        start_after_commit(
+            SEND_INVITATION_TASK,
+            organization_id=organization.pk,
+            invitation_id=invitation.pk,
         )
     return invitation
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 import logging
 import weakref
 from datetime import timedelta
-from typing import Any
 
-from celery import current_app
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Q
@@ -25,6 +23,7 @@ from appraisals.models import Appraisal, RecomputeRun
 from appraisals.scores import recompute_cycle_chunk
 from engagements.models import ReviewCycle
 from organizations.errors import DomainError
+from organizations.jobs import start_task
 from organizations.models import Membership
 
 logger = logging.getLogger(__name__)
@@ -37,19 +36,6 @@ RUN_CHUNK = 500
 # A run queued or running for longer than this is taken as abandoned (a worker died)
 # and no longer blocks starting a new one.
 RUN_STALE_AFTER = timedelta(hours=1)
-
-
-def _start_task(name: str, **kwargs: Any) -> None:
-    """Start the Celery task called ``name`` with ``kwargs`` now.
-
-    By name, so services never import ``tasks.py``. A process that has not loaded the
-    task modules yet (a web process) lets Celery's autodiscovery load them first; the
-    registered task's ``apply_async`` honours ``task_always_eager`` (``send_task``
-    would not).
-    """
-    if name not in current_app.tasks:
-        current_app.autodiscover_tasks(force=True)
-    current_app.tasks[name].apply_async(kwargs=kwargs)
 
 
 # --- One appraisal after a change ---------------------------------------------------
@@ -66,7 +52,7 @@ class _PendingRecomputes:
     def __call__(self) -> None:
         self.started = True
         for organization_id, appraisal_id in sorted(self.keys):
-            _start_task(
+            start_task(
                 RECOMPUTE_APPRAISAL_TASK,
                 organization_id=organization_id,
                 appraisal_id=appraisal_id,
@@ -107,7 +93,7 @@ def queue_recompute(appraisal: Appraisal) -> None:
 def _queue_run(run: RecomputeRun, *, after: int = 0) -> None:
     organization_id, run_id = run.organization_id, run.pk
     transaction.on_commit(
-        lambda: _start_task(
+        lambda: start_task(
             RECOMPUTE_CYCLE_STEP_TASK,
             organization_id=organization_id,
             run_id=run_id,
