@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-
+from organizations.jobs import start_after_commit
 from organizations.models import Organization, User
-from organizations.tasks import deliver_email
+
+DELIVER_EMAIL_TASK = "organizations.tasks.deliver_email"
 
 
 def queue_email(
@@ -44,4 +44,4 @@ def queue_email(
         "address": address,
         "essential": essential,
     }
-    transaction.on_commit(lambda: deliver_email.delay(**kwargs))
+    start_after_commit(DELIVER_EMAIL_TASK, **kwargs)
