@@ -35,7 +35,7 @@ from competencies.models import (
 from organizations.history import timeline
 from organizations.http import TenantRequest
 from organizations.models import JobTitle
-from organizations.permissions import require_hr_admin
+from organizations.permissions import get_for_hr_admin, require_hr_admin
 
 # --- Rating scales -------------------------------------------------------------------
 
@@ -50,11 +50,12 @@ def scale_list() -> QuerySet[RatingScale]:
 def get_scale_for(request: TenantRequest, pk: int) -> RatingScale:
     """The scale ``pk`` for an HR admin: 403 for other roles (before the lookup),
     404 when it is not in this organisation. One query."""
-    require_hr_admin(request.membership)
-    scale = RatingScale.objects.filter(pk=pk).first()
-    if scale is None:
-        raise Http404("No such rating scale.")
-    return scale
+    return get_for_hr_admin(
+        request.membership,
+        RatingScale.objects.all(),
+        pk,
+        missing="No such rating scale.",
+    )
 
 
 def scale_history(scale: RatingScale) -> list[dict[str, object]]:
@@ -196,11 +197,12 @@ def competency_set_list() -> QuerySet[CompetencySet]:
 def get_competency_set_for(request: TenantRequest, pk: int) -> CompetencySet:
     """The set ``pk`` for an HR admin: 403 for other roles (before the lookup), 404
     when it is not in this organisation. One query."""
-    require_hr_admin(request.membership)
-    competency_set = CompetencySet.objects.filter(pk=pk).first()
-    if competency_set is None:
-        raise Http404("No such competency set.")
-    return competency_set
+    return get_for_hr_admin(
+        request.membership,
+        CompetencySet.objects.all(),
+        pk,
+        missing="No such competency set.",
+    )
 
 
 def get_set_item_for(competency_set: CompetencySet, pk: int) -> CompetencySetItem:

@@ -17,13 +17,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 
 from organizations.enums import Role
 from organizations.models import Membership
+
+M = TypeVar("M", bound=Model)
 
 
 @dataclass
@@ -76,6 +79,20 @@ def require_hr_admin(membership: Membership) -> None:
     is the same for this organisation's ids, another's and unknown ones."""
     if not membership.is_hr_admin:
         raise PermissionDenied
+
+
+def get_for_hr_admin(
+    membership: Membership, queryset: QuerySet[M], pk: int, *, missing: str
+) -> M:
+    """Row ``pk`` of ``queryset`` for an HR admin: 403 for other roles, before the
+    lookup, so the answer is the same for this organisation's ids, another's and
+    unknown ones; 404 (with ``missing``) when the tenant-scoped ``queryset`` has no
+    such row. One query. The gate of every HR-only object type is built on it."""
+    require_hr_admin(membership)
+    found = queryset.filter(pk=pk).first()
+    if found is None:
+        raise Http404(missing)
+    return found
 
 
 def role_required(*roles: str) -> Callable[..., Any]:

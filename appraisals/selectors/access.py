@@ -39,7 +39,7 @@ from appraisals.selectors.evaluations import OwnEmployee, evaluation_queryset
 from engagements.models import Plan
 from organizations.http import TenantRequest
 from organizations.models import Employee, Membership
-from organizations.permissions import Access, require_hr_admin
+from organizations.permissions import Access, get_for_hr_admin, require_hr_admin
 
 # --- One evaluation ----------------------------------------------------------------
 
@@ -350,8 +350,9 @@ def get_appraisal_for(
 def get_recompute_for(request: TenantRequest, pk: int) -> RecomputeRun:
     """A recomputation run for an HR admin (403 for others before the lookup, 404
     when not in this organisation). One query."""
-    require_hr_admin(request.membership)
-    run = RecomputeRun.objects.select_related("cycle").filter(pk=pk).first()
-    if run is None:
-        raise Http404("No such recomputation.")
-    return run
+    return get_for_hr_admin(
+        request.membership,
+        RecomputeRun.objects.select_related("cycle"),
+        pk,
+        missing="No such recomputation.",
+    )

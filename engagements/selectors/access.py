@@ -39,7 +39,7 @@ from engagements.models import (
 from engagements.permissions import Action, can, load_access
 from organizations.http import TenantRequest
 from organizations.models import Membership
-from organizations.permissions import Access, require_hr_admin
+from organizations.permissions import Access, get_for_hr_admin
 
 # Plan ids, or a queryset that yields them (used as a subquery).
 PlanIds = Collection[int] | QuerySet[Any, Any]
@@ -277,41 +277,36 @@ def get_role_assignment_for(engagement: Engagement, pk: int) -> RoleAssignment:
 def get_cycle_for(request: TenantRequest, pk: int) -> ReviewCycle:
     """The cycle ``pk`` for an HR admin: 403 for other roles (before the lookup),
     404 when it is not in this organisation. One query."""
-    require_hr_admin(request.membership)
-    cycle = ReviewCycle.objects.filter(pk=pk).first()
-    if cycle is None:
-        raise Http404("No such cycle.")
-    return cycle
+    return get_for_hr_admin(
+        request.membership, ReviewCycle.objects.all(), pk, missing="No such cycle."
+    )
 
 
 def get_client_for(request: TenantRequest, pk: int) -> Client:
     """The client ``pk`` for an HR admin: 403 for other roles (before the lookup),
     404 when it is not in this organisation. One query."""
-    require_hr_admin(request.membership)
-    client = Client.objects.filter(pk=pk).first()
-    if client is None:
-        raise Http404("No such client.")
-    return client
+    return get_for_hr_admin(
+        request.membership, Client.objects.all(), pk, missing="No such client."
+    )
 
 
 def get_role_rule_for(request: TenantRequest, pk: int) -> RoleRule:
     """The role rule ``pk`` for an HR admin: 403 for other roles (before the lookup),
     404 when it is not in this organisation. One query."""
-    require_hr_admin(request.membership)
-    rule = RoleRule.objects.filter(pk=pk).select_related("job_title").first()
-    if rule is None:
-        raise Http404("No such role rule.")
-    return rule
+    return get_for_hr_admin(
+        request.membership,
+        RoleRule.objects.select_related("job_title"),
+        pk,
+        missing="No such role rule.",
+    )
 
 
 def get_template_for(request: TenantRequest, pk: int) -> PlanTemplate:
     """The plan template ``pk`` for an HR admin: 403 for other roles (before the
     lookup), 404 when it is not in this organisation. One query."""
-    require_hr_admin(request.membership)
-    template = PlanTemplate.objects.filter(pk=pk).first()
-    if template is None:
-        raise Http404("No such template.")
-    return template
+    return get_for_hr_admin(
+        request.membership, PlanTemplate.objects.all(), pk, missing="No such template."
+    )
 
 
 def get_template_goal_for(template: PlanTemplate, pk: int) -> TemplateGoal:
@@ -338,8 +333,9 @@ def get_template_competency_for(template: PlanTemplate, pk: int) -> TemplateComp
 def get_engagement_type_for(request: TenantRequest, pk: int) -> EngagementType:
     """The engagement type ``pk`` for an HR admin: 403 for other roles (before the
     lookup), 404 when it is not in this organisation. One query."""
-    require_hr_admin(request.membership)
-    found = EngagementType.objects.filter(pk=pk).first()
-    if found is None:
-        raise Http404("No such engagement type.")
-    return found
+    return get_for_hr_admin(
+        request.membership,
+        EngagementType.objects.all(),
+        pk,
+        missing="No such engagement type.",
+    )
