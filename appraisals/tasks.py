@@ -7,6 +7,7 @@ commit (``appraisals.services.recompute``), and beat by the name in
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils import timezone
 
 from appraisals.scores import recompute_appraisals
 from appraisals.selectors.evaluations import early_evaluation_cycles
@@ -17,10 +18,14 @@ from appraisals.services.recompute import (
     advance_run,
 )
 from organizations.models import Organization
-from organizations.tasks import tenant_task
+from organizations.outbox import enqueue
+from organizations.tasks import RETRY_OPTIONS, tenant_task
+from organizations.tenancy import tenant_context
+
+OPEN_EARLY_EVALUATIONS_TASK = "appraisals.open_early_evaluations"
 
 
-@shared_task(bind=False, name=RECOMPUTE_APPRAISAL_TASK)
+@shared_task(bind=False, name=RECOMPUTE_APPRAISAL_TASK, **RETRY_OPTIONS)
 @tenant_task
 def recompute_appraisal_task(*, organization: Organization, appraisal_id: int) -> int:
     """Recompute one appraisal's stored scores; 0 when it is finalised or gone.
@@ -31,7 +36,7 @@ def recompute_appraisal_task(*, organization: Organization, appraisal_id: int) -
     return recompute_appraisals([appraisal_id])
 
 
-@shared_task(bind=False, name=RECOMPUTE_CYCLE_STEP_TASK)
+@shared_task(bind=False, name=RECOMPUTE_CYCLE_STEP_TASK, **RETRY_OPTIONS)
 @tenant_task
 def recompute_cycle_task(
     *, organization: Organization, run_id: int, after: int = 0
@@ -42,17 +47,25 @@ def recompute_cycle_task(
     advance_run(run_id, after=after)
 
 
-@shared_task(bind=False, name="appraisals.open_early_evaluations_everywhere")
+@shared_task(
+    bind=False, name="appraisals.open_early_evaluations_everywhere", **RETRY_OPTIONS
+)
 def open_early_evaluations_everywhere() -> int:
-    """Queue early evaluation for every organisation (beat runs it once a day, and
-    may run it twice: opening is idempotent). Returns how many were queued."""
-    ids = list(Organization.objects.values_list("pk", flat=True))
-    for organization_id in ids:
-        open_early_evaluations_task.delay(organization_id=organization_id)
-    return len(ids)
+    """Owe early evaluation for every organisation, through the outbox (beat runs it
+    once a day, and may run it twice: opening is idempotent). Returns how many."""
+    today = timezone.now().date().isoformat()
+    organizations = list(Organization.objects.order_by("pk"))
+    for organization in organizations:
+        with tenant_context(organization):
+            enqueue(
+                OPEN_EARLY_EVALUATIONS_TASK,
+                organization=organization,
+                idempotency_key=f"open-early-evaluations:{today}",
+            )
+    return len(organizations)
 
 
-@shared_task(bind=False, name="appraisals.open_early_evaluations")
+@shared_task(bind=False, name=OPEN_EARLY_EVALUATIONS_TASK, **RETRY_OPTIONS)
 @tenant_task
 def open_early_evaluations_task(*, organization: Organization) -> int:
     """Open evaluations for ended plans in every in-progress cycle of the

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so it sees every error: a database outage answers a plain 503 page.
+    "config.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -114,6 +116,9 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Check a persistent connection before a request reuses it, so a process recovers by
+# itself after PostgreSQL restarts instead of failing once per dead connection.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 
@@ -128,9 +133,12 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # While Redis is down the cache degrades to no cache (config/cache.py);
+            # short timeouts keep an unanswering Redis from stalling a page.
+            "BACKEND": "config.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "hrms",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
         }
     }
 else:
@@ -145,8 +153,27 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    # A broker that is down fails a publication within seconds (the outbox retries it)
+    # instead of holding a request or the relay.
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+
+# --- The outbox (organizations/outbox.py, docs/architecture.md "Background work") -----
+# Beat's catch-up pass publishes due rows this often (seconds).
+OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=5.0)
+# A published row not completed after this many seconds is published again; the delay
+# doubles with each attempt (up to an hour).
+OUTBOX_REDELIVER_AFTER = env.int("OUTBOX_REDELIVER_AFTER", default=120)
+# After this many publications without completion a row is marked failed, for HR.
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+# Completed rows are deleted after this many days (beat, daily).
+OUTBOX_KEEP_COMPLETED_DAYS = env.int("OUTBOX_KEEP_COMPLETED_DAYS", default=14)
 
 # --- Auth --------------------------------------------------------------------------
 AUTH_USER_MODEL = "organizations.User"
@@ -174,6 +201,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # Login throttling: lock a user name from one address after 5 failures, for 15 minutes.
+# Failures are stored in the database (axes' default handler, named here so that no
+# one swaps in the cache handler): a Redis outage cannot open the lock.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -286,6 +316,16 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 from celery.schedules import crontab  # noqa: E402 - only the schedule needs it
 
 CELERY_BEAT_SCHEDULE = {
+    # The outbox relay's catch-up pass: owed work whose publication failed or whose
+    # task never completed (organizations/outbox.py).
+    "outbox-relay": {
+        "task": "organizations.relay_outbox",
+        "schedule": OUTBOX_RELAY_INTERVAL,
+    },
+    "outbox-prune": {
+        "task": "organizations.prune_outbox",
+        "schedule": crontab(hour=3, minute=40),
+    },
     # Feedback requests: remind requestees of open asks due within two days.
     "feedback-request-reminders": {
         "task": "feedback.tasks.send_request_reminders",

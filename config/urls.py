@@ -2,7 +2,11 @@
 
 from django.urls import include, path
 
+from config.middleware import server_error
 from organizations.views.home import healthz, root
+
+# A database outage answers 503 rather than 500 (config/middleware.py).
+handler500 = server_error
 
 urlpatterns = [
     path("", root, name="home"),

@@ -41,3 +41,10 @@ class EditConflict(DomainError):
     def __init__(self, message: str, current_version: int) -> None:
         super().__init__(message)
         self.current_version = current_version
+
+
+def describe_exception(exc: BaseException) -> str:
+    """An exception's type and the first line of its message: enough for a person to
+    report (a failed recomputation, an outbox row), never a traceback."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__

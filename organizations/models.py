@@ -335,3 +335,82 @@ class SentEmail(TenantModel):
 
     def __str__(self) -> str:
         return self.key
+
+
+class OutboxMessage(TenantModel):
+    """Background work owed after a commit: one row per Celery task to run.
+
+    Written by ``organizations.outbox.enqueue`` in the same transaction as the change
+    that makes the work owed, so the work exists exactly when the change does. The
+    relay (``organizations.outbox.relay``) publishes due rows to Celery and the task
+    marks its row completed in the transaction of its own effect, so a broker outage
+    delays work but never loses it, and a message delivered twice acts once.
+
+    Lifecycle: pending (``dispatched_at`` empty) → dispatched (published, awaiting the
+    worker; republished if not completed by ``next_attempt_at``) → completed, or
+    failed after ``OUTBOX_MAX_ATTEMPTS`` publications (shown to HR, retried on
+    request).
+    """
+
+    task = models.CharField(max_length=200)
+    kwargs = models.JSONField(default=dict)
+    # Idempotency key: two pending rows never share one (the second enqueue is a
+    # no-op); empty for work that may be owed several times over.
+    key = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    # Only the relay (organizations.outbox) reads across organisations, inside a
+    # transaction that sets the relay's row-security setting (docs/tenancy.md).
+    all_organizations = models.Manager()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "key"],
+                condition=~Q(key="") & Q(dispatched_at__isnull=True),
+                name="outbox_one_pending_per_key",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(completed_at__isnull=True, failed_at__isnull=True),
+                name="outbox_due",
+            ),
+            models.Index(
+                fields=["organization", "created_at"], name="outbox_org_created"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} #{self.pk}"
+
+    @property
+    def state(self) -> str:
+        if self.completed_at is not None:
+            return "completed"
+        if self.failed_at is not None:
+            return "failed"
+        if self.dispatched_at is not None:
+            return "dispatched"
+        return "pending"
+
+
+class RateLimitCounter(models.Model):
+    """A fixed-window request counter kept in the database, where rate limits count
+    while the cache (Redis) is unavailable, so a limit never fails open. Not tenant
+    data: the key names a limit and a hashed client address."""
+
+    key = models.CharField(max_length=200, unique=True)
+    window_started_at = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

@@ -1,4 +1,4 @@
-"""Notification e-mails: queued after commit, sent at most once per event.
+"""Notification e-mails: owed through the outbox, sent at most once per event.
 
 Every app sends through ``queue_email``. The Celery task renders the template in the
 organisation's language, checks the recipient still belongs to the organisation and
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from organizations.jobs import start_after_commit
 from organizations.models import Organization, User
+from organizations.outbox import enqueue
 
 DELIVER_EMAIL_TASK = "organizations.tasks.deliver_email"
 
@@ -32,11 +32,10 @@ def queue_email(
     essential: bool = False,
 ) -> None:
     """Send ``template`` to ``user`` (or to a bare ``address``) once the transaction
-    commits. Optional (non-essential) e-mails are skipped for users who opted out."""
+    commits, through the outbox (one INSERT; must run inside a transaction). Optional (non-essential) e-mails are skipped for users who opted out."""
     if user is None and not address:
         raise ValueError("An e-mail needs a user or an address.")
     kwargs = {
-        "organization_id": organization.pk,
         "key": key,
         "template": template,
         "context": context,
@@ -44,4 +43,21 @@ def queue_email(
         "address": address,
         "essential": essential,
     }
-    start_after_commit(DELIVER_EMAIL_TASK, **kwargs)
+    enqueue(
+        DELIVER_EMAIL_TASK,
+        organization=organization,
+        idempotency_key=f"email:{key}",
+        **kwargs,
+    )
+
+
+def receives_email(user: User | None, *, member: bool, essential: bool) -> bool:
+    """Whether ``organizations.tasks.deliver_email`` sends a notification to ``user``:
+    an active user who is an active member of the organisation, and the e-mail
+    essential or the user's optional e-mails on. Pure (no query)."""
+    return (
+        user is not None
+        and user.is_active
+        and member
+        and (essential or user.optional_emails)
+    )

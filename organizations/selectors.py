@@ -7,11 +7,13 @@ pages and later exports start from it. ``get_employee_for`` is the access gate.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from organizations.history import timeline
 from organizations.http import TenantRequest
@@ -21,6 +23,7 @@ from organizations.models import (
     Invitation,
     JobTitle,
     Membership,
+    OutboxMessage,
 )
 from organizations.permissions import can_manage_people
 
@@ -156,3 +159,67 @@ def job_titles_with_head_counts() -> QuerySet[JobTitle]:
     queryset; one query when run."""
     # Meta.ordering does not apply to GROUP BY queries; paginating needs an order.
     return JobTitle.objects.annotate(people=Count("employees")).order_by("name")
+
+
+# --- Background work (the outbox) ------------------------------------------------------
+
+# What each kind of background work is called on HR's page; a task missing here shows
+# its technical name.
+TASK_LABELS = {
+    "organizations.tasks.deliver_email": _("Notification e-mail"),
+    "organizations.tasks.send_invitation_email": _("Invitation e-mail"),
+    "appraisals.recompute_appraisal": _("Score recomputation of one appraisal"),
+    "appraisals.recompute_cycle_step": _("Score recomputation of a cycle (one step)"),
+    "appraisals.open_early_evaluations": _("Opening early evaluations"),
+    "feedback.tasks.send_request_reminders_for": _("Feedback request reminders"),
+}
+
+
+@dataclass(frozen=True)
+class OutboxProblem:
+    message: OutboxMessage
+    label: str
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    """The organisation's background work still owed, for HR's page."""
+
+    waiting: (
+        int  # not yet handed to a worker (the broker was unreachable, or just owed)
+    )
+    running: int  # handed to a worker, not completed yet
+    failed: int  # gave up after OUTBOX_MAX_ATTEMPTS; HR may retry
+    completed_last_day: int
+    oldest_owed_at: datetime | None
+    problems: list[OutboxProblem]  # failed rows and rows with an error, newest first
+
+
+def outbox_backlog(*, problem_limit: int = 50) -> OutboxBacklog:
+    """Counts of the active organisation's owed background work and its failures.
+    Two queries."""
+    day_ago = timezone.now() - timedelta(days=1)
+    owed = Q(completed_at__isnull=True, failed_at__isnull=True)
+    counts = OutboxMessage.objects.aggregate(
+        waiting=Count("pk", filter=owed & Q(dispatched_at__isnull=True)),
+        running=Count("pk", filter=owed & Q(dispatched_at__isnull=False)),
+        failed=Count(
+            "pk", filter=Q(completed_at__isnull=True, failed_at__isnull=False)
+        ),
+        completed=Count("pk", filter=Q(completed_at__gte=day_ago)),
+        oldest=Min("created_at", filter=Q(completed_at__isnull=True)),
+    )
+    problems = [
+        OutboxProblem(message, str(TASK_LABELS.get(message.task, message.task)))
+        for message in OutboxMessage.objects.filter(completed_at__isnull=True)
+        .filter(Q(failed_at__isnull=False) | ~Q(last_error=""))
+        .order_by("-created_at")[:problem_limit]
+    ]
+    return OutboxBacklog(
+        waiting=counts["waiting"],
+        running=counts["running"],
+        failed=counts["failed"],
+        completed_last_day=counts["completed"],
+        oldest_owed_at=counts["oldest"],
+        problems=problems,
+    )

@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from organizations.enums import Role
 from organizations.errors import DomainError
 from organizations.history import record_author
-from organizations.jobs import start_after_commit
 from organizations.models import (
     Employee,
     Invitation,
@@ -26,6 +25,7 @@ from organizations.models import (
     Organization,
     User,
 )
+from organizations.outbox import enqueue
 from organizations.signals import employee_linked
 from organizations.tenancy import tenant_context
 
@@ -229,9 +229,10 @@ def invite_member(
             created_at=now,
             expires_at=now + settings.INVITATION_MAX_AGE,
         )
-        start_after_commit(
+        enqueue(
             SEND_INVITATION_TASK,
-            organization_id=organization.pk,
+            organization=organization,
+            idempotency_key=f"invitation:{invitation.pk}",
             invitation_id=invitation.pk,
         )
     return invitation

@@ -1,4 +1,5 @@
-"""Celery tasks of the organizations app, and the tenant task wrapper all apps use."""
+"""Celery tasks of the organizations app, the tenant task wrapper all apps use, and
+the outbox relay's beat tasks."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from organizations import outbox
 from organizations.models import (
     Invitation,
     Membership,
@@ -23,8 +25,23 @@ from organizations.models import (
     SentEmail,
     User,
 )
+from organizations.notifications import receives_email
 from organizations.services import invitation_token
 from organizations.tenancy import tenant_context
+
+# Every task retries, with growing pauses, when the database or the broker is
+# unreachable (a restart, an outage); the outbox republishes whatever still fails.
+RETRY_ON: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+)
+RETRY_OPTIONS: dict[str, Any] = {
+    "autoretry_for": RETRY_ON,
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "max_retries": 8,
+}
 
 
 def tenant_task(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -33,20 +50,51 @@ def tenant_task(func: Callable[..., Any]) -> Callable[..., Any]:
     A call without ``organization_id`` fails with TypeError before touching data; the
     organisation is loaded and its scope and row-security setting entered here, so the
     body cannot forget either.
+
+    Work published by the outbox carries ``outbox_id``: the body runs only if that row
+    is still owed (its lock makes a concurrent duplicate wait, then skip), and the row
+    is marked completed in the body's own transaction, so the outbox never counts work
+    done that was not. Returns None for a duplicate. Cost: 2 queries for an outbox
+    delivery, on top of the body's.
     """
 
     @wraps(func)
-    def wrapper(*args: Any, organization_id: int, **kwargs: Any) -> Any:
+    def wrapper(
+        *args: Any, organization_id: int, outbox_id: int | None = None, **kwargs: Any
+    ) -> Any:
         if not isinstance(organization_id, int):
             raise TypeError("organization_id must be an organisation's id.")
         organization = Organization.objects.get(pk=organization_id)
-        with tenant_context(organization):
-            return func(*args, organization=organization, **kwargs)
+        try:
+            with tenant_context(organization):
+                if outbox_id is not None and not outbox.claim(outbox_id):
+                    return None
+                result = func(*args, organization=organization, **kwargs)
+                if outbox_id is not None:
+                    outbox.complete(outbox_id)
+                return result
+        except Exception as exc:
+            if outbox_id is not None:
+                outbox.record_failure(organization, outbox_id, exc)
+            raise
 
     return wrapper
 
 
-@shared_task(bind=False, autoretry_for=(ConnectionError,), max_retries=5)
+@shared_task(bind=False, name="organizations.relay_outbox", **RETRY_OPTIONS)
+def relay_outbox() -> int:
+    """Beat, every few seconds: publish the outbox rows that are due (the catch-up
+    behind each commit's fast path). Returns how many were published."""
+    return outbox.relay()
+
+
+@shared_task(bind=False, name="organizations.prune_outbox", **RETRY_OPTIONS)
+def prune_outbox() -> int:
+    """Beat, daily: delete completed outbox rows past their keeping time."""
+    return outbox.prune()
+
+
+@shared_task(bind=False, **RETRY_OPTIONS)
 @tenant_task
 def send_invitation_email(*, organization: Organization, invitation_id: int) -> bool:
     """E-mail an invitation link. Returns False when the invitation is no longer usable."""
@@ -75,9 +123,7 @@ def send_invitation_email(*, organization: Organization, invitation_id: int) -> 
 
 @shared_task(
     bind=False,
-    autoretry_for=(ConnectionError, smtplib.SMTPException),
-    retry_backoff=True,
-    max_retries=5,
+    **{**RETRY_OPTIONS, "autoretry_for": (*RETRY_ON, smtplib.SMTPException)},
 )
 @tenant_task
 def deliver_email(
@@ -100,7 +146,7 @@ def deliver_email(
         member = Membership.unscoped.filter(
             organization=organization, user_id=user_id, is_active=True
         ).exists()
-        if user is None or not member or not (essential or user.optional_emails):
+        if user is None or not receives_email(user, member=member, essential=essential):
             return False
         address = user.email
     if SentEmail.objects.filter(key=key).exists():

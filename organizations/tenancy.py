@@ -32,6 +32,13 @@ if TYPE_CHECKING:
 RLS_SETTING = "app.organization_id"
 POLICY_NAME = "tenant_isolation"
 
+# The outbox relay publishes every organisation's owed background work, so it alone
+# reads across organisations: on these tables the policy also admits a transaction
+# that set RELAY_SETTING to 'on'. Only organizations.outbox sets it, for its own
+# transaction (set_config(..., true)); tests/test_architecture.py checks that.
+RELAY_SETTING = "app.outbox_relay"
+RELAY_TABLES = {"organizations_outboxmessage"}
+
 # Tables that carry organization_id but are not tenant-owned rows. Each has a reason.
 RLS_EXEMPT_TABLES = {
     # The key that resolves tenancy: looked up by (user, organisation) before a tenant
@@ -204,14 +211,16 @@ def install_row_level_security(using: str = "default", app_role: str = "") -> No
     policy_expr = (
         f"organization_id = NULLIF(current_setting('{RLS_SETTING}', true), '')::bigint"
     )
+    relay_expr = f"({policy_expr}) OR current_setting('{RELAY_SETTING}', true) = 'on'"
     with conn.cursor() as cursor:
         for table in tenant_tables():
+            expr = relay_expr if table in RELAY_TABLES else policy_expr
             cursor.execute(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY')
             cursor.execute(f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY')
             cursor.execute(f'DROP POLICY IF EXISTS {POLICY_NAME} ON "{table}"')
             cursor.execute(
                 f'CREATE POLICY {POLICY_NAME} ON "{table}" '
-                f"USING ({policy_expr}) WITH CHECK ({policy_expr})"
+                f"USING ({expr}) WITH CHECK ({expr})"
             )
         _install_tenant_foreign_keys(cursor)
         if app_role:

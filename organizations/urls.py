@@ -25,6 +25,11 @@ urlpatterns = [
     ),
     path("settings/", settings.organization_settings, name="settings"),
     path(
+        "settings/background-work/",
+        settings.background_work,
+        name="background_work",
+    ),
+    path(
         "settings/business-units/",
         settings.BusinessUnitListView.as_view(),
         name="business_units",

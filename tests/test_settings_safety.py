@@ -3,8 +3,10 @@ the truth about the database and the broker."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -121,17 +123,50 @@ def test_healthz_reports_database_and_broker_ok(db, settings):
     assert "no-cache" in response["Cache-Control"]
 
 
-def test_healthz_is_503_when_the_broker_is_unreachable(db, settings):
+def test_healthz_is_200_but_degraded_when_the_broker_is_unreachable(db, settings):
+    # The web tier keeps serving during a Redis outage, so the probe must not fail.
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
 
     response = Client().get("/healthz")
 
-    assert response.status_code == 503
+    assert response.status_code == 200
     assert response.json() == {
-        "status": "unavailable",
+        "status": "degraded",
         "database": "ok",
         "broker": "unavailable",
     }
+
+
+HEALTHZ_SCRIPT = """
+import json
+import django
+django.setup()
+from django.test import Client
+response = Client().get("/healthz")
+print("RESULT:" + json.dumps([response.status_code, response.json()]))
+"""
+
+
+def test_healthz_is_503_when_the_database_does_not_answer():
+    with socket.socket() as refusing:  # bound, never listening: refuses connections
+        refusing.bind(("127.0.0.1", 0))
+        port = refusing.getsockname()[1]
+        result = _run(
+            ["-c", HEALTHZ_SCRIPT],
+            DATABASE_URL=f"postgres://hrms_app@127.0.0.1:{port}/hrms",
+            REDIS_URL=None,
+        )
+
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT:"))
+    assert json.loads(line.removeprefix("RESULT:")) == [
+        503,
+        {
+            "status": "unavailable",
+            "database": "unavailable",
+            "broker": "eager (no broker configured)",
+        },
+    ]
 
 
 def test_healthz_without_a_broker_reports_eager_tasks(db, settings):

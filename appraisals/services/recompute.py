@@ -2,14 +2,14 @@
 as a run with progress (HR's button, or weights that changed).
 
 The work itself is ``appraisals.scores``; this module decides when it starts. Tasks
-are started by name after commit (``appraisals.tasks`` is never imported here), so a
-rolled-back change starts nothing and the tasks read what was committed.
+are owed by name through the outbox (``organizations.outbox.enqueue``; ``appraisals.tasks``
+is never imported here), so a rolled-back change owes nothing, the tasks read what was
+committed, and a broker outage delays a recompute without losing it.
 """
 
 from __future__ import annotations
 
 import logging
-import weakref
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied
@@ -22,9 +22,9 @@ from appraisals.enums import AppraisalStatus
 from appraisals.models import Appraisal, RecomputeRun
 from appraisals.scores import recompute_cycle_chunk
 from engagements.models import ReviewCycle
-from organizations.errors import DomainError
-from organizations.jobs import start_task
+from organizations.errors import DomainError, describe_exception
 from organizations.models import Membership
+from organizations.outbox import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -41,64 +41,28 @@ RUN_STALE_AFTER = timedelta(hours=1)
 # --- One appraisal after a change ---------------------------------------------------
 
 
-class _PendingRecomputes:
-    """One on-commit callback per transaction collecting the appraisals to recompute,
-    so several changes to one appraisal in a transaction start one task."""
-
-    def __init__(self) -> None:
-        self.keys: set[tuple[int, int]] = set()
-        self.started = False
-
-    def __call__(self) -> None:
-        self.started = True
-        for organization_id, appraisal_id in sorted(self.keys):
-            start_task(
-                RECOMPUTE_APPRAISAL_TASK,
-                organization_id=organization_id,
-                appraisal_id=appraisal_id,
-            )
-
-
-# The pending callback of each connection's transaction, held weakly: Django's list of
-# on-commit callbacks holds the only strong reference, so a rollback that drops the
-# callback drops the entry too, and nothing stale survives into the next transaction.
-_pending: weakref.WeakValueDictionary[int, _PendingRecomputes] = (
-    weakref.WeakValueDictionary()
-)
-
-
 def queue_recompute(appraisal: Appraisal) -> None:
-    """Recompute ``appraisal`` in Celery after the current transaction commits.
-
-    Calls for the same appraisal in one transaction start a single task; outside a
-    transaction the task starts at once.
-    """
-    key = (appraisal.organization_id, appraisal.pk)
-    connection = transaction.get_connection()
-    if connection.in_atomic_block:
-        pending = _pending.get(id(connection))
-        if pending is not None and not pending.started:
-            pending.keys.add(key)
-            return
-    pending = _PendingRecomputes()
-    pending.keys.add(key)
-    if connection.in_atomic_block:
-        _pending[id(connection)] = pending
-    transaction.on_commit(pending)
+    """Recompute ``appraisal`` in Celery after the current transaction commits, through
+    the outbox (one INSERT). Calls for the same appraisal before the work is published
+    owe it once (the outbox key)."""
+    enqueue(
+        RECOMPUTE_APPRAISAL_TASK,
+        organization=appraisal.organization_id,
+        idempotency_key=f"recompute:{appraisal.pk}",
+        appraisal_id=appraisal.pk,
+    )
 
 
 # --- A whole cycle, as a run ----------------------------------------------------------
 
 
 def _queue_run(run: RecomputeRun, *, after: int = 0) -> None:
-    organization_id, run_id = run.organization_id, run.pk
-    transaction.on_commit(
-        lambda: start_task(
-            RECOMPUTE_CYCLE_STEP_TASK,
-            organization_id=organization_id,
-            run_id=run_id,
-            after=after,
-        )
+    enqueue(
+        RECOMPUTE_CYCLE_STEP_TASK,
+        organization=run.organization_id,
+        idempotency_key=f"recompute-run:{run.pk}:{after}",
+        run_id=run.pk,
+        after=after,
     )
 
 
@@ -160,12 +124,6 @@ def _fail(run: RecomputeRun, error: str) -> None:
     run.save(update_fields=["status", "error", "finished_at"])
 
 
-def _describe(exc: Exception) -> str:
-    """The exception's type and first line: enough for HR to report, no traceback."""
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-
-
 def advance_run(run_id: int, *, after: int = 0) -> None:
     """One step of a cycle run: recompute the next ``RUN_CHUNK`` open appraisals with
     an id above ``after``, record the progress and queue the next step.
@@ -184,7 +142,7 @@ def advance_run(run_id: int, *, after: int = 0) -> None:
         done_ids = recompute_cycle_chunk(run.cycle_id, after=after, size=RUN_CHUNK)
     except Exception as exc:  # recorded on the run for HR to see, not raised
         logger.exception("Recompute run %s failed", run_id)
-        _fail(run, _describe(exc))
+        _fail(run, describe_exception(exc))
         return
     last = done_ids[-1] if done_ids else after
     counts = Appraisal.objects.filter(

@@ -15,11 +15,8 @@ engagement's name and the staffed people's names, nothing else of the organisati
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -47,6 +44,7 @@ from feedback.selectors.surveys import (
     survey_status,
 )
 from feedback.services.surveys import SurveyClosed, answer_survey, send_survey
+from organizations import ratelimit
 from organizations.errors import DomainError
 from organizations.http import (
     TenantRequest,
@@ -59,21 +57,21 @@ from organizations.http import (
 from organizations.selectors import get_employee_for
 from organizations.tenancy import tenant_context
 
-logger = logging.getLogger(__name__)
-
 PAGE_SIZE = 25
 # Public page: at most RATE_LIMIT requests per client address in RATE_WINDOW seconds.
 # Settings SURVEY_RATE_LIMIT / SURVEY_RATE_WINDOW override them (read per request).
 RATE_LIMIT = 20
 RATE_WINDOW = 60
-RATE_KEY_PREFIX = "survey:rate:"
+RATE_SCOPE = "survey"
 
 
 # --- Rate limit of the public page ---------------------------------------------------
 
 
 def rate_limit_key(ip: str) -> str:
-    return f"{RATE_KEY_PREFIX}{ip}"
+    """The counter's key of one client address (the cache key, and the database
+    row's key while the cache is unavailable)."""
+    return ratelimit.counter_key(RATE_SCOPE, ip)
 
 
 def _rate_window() -> int:
@@ -85,22 +83,15 @@ def over_rate_limit(request: HttpRequest) -> bool:
     the limit within the window (a fixed window from its first request).
 
     The counter lives in the cache (Redis in production, so every web process shares
-    it). If the cache fails the request is let through and the failure logged: the
-    link's signature, not the limit, is what protects the surveys.
+    it) and, while the cache cannot count, in the database: the limit never fails
+    open (``organizations.ratelimit``).
     """
-    key = rate_limit_key(client_ip(request) or "unknown")
-    window = _rate_window()
-    try:
-        cache.add(key, 0, timeout=window)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=window)
-            count = 1
-    except Exception:
-        logger.warning("Survey rate limit unavailable: cache error", exc_info=True)
-        return False
-    return count > int(getattr(settings, "SURVEY_RATE_LIMIT", RATE_LIMIT))
+    return ratelimit.hit(
+        RATE_SCOPE,
+        client_ip(request) or "unknown",
+        limit=int(getattr(settings, "SURVEY_RATE_LIMIT", RATE_LIMIT)),
+        window=_rate_window(),
+    )
 
 
 # --- Public answer page --------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The organisation's settings: its name, time zone and weights, and the business units
-and job titles people are filed under (HR admins only)."""
+"""The organisation's settings: its name, time zone and weights, the business units
+and job titles people are filed under, and its background work (HR admins only)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from typing import Any
 from django.contrib import messages
 from django.db.models import QuerySet
 from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.generic import ListView, UpdateView
 
-from organizations import selectors
+from organizations import outbox, selectors
 from organizations.enums import Role
 from organizations.forms import BusinessUnitForm, JobTitleForm, OrganizationSettingsForm
 from organizations.http import TenantRequest, form_response
@@ -118,3 +119,29 @@ class JobTitleEditView(_ReferenceEditView):
 
     def get_queryset(self) -> QuerySet[JobTitle]:
         return JobTitle.objects.all()
+
+
+@role_required(Role.HR_ADMIN)
+def background_work(request: TenantRequest, org_slug: str) -> HttpResponse:
+    """HR: the organisation's background work still owed (e-mails, recomputations) and
+    what failed; POST retries every failed piece."""
+    if request.method == "POST":
+        retried = outbox.retry_failed(organization=request.organization)
+        if retried:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)s failed piece of work was queued again.",
+                    "%(count)s failed pieces of work were queued again.",
+                    retried,
+                )
+                % {"count": retried},
+            )
+        else:
+            messages.info(request, _("Nothing had failed; there was nothing to retry."))
+        return redirect("organizations:background_work", org_slug)
+    return render(
+        request,
+        "organizations/background_work.html",
+        {"backlog": selectors.outbox_backlog()},
+    )

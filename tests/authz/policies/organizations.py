@@ -1,7 +1,7 @@
 """The organizations part of the authorisation policy: what each of its named URLs
 answers to whom (``POLICY``) and the body of each URL's POST (``POST_DATA``). Its URLs:
 the home page, the health probe and the account pages outside any organisation, and
-people, invitations, settings, business units and job titles under /o/<org_slug>/.
+people, invitations, settings, background work, business units and job titles under /o/<org_slug>/.
 The language of the table is ``tests/authz/policy.py``."""
 
 from __future__ import annotations
@@ -170,6 +170,10 @@ POLICY: dict[str, UrlPolicy] = {
         rows={(GET, NONE): HR_ONLY, (POST, NONE): HR_ONLY},
         writes=True,
     ),
+    "organizations:background_work": UrlPolicy(
+        # POST retries failed work; the world has none, so it changes nothing.
+        rows={(GET, NONE): HR_ONLY, (POST, NONE): HR_ONLY},
+    ),
     "organizations:business_units": UrlPolicy(
         rows={(GET, NONE): HR_ONLY, (POST, NONE): HR_ONLY},
         writes=True,
@@ -228,6 +232,7 @@ POST_DATA: dict[str, PostBody] = {
         "general_weight": "40",
         "goal_weight": "70",
     },
+    "organizations:background_work": lambda w, k: {},
     "organizations:business_units": lambda w, k: {"name": "New Unit"},
     "organizations:business_unit_edit": lambda w, k: {"name": "Renamed Unit"},
     "organizations:job_titles": lambda w, k: {"name": "New Title"},
