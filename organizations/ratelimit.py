@@ -106,3 +106,13 @@ def _warn_fallback(scope: str, error: Exception) -> None:
             scope,
             error,
         )
+
+
+def prune_counters(*, older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete database counters whose window started more than ``older_than`` ago
+    (beat, daily): they are written only during cache outages and matter only within
+    their window. Returns how many were deleted."""
+    deleted, _ = RateLimitCounter.objects.filter(
+        window_started_at__lt=timezone.now() - older_than
+    ).delete()
+    return deleted

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from organizations import outbox
+from organizations import outbox, ratelimit
 from organizations.models import (
     Invitation,
     Membership,
@@ -90,8 +90,9 @@ def relay_outbox() -> int:
 
 @shared_task(bind=False, name="organizations.prune_outbox", **RETRY_OPTIONS)
 def prune_outbox() -> int:
-    """Beat, daily: delete completed outbox rows past their keeping time."""
-    return outbox.prune()
+    """Beat, daily: delete completed outbox rows past their keeping time, and rate
+    limit counters kept in the database during a cache outage once stale."""
+    return outbox.prune() + ratelimit.prune_counters()
 
 
 @shared_task(bind=False, **RETRY_OPTIONS)

@@ -23,9 +23,15 @@ from django.utils import timezone
 
 from organizations import outbox
 from organizations.enums import Role
-from organizations.models import Membership, Organization, OutboxMessage, SentEmail
+from organizations.models import (
+    Membership,
+    Organization,
+    OutboxMessage,
+    RateLimitCounter,
+    SentEmail,
+)
 from organizations.notifications import DELIVER_EMAIL_TASK, queue_email
-from organizations.tasks import deliver_email
+from organizations.tasks import deliver_email, prune_outbox
 from organizations.tenancy import tenant_context
 
 TEMPLATE = "feedback/email/feedback_shared.txt"
@@ -389,3 +395,34 @@ def test_outside_the_relay_outbox_rows_stay_inside_their_organisation(
         outbox._enter_relay()
         cursor.execute("SELECT count(*) FROM organizations_outboxmessage")
         assert cursor.fetchone()[0] == 1
+
+
+# --- Keeping it small -----------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_daily_prune_deletes_old_completed_rows_and_stale_counters(
+    org: Organization, member: Membership
+) -> None:
+    with tenant_context(org):
+        _owe_email(org, member, "old")
+        _owe_email(org, member, "recent")
+    with tenant_context(org):
+        OutboxMessage.objects.filter(key="email:old").update(
+            completed_at=timezone.now() - timedelta(days=30)
+        )
+    RateLimitCounter.objects.create(
+        key="ratelimit:test:old",
+        window_started_at=timezone.now() - timedelta(days=2),
+        count=3,
+    )
+    RateLimitCounter.objects.create(
+        key="ratelimit:test:new", window_started_at=timezone.now(), count=1
+    )
+
+    assert prune_outbox() == 2
+
+    assert [row.key for row in _rows(org)] == ["email:recent"]
+    assert list(RateLimitCounter.objects.values_list("key", flat=True)) == [
+        "ratelimit:test:new"
+    ]
