@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from organizations.models import Membership, Organization, OutboxMessage, SentEmail
+from organizations.notifications import queue_email
+from organizations.tenancy import tenant_context
 from tests.browser.conftest import Journey
 
 pytestmark = pytest.mark.browser
@@ -97,3 +101,51 @@ def test_employee_has_no_people_link_and_the_directory_is_403(
     expect(page.get_by_role("heading", level=1)).to_have_text("You cannot do this")
     expect(page.get_by_role("table")).to_have_count(0)
     journey.step("forbidden")
+
+
+def test_hr_admin_sees_failed_background_work_and_retries_it(journey: Journey) -> None:
+    """Settings → Background work: the demo's e-mails are done; one e-mail that failed
+    after every attempt is shown with its error, and HR's retry sends it."""
+    acme = Organization.objects.get(slug="acme")
+    with tenant_context(acme):
+        hr = Membership.objects.select_related("user").get(user__email="hr@acme.test")
+        queue_email(
+            organization=acme,
+            key="browser:failed-email",
+            template="appraisals/email/appraisal_finalised.txt",
+            context={"path": "/o/acme/"},
+            user=hr.user,
+            essential=True,
+        )
+    with tenant_context(acme):
+        OutboxMessage.objects.filter(key="email:browser:failed-email").update(
+            completed_at=None,
+            attempts=8,
+            failed_at=timezone.now(),
+            last_error="SMTPServerDisconnected: Connection unexpectedly closed",
+        )
+        SentEmail.objects.filter(key="browser:failed-email").delete()
+    page = journey.page
+    journey.log_in("hr@acme.test")
+
+    navbar = page.get_by_role("navigation", name="Main navigation")
+    navbar.get_by_role("button", name="Settings", exact=True).click()
+    navbar.get_by_role("link", name="Background work", exact=True).click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Background work")
+    problems = page.get_by_role("table")
+    expect(problems).to_contain_text("Notification e-mail")
+    expect(problems).to_contain_text("SMTPServerDisconnected")
+    journey.step("background-work-failed")
+
+    page.get_by_role("button", name="Retry failed work").click()
+
+    expect(page.get_by_role("alert")).to_contain_text(
+        "1 failed piece of work was queued again."
+    )
+    expect(
+        page.get_by_text("Nothing is owed: all background work is done.")
+    ).to_be_visible()
+    journey.step("background-work-retried")
+    with tenant_context(acme):
+        assert SentEmail.objects.filter(key="browser:failed-email").count() == 1
