@@ -15,13 +15,14 @@ TEST_ENV := DATABASE_URL=postgres://hrms_owner@127.0.0.1:5432/hrms \
 	CELERY_TASK_ALWAYS_EAGER=true \
 	DEBUG=true
 
-.PHONY: help install run test lint format services system-deps bench clean
+.PHONY: help install run test lint format services system-deps bench bench-load clean
 
 help:
 	@echo "make run   - install, migrate the embedded SQLite database, load the demo, serve http://127.0.0.1:8000"
 	@echo "make test  - install, start/use PostgreSQL and Redis on localhost, run lint and the whole suite"
 	@echo "make lint  - ruff format --check, ruff check, mypy, lint-imports (the import contracts)"
 	@echo "make bench - benchmarks that print ratios measured in one run (bench/README.md)"
+	@echo "make bench-load - 50 users for 2 minutes with Redis stopped and a worker killed (docs/benchmarks.md)"
 
 $(UV):
 	$(HOST_PY) -m venv $(TOOLS)
@@ -73,6 +74,12 @@ test: install services system-deps lint
 bench: install services  # benchmarks that print ratios (see bench/README.md); not tests
 	$(TEST_ENV) $(PY) bench/people_directory.py
 	$(TEST_ENV) $(PY) bench/recompute.py
+
+# About 6 minutes: its own database, Redis, gunicorn, Celery worker and beat, Locust
+# with 50 users; Redis is stopped for 20 s and the worker killed once; then the
+# consistency check. Prints its figures (docs/benchmarks.md).
+bench-load: install services
+	$(TEST_ENV) $(PY) bench/load_outage.py
 
 clean:
 	rm -rf .venv $(TOOLS) node_modules staticfiles db.sqlite3

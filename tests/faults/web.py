@@ -74,7 +74,9 @@ def database_url(*, port: int | None = None) -> str:
 
 def file_email_url(directory: Path) -> str:
     """An ``EMAIL_URL`` that writes every e-mail as a file into ``directory``."""
-    return "filemail://" + quote(str(directory.resolve()), safe="/")
+    # django-environ reads the path after "filemail://" as relative unless it starts
+    # with a further slash: four slashes in all for an absolute directory.
+    return "filemail:///" + quote(str(directory.resolve()), safe="/")
 
 
 def process_env(
