@@ -27,7 +27,6 @@ from bench.recompute import seed_cycle
 from engagements.enums import EngagementRole, PlanStatus
 from engagements.models import Client, Engagement, Goal, Plan, RoleAssignment
 from engagements.services.roles import assign_role
-from organizations.notifications import receives_email
 from organizations.models import (
     Employee,
     Membership,
@@ -36,7 +35,7 @@ from organizations.models import (
     SentEmail,
     User,
 )
-from organizations.notifications import queue_email
+from organizations.notifications import queue_email, receives_email
 from organizations.tenancy import tenant_context
 from tests.appraisals.test_scoring_rules import build_worked_example
 from tests.engagement_factories import EngagementFactory, GoalFactory, PlanFactory
