@@ -18,7 +18,13 @@ from typing import Any
 
 import pytest
 from celery import current_app
-from django.db import connection, connections, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 from django.utils import timezone
 
 from organizations import outbox
@@ -426,3 +432,23 @@ def test_the_daily_prune_deletes_old_completed_rows_and_stale_counters(
     assert list(RateLimitCounter.objects.values_list("key", flat=True)) == [
         "ratelimit:test:new"
     ]
+
+
+# --- Every task retries a lost database or broker ---------------------------------------------
+
+
+def test_every_task_of_the_project_retries_when_the_database_is_unreachable() -> None:
+    current_app.autodiscover_tasks(force=True)
+    ours = {
+        name: task
+        for name, task in current_app.tasks.items()
+        if name.split(".")[0]
+        in {"organizations", "competencies", "engagements", "feedback", "appraisals"}
+    }
+    assert "organizations.relay_outbox" in ours
+    assert "appraisals.recompute_appraisal" in ours
+    for name, task in ours.items():
+        retried = tuple(getattr(task, "autoretry_for", ()))
+        assert OperationalError in retried, name
+        assert InterfaceError in retried, name
+        assert task.retry_backoff, name
