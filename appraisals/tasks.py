@@ -7,7 +7,6 @@ commit (``appraisals.services.recompute``), and beat by the name in
 from __future__ import annotations
 
 from celery import shared_task
-from django.utils import timezone
 
 from appraisals.scores import recompute_appraisals
 from appraisals.selectors.evaluations import early_evaluation_cycles
@@ -18,9 +17,8 @@ from appraisals.services.recompute import (
     advance_run,
 )
 from organizations.models import Organization
-from organizations.outbox import enqueue
+from organizations.outbox import enqueue_daily_everywhere
 from organizations.tasks import RETRY_OPTIONS, tenant_task
-from organizations.tenancy import tenant_context
 
 OPEN_EARLY_EVALUATIONS_TASK = "appraisals.open_early_evaluations"
 
@@ -53,16 +51,7 @@ def recompute_cycle_task(
 def open_early_evaluations_everywhere() -> int:
     """Owe early evaluation for every organisation, through the outbox (beat runs it
     once a day, and may run it twice: opening is idempotent). Returns how many."""
-    today = timezone.now().date().isoformat()
-    organizations = list(Organization.objects.order_by("pk"))
-    for organization in organizations:
-        with tenant_context(organization):
-            enqueue(
-                OPEN_EARLY_EVALUATIONS_TASK,
-                organization=organization,
-                idempotency_key=f"open-early-evaluations:{today}",
-            )
-    return len(organizations)
+    return enqueue_daily_everywhere(OPEN_EARLY_EVALUATIONS_TASK)
 
 
 @shared_task(bind=False, name=OPEN_EARLY_EVALUATIONS_TASK, **RETRY_OPTIONS)

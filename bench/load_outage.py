@@ -126,7 +126,7 @@ def bench_database(name: str) -> Iterator[Database]:
     db_config = setup_databases(
         verbosity=0,
         interactive=False,
-        aliases={"default"},  # type: ignore[arg-type]  # Django takes a set
+        aliases={"default"},  # type: ignore[arg-type]  # django-stubs says Mapping; Django iterates a set of aliases
         serialized_aliases=set(),
     )
     try:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.utils import timezone
 
 from feedback.services.requests import send_due_reminders
 from organizations.models import Organization
-from organizations.outbox import enqueue
+from organizations.outbox import enqueue_daily_everywhere
 from organizations.tasks import RETRY_OPTIONS, tenant_task
-from organizations.tenancy import tenant_context
 
 SEND_REMINDERS_FOR_TASK = "feedback.tasks.send_request_reminders_for"
 
@@ -19,16 +17,7 @@ def send_request_reminders() -> int:
     """Daily (beat): owe one reminder run per organisation, through the outbox, each in
     its own tenant (a second beat run the same day adds nothing while the first is
     pending). Returns the number of organisations."""
-    today = timezone.now().date().isoformat()
-    organizations = list(Organization.objects.order_by("pk"))
-    for organization in organizations:
-        with tenant_context(organization):
-            enqueue(
-                SEND_REMINDERS_FOR_TASK,
-                organization=organization,
-                idempotency_key=f"request-reminders:{today}",
-            )
-    return len(organizations)
+    return enqueue_daily_everywhere(SEND_REMINDERS_FOR_TASK)
 
 
 @shared_task(bind=False, name=SEND_REMINDERS_FOR_TASK, **RETRY_OPTIONS)

@@ -121,6 +121,19 @@ def enqueue(
     _publish_after_commit(organization_id, written)
 
 
+def enqueue_daily_everywhere(task: str) -> int:
+    """Owe ``task`` once today in every organisation, each in its own tenant: what a
+    daily beat job fans out. A second run the same day adds nothing while the first
+    is still waiting (the key names the task and the day). Returns how many
+    organisations. One transaction and one INSERT per organisation."""
+    today = timezone.now().date().isoformat()
+    organizations = list(Organization.objects.order_by("pk"))
+    for organization in organizations:
+        with tenant_context(organization):
+            enqueue(task, organization=organization, idempotency_key=f"{task}:{today}")
+    return len(organizations)
+
+
 class _FastPath:
     """An on-commit callback that publishes the rows a transaction wrote (rows owed
     earlier are the catch-up pass's).

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -202,11 +203,12 @@ def _directory(given: Path | None, prefix: str) -> tuple[Path, bool]:
     return Path(tempfile.mkdtemp(prefix=prefix)), True
 
 
-class _Service:
+class _Service(ABC):
     """Context-manager plumbing shared by the services: ``close()`` on exit."""
 
+    @abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Stop the service and remove what it owns."""
 
     def __enter__(self) -> Self:
         return self
@@ -350,11 +352,13 @@ class _CeleryProcess(_Service):
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    @abstractmethod
     def arguments(self, log: Path) -> list[str]:
-        raise NotImplementedError
+        """The command line of one run, logging to ``log``."""
 
+    @abstractmethod
     def ready(self, log_text: str) -> bool:
-        raise NotImplementedError
+        """Whether the run's log says it is ready."""
 
     def start(self, *, timeout: float = 120) -> Self:
         """Start a new run and wait until its log says it is ready."""
