@@ -54,10 +54,11 @@ ENV PATH=/app/.venv/bin:$PATH \
 
 WORKDIR /app
 COPY --from=python-deps /app/.venv /app/.venv
-# settings.STATICFILES_DIRS reads these three packages from node_modules/.
+# settings.STATICFILES_DIRS reads these four packages from node_modules/.
 COPY --from=assets /build/node_modules/bootstrap /app/node_modules/bootstrap
 COPY --from=assets /build/node_modules/bootstrap-icons /app/node_modules/bootstrap-icons
 COPY --from=assets /build/node_modules/chart.js /app/node_modules/chart.js
+COPY --from=assets /build/node_modules/tom-select /app/node_modules/tom-select
 COPY . /app
 
 # Static files are collected once, at build time, with the production storage

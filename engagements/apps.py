@@ -10,6 +10,9 @@ class EngagementsConfig(AppConfig):
     name = "engagements"
 
     def ready(self) -> None:
+        from engagements.pickers import (  # noqa: PLC0415 - models are not importable before the app registry is ready
+            SOURCES,
+        )
         from engagements.receivers import (  # noqa: PLC0415 - models are not importable before the app registry is ready
             sync_permissions_on_link,
         )
@@ -22,10 +25,14 @@ class EngagementsConfig(AppConfig):
         from organizations import (  # noqa: PLC0415 - models are not importable before the app registry is ready
             home,
         )
+        from organizations.pickers import (  # noqa: PLC0415 - models are not importable before the app registry is ready
+            register as register_pickers,
+        )
 
         # Ratings exist only in cycles in review or closed: their scale is fixed.
         register_scale_lock(cycle_scale_lock_reason)
         home.register(my_work_section)
+        register_pickers(*SOURCES)
         employee_linked.connect(
             sync_permissions_on_link, dispatch_uid="engagements_sync_perms"
         )

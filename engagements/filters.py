@@ -1,12 +1,13 @@
 """Filters for the client and engagement lists (django-filter).
 
 Choices come from the active tenant scope, set per request; the engagement filter's
-client choices are narrowed to what the member may see.
+client is a picker (``organizations.pickers``) over the clients of the engagements the
+member may see.
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import django_filters
 from django import forms
@@ -16,9 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from engagements.enums import EngagementStatus
 from engagements.forms import DATE
 from engagements.models import Client, Engagement
-from engagements.selectors.pages import engagement_clients
-from organizations.http import TenantRequest
 from organizations.models import BusinessUnit
+from organizations.pickers import PickerFilter
 
 
 def _search_text(value: str) -> str:
@@ -65,8 +65,8 @@ class EngagementFilter(django_filters.FilterSet):
     """
 
     q = django_filters.CharFilter(label=_("Search"), method="search")
-    client = django_filters.ModelChoiceFilter(
-        label=_("Client"), queryset=None, empty_label=_("All clients")
+    client = PickerFilter(
+        source="clients", label=_("Client"), empty_label=_("All clients")
     )
     status = django_filters.ChoiceFilter(
         label=_("Status"),
@@ -96,9 +96,6 @@ class EngagementFilter(django_filters.FilterSet):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # The engagement list view passes its TenantRequest.
-        membership = cast(TenantRequest, self.request).membership
-        self.filters["client"].queryset = engagement_clients(membership)
         self.filters["business_unit"].queryset = BusinessUnit.objects.all()
 
     def search(

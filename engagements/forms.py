@@ -1,4 +1,8 @@
-"""Forms of the engagements app. Choices always come from the active tenant scope."""
+"""Forms of the engagements app. Choices always come from the active tenant scope.
+
+People and clients are pickers (``organizations.pickers``): the page holds only the
+current choice, and the search box asks the picker endpoint for the rest.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +37,8 @@ from engagements.selectors.pages import cycles_for_staffing
 from engagements.services.plans import validate_goal
 from engagements.services.templates import validate_template_goal
 from organizations.forms import set_choices
-from organizations.models import BusinessUnit, Employee, JobTitle
+from organizations.models import BusinessUnit, JobTitle
+from organizations.pickers import PickerField, PickerMultipleField, active_people
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -124,6 +129,8 @@ class ClientForm(forms.ModelForm):
 
 
 class EngagementForm(_DatedForm):
+    client = PickerField(source="clients", label=_("Client"))
+
     class Meta:
         model = Engagement
         fields = [
@@ -163,11 +170,10 @@ class StaffingForm(forms.Form):
     cycle = forms.ModelChoiceField(
         label=_("Review cycle"), queryset=ReviewCycle.objects.none()
     )
-    employees = forms.ModelMultipleChoiceField(
+    employees = PickerMultipleField(
+        source="people",
         label=_("People"),
-        queryset=Employee.objects.none(),
-        widget=forms.SelectMultiple(attrs={"size": 10}),
-        help_text=_("Hold Ctrl (Cmd on a Mac) to pick several."),
+        help_text=_("Search by name, code or e-mail address; pick as many as needed."),
     )
     allocation = forms.DecimalField(
         label=_("Allocation (%)"),
@@ -193,25 +199,19 @@ class StaffingForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         set_choices(self, "cycle", cycles_for_staffing())
-        set_choices(
-            self,
-            "employees",
-            Employee.objects.filter(is_active=True).select_related("job_title"),
-        )
+        set_choices(self, "employees", active_people())
 
     def clean(self) -> dict[str, Any]:
         return _check_dates(self, super().clean() or {})
 
 
 class RoleAssignmentForm(forms.Form):
-    employee = forms.ModelChoiceField(
-        label=_("Person"), queryset=Employee.objects.none()
-    )
+    employee = PickerField(source="people", label=_("Person"))
     role = forms.ChoiceField(label=_("Role"), choices=EngagementRole.choices)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        set_choices(self, "employee", Employee.objects.filter(is_active=True))
+        set_choices(self, "employee", active_people())
 
 
 class RoleRuleForm(forms.ModelForm):
@@ -277,6 +277,12 @@ class ApplyTemplateForm(forms.Form):
 
 class PlanForm(_DatedForm):
     version = forms.IntegerField(widget=forms.HiddenInput)
+    reviewer = PickerField(
+        source="plan_people", label=_("Reviewer for this plan"), required=False
+    )
+    approver = PickerField(
+        source="plan_people", label=_("Approver for this plan"), required=False
+    )
 
     class Meta:
         model = Plan
@@ -296,9 +302,9 @@ class PlanForm(_DatedForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["version"].initial = self.instance.version
-        others = Employee.objects.filter(is_active=True).exclude(
-            pk=self.instance.employee_id
-        )
+        # The source's choices ("plan_people": anyone active), but the plan's own
+        # employee.
+        others = active_people().exclude(pk=self.instance.employee_id)
         set_choices(self, "reviewer", others)
         set_choices(self, "approver", others)
         if self.instance.kind == "general":

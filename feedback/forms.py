@@ -3,7 +3,10 @@ feedback" filters and e-mail preferences; asking for feedback, answering and
 declining; sending a client survey and answering one (the public page).
 
 Choices are always built inside the request's tenant scope and narrowed to what the
-member may use; the services re-check every rule.
+member may use; the services re-check every rule. Choices that can be long (people to
+ask, whom a request is about, engagements, the filters' people) are pickers
+(``organizations.pickers``); whom feedback on a page is about stays a plain list (the
+page's team).
 """
 
 from __future__ import annotations
@@ -16,14 +19,9 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from engagements.models import Engagement, Goal
+from engagements.models import Goal
 from feedback.enums import FeedbackKind, Visibility
 from feedback.models import Feedback, FeedbackRequest
-from feedback.selectors.requests import (
-    askable_people,
-    engagement_choices,
-    staffed_subjects,
-)
 from feedback.selectors.surveys import MAX_DAYS_VALID
 from feedback.services.asks import MAX_ANSWER_LENGTH, MAX_REASON_LENGTH
 from feedback.services.feedback import MAX_BODY
@@ -37,6 +35,12 @@ from feedback.services.surveys import (
 from organizations.errors import DomainError
 from organizations.forms import set_choices
 from organizations.models import Employee, Membership, User
+from organizations.pickers import (
+    PickerField,
+    PickerFilter,
+    PickerMultipleField,
+    bind_pickers,
+)
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -177,16 +181,19 @@ class PreferencesForm(forms.ModelForm):
 
 class FeedbackFilter(django_filters.FilterSet):
     """Filters of the "my feedback" tabs: engagement and kind, and the person the
-    feedback is about on the team tab. Choices are narrowed to the tab's rows."""
+    feedback is about on the team tab. The engagement and the person are pickers over
+    the engagements of the feedback the member reads and the people of the team tab."""
 
-    engagement = django_filters.ModelChoiceFilter(
-        label=_("Engagement"), queryset=None, empty_label=_("All engagements")
+    engagement = PickerFilter(
+        source="feedback_engagements",
+        label=_("Engagement"),
+        empty_label=_("All engagements"),
     )
     kind = django_filters.ChoiceFilter(
         label=_("Kind"), choices=FeedbackKind.choices, empty_label=_("Any kind")
     )
-    subject = django_filters.ModelChoiceFilter(
-        label=_("Person"), queryset=None, empty_label=_("Everybody")
+    subject = PickerFilter(
+        source="feedback_people", label=_("Person"), empty_label=_("Everybody")
     )
 
     class Meta:
@@ -195,56 +202,30 @@ class FeedbackFilter(django_filters.FilterSet):
 
     def __init__(self, *args: Any, with_person: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        rows = self.queryset
-        self.filters["engagement"].queryset = Engagement.objects.filter(
-            pk__in=rows.values("engagement_id")
-        ).order_by("name", "pk")
-        if with_person:
-            self.filters["subject"].queryset = Employee.objects.filter(
-                pk__in=rows.values("subject_id")
-            ).order_by("full_name", "pk")
-        else:
+        if not with_person:
             del self.filters["subject"]
 
 
 # --- Feedback requests --------------------------------------------------------------
 
 
-class PersonChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
-        return str(obj.full_name)
-
-
-class PeopleChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
-        return str(obj.full_name)
-
-
-class EngagementChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.name} · {obj.client.name}"
-
-
 class RequestForm(forms.Form):
     """Ask colleagues for feedback about someone on an engagement."""
 
-    subject = PersonChoiceField(
+    subject = PickerField(
+        source="feedback_subjects",
         label=_("Feedback about"),
-        queryset=Employee.objects.none(),
         help_text=_("Yourself, someone who reports to you, or someone you review."),
     )
-    engagement = EngagementChoiceField(
+    engagement = PickerField(
+        source="engagements",
         label=_("Engagement"),
-        queryset=Engagement.objects.none(),
         help_text=_("An engagement the person is staffed on."),
     )
-    requestees = PeopleChoiceField(
+    requestees = PickerMultipleField(
+        source="colleagues",
         label=_("People to ask"),
-        queryset=Employee.objects.none(),
-        help_text=_(
-            "Between 1 and 20 colleagues with a login. Hold Ctrl (or ⌘) to choose "
-            "several."
-        ),
+        help_text=_("Between 1 and 20 colleagues with a login."),
     )
     due_date = forms.DateField(
         label=_("Answer by"), widget=forms.DateInput(attrs={"type": "date"})
@@ -272,10 +253,7 @@ class RequestForm(forms.Form):
 
     def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        set_choices(self, "subject", staffed_subjects(membership).order_by("full_name"))
-        set_choices(self, "engagement", engagement_choices(membership).order_by("name"))
-        set_choices(self, "requestees", askable_people())
-        self.fields["requestees"].widget.attrs["size"] = 8
+        bind_pickers(self, membership)
 
     def clean_questions(self) -> str:
         try:

@@ -1,14 +1,16 @@
-"""Filters for the people directory (django-filter)."""
+"""Filters for the people directory (django-filter); the line manager is a picker
+(``organizations.pickers``) over the people who have reports."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import django_filters
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from organizations.models import BusinessUnit, Employee, JobTitle
+from organizations.pickers import PickerFilter
 
 
 class EmployeeFilter(django_filters.FilterSet):
@@ -19,8 +21,8 @@ class EmployeeFilter(django_filters.FilterSet):
     job_title = django_filters.ModelChoiceFilter(
         label=_("Job title"), queryset=None, empty_label=_("All job titles")
     )
-    line_manager = django_filters.ModelChoiceFilter(
-        label=_("Line manager"), queryset=None, empty_label=_("Anyone")
+    line_manager = PickerFilter(
+        source="managers", label=_("Line manager"), empty_label=_("Anyone")
     )
     is_active = django_filters.ChoiceFilter(
         label=_("Status"),
@@ -38,10 +40,6 @@ class EmployeeFilter(django_filters.FilterSet):
         # Choices come from the active tenant scope, set per request.
         self.filters["business_unit"].queryset = BusinessUnit.objects.all()
         self.filters["job_title"].queryset = JobTitle.objects.all()
-        has_reports = Employee.objects.filter(line_manager=OuterRef("pk"))
-        self.filters["line_manager"].queryset = Employee.objects.filter(
-            Exists(has_reports)
-        )
 
     def search(
         self, queryset: QuerySet[Employee], name: str, value: str

@@ -19,6 +19,7 @@ from organizations.models import (
     Organization,
     User,
 )
+from organizations.pickers import PickerField, active_people, people_without_login
 from organizations.services import line_manager_error
 
 
@@ -57,6 +58,12 @@ class LoginForm(AuthenticationForm):
 class EmployeeForm(forms.ModelForm):
     """Create or edit a directory entry; HR admins may also set the member's role."""
 
+    line_manager = PickerField(
+        source="people",
+        label=_("Line manager"),
+        required=False,
+        empty_label=_("Nobody"),
+    )
     role = forms.ChoiceField(
         label=_("Role"),
         choices=Role.choices,
@@ -82,7 +89,7 @@ class EmployeeForm(forms.ModelForm):
         # Querysets are set here, inside the request's tenant scope.
         set_choices(self, "job_title", JobTitle.objects.all())
         set_choices(self, "business_unit", BusinessUnit.objects.all())
-        managers = Employee.objects.filter(is_active=True)
+        managers = active_people()
         if self.instance.pk:
             managers = managers.exclude(pk=self.instance.pk)
         set_choices(self, "line_manager", managers)
@@ -118,21 +125,23 @@ class EmployeeForm(forms.ModelForm):
 
 
 class InvitationForm(forms.ModelForm):
+    employee = PickerField(
+        source="people_without_login",
+        label=_("Directory entry"),
+        required=False,
+        help_text=_(
+            "Optional: the directory entry this person will be linked to. Left "
+            "empty, an entry with the same e-mail address is used or created."
+        ),
+    )
+
     class Meta:
         model = Invitation
         fields = ["email", "role", "employee"]
-        help_texts = {
-            "employee": _(
-                "Optional: the directory entry this person will be linked to. Left "
-                "empty, an entry with the same e-mail address is used or created."
-            )
-        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        set_choices(
-            self, "employee", Employee.objects.filter(user__isnull=True, is_active=True)
-        )
+        set_choices(self, "employee", people_without_login())
         self.fields["role"].initial = Role.EMPLOYEE
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from organizations.views import home, invitations, people, settings
+from organizations.views import home, invitations, people, pickers, settings
 
 app_name = "organizations"
 
@@ -23,6 +23,7 @@ urlpatterns = [
         invitations.invitation_revoke,
         name="invitation_revoke",
     ),
+    path("pick/<slug:source>/", pickers.picker, name="picker"),
     path("settings/", settings.organization_settings, name="settings"),
     path(
         "settings/background-work/",

@@ -50,6 +50,12 @@ def _survey_link(world: World, target: Target) -> dict[str, Any]:
     return {"token": world.refs["survey_token"] if valid else "tampered"}
 
 
+def _picker_source(world: World, target: Target) -> dict[str, Any]:
+    # OWN: the directory's people (HR admins only); otherwise a source that does not
+    # exist, which nobody finds.
+    return {"source": "people" if target is Target.OWN else "no-such-source"}
+
+
 def _password_reset_link(world: World, target: Target) -> dict[str, Any]:
     # Made at request time: signing in changes last_login, which the token covers.
     user = User.objects.get(pk=world.subject.user_id)
@@ -93,6 +99,7 @@ TARGET_KINDS: dict[str, TargetKind] = {
     "invitation_token": TargetKind(("token",), _invitation_link),
     "survey_token": TargetKind(("token",), _survey_link),
     "password_reset_token": TargetKind(("uidb64", "token"), _password_reset_link),
+    "picker_source": TargetKind(("source",), _picker_source),
 }
 # The target kinds ``build_world`` makes an object of for these targets.
 WORLD_KINDS: dict[Target, frozenset[str]] = {

@@ -1,7 +1,8 @@
 """The organizations part of the authorisation policy: what each of its named URLs
 answers to whom (``POLICY``) and the body of each URL's POST (``POST_DATA``). Its URLs:
 the home page, the health probe and the account pages outside any organisation, and
-people, invitations, settings, background work, business units and job titles under /o/<org_slug>/.
+people, invitations, the pickers' endpoint, settings, background work, business units and
+job titles under /o/<org_slug>/.
 The language of the table is ``tests/authz/policy.py``."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from tests.authz.policy import (
     EMPLOYEE_VISIBLE,
     FOREIGN,
     GET,
+    GET_ONLY,
     HR_ONLY,
     HR_ONLY_GET,
     LOGIN,
@@ -165,6 +167,18 @@ POLICY: dict[str, UrlPolicy] = {
     ),
     "organizations:invitation_revoke": UrlPolicy(
         target_kind="invitation", rows=hr_only_object(post_only=True), writes=True
+    ),
+    "organizations:picker": UrlPolicy(
+        # The pickers' JSON endpoint. OWN is the source "people" (HR admins only);
+        # FOREIGN a source that does not exist. Every source's own gate has tests in
+        # tests/organizations/test_pickers.py.
+        target_kind="picker_source",
+        rows={
+            (GET, OWN): HR_ONLY,
+            (GET, FOREIGN): NOBODY_FINDS_IT,
+            (POST, OWN): GET_ONLY,
+            (POST, FOREIGN): GET_ONLY,
+        },
     ),
     "organizations:settings": UrlPolicy(
         rows={(GET, NONE): HR_ONLY, (POST, NONE): HR_ONLY},

@@ -1,0 +1,172 @@
+"""The picker fields and the filter-bar picker: their querysets come from a source
+(``organizations.pickers.sources``), their widget (``.widgets``) renders only the
+chosen options, and they resolve what a member typed without JavaScript."""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import or_
+from typing import Any
+
+import django_filters
+from django import forms
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Model, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from organizations.models import Membership
+from organizations.pickers.sources import PickerSource, get_source
+from organizations.pickers.widgets import PickerSelect, PickerSelectMultiple, Typed
+
+MAX_TYPED = 50
+
+
+def _choices(field: forms.ModelChoiceField) -> QuerySet[Any]:
+    """The field's queryset; ImproperlyConfigured while none was set for the request."""
+    if field.queryset is None:
+        raise ImproperlyConfigured(
+            "Set the picker field's queryset (set_choices or bind_pickers) first."
+        )
+    return field.queryset
+
+
+def _chosen_rows(
+    field: forms.ModelChoiceField, ids: list[str], typed: list[Typed]
+) -> list[Model]:
+    """The rows of ``field``'s queryset with these ids or keys, in one query.
+
+    ValidationError (beside the field) for an id that is not a choice, or a key that
+    matches no row or several."""
+    source: PickerSource = field.source  # type: ignore[attr-defined]  # PickerMixin's
+    if len(typed) > MAX_TYPED:
+        raise forms.ValidationError(
+            _("Type at most %(max)s at a time."), params={"max": MAX_TYPED}
+        )
+    keys = [Q(**{f"{key}__iexact": text}) for key in source.keys for text in typed]
+    rows = list(_choices(field).filter(reduce(or_, keys, Q(pk__in=ids))))
+    by_id = {str(row.pk): row for row in rows}
+    if any(pk not in by_id for pk in ids):
+        raise forms.ValidationError(
+            field.error_messages["invalid_choice"],
+            code="invalid_choice",
+            params={"value": next(pk for pk in ids if pk not in by_id)},
+        )
+    found = [by_id[pk] for pk in ids]
+    for text in typed:
+        hits = [
+            row
+            for row in rows
+            if any(
+                str(getattr(row, key)).upper() == text.upper() for key in source.keys
+            )
+        ]
+        if not hits:
+            raise forms.ValidationError(
+                source.texts.not_found, code="invalid_choice", params={"typed": text}
+            )
+        if len(hits) > 1:
+            raise forms.ValidationError(
+                _(
+                    "“%(typed)s” matches more than one choice. Type something that "
+                    "names just one, such as a code."
+                ),
+                code="ambiguous",
+                params={"typed": text},
+            )
+        found.append(hits[0])
+    return list(dict.fromkeys(found))
+
+
+class PickerMixin:
+    """What both picker fields share: their source and its labels."""
+
+    source_name: str
+
+    @property
+    def source(self) -> PickerSource:
+        return get_source(self.source_name)
+
+    def label_from_instance(self, obj: Any) -> str:
+        return self.source.label(obj)
+
+
+class PickerField(PickerMixin, forms.ModelChoiceField):
+    """One choice from a source. The queryset comes from ``bind_pickers`` (the
+    source's, for a member) or from the form (``set_choices``), never from the
+    declaration: it is built per request, inside the tenant scope. Validating costs
+    one query."""
+
+    widget = PickerSelect
+
+    def __init__(
+        self, *, source: str, queryset: QuerySet[Any] | None = None, **kwargs: Any
+    ) -> None:
+        self.source_name = source
+        super().__init__(queryset, **kwargs)
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, Typed):
+            return _chosen_rows(self, [], [value])[0]
+        return super().to_python(value)
+
+
+class PickerMultipleField(PickerMixin, forms.ModelMultipleChoiceField):
+    """Several choices from a source (see ``PickerField``). ``clean`` returns a
+    queryset of the chosen rows; validating costs one query."""
+
+    widget = PickerSelectMultiple
+
+    def __init__(
+        self, *, source: str, queryset: QuerySet[Any] | None = None, **kwargs: Any
+    ) -> None:
+        self.source_name = source
+        super().__init__(queryset, **kwargs)
+
+    def clean(self, value: Any) -> QuerySet[Any]:
+        values = value if isinstance(value, list | tuple) else [value]
+        typed = [v for v in values if isinstance(v, Typed)]
+        ids = [
+            str(v)
+            for v in values
+            if not isinstance(v, Typed) and v not in self.empty_values
+        ]
+        if not ids and not typed:
+            if self.required:
+                raise forms.ValidationError(
+                    self.error_messages["required"], code="required"
+                )
+            return _choices(self).none()
+        if bad := next((pk for pk in ids if not pk.isdigit()), None):
+            raise forms.ValidationError(
+                self.error_messages["invalid_pk_value"],
+                code="invalid_pk_value",
+                params={"pk": bad},
+            )
+        rows = _chosen_rows(self, ids, typed)
+        self.run_validators(value)
+        return _choices(self).filter(pk__in=[row.pk for row in rows])
+
+
+def bind_pickers(form: forms.BaseForm, membership: Membership) -> None:
+    """Give every picker field of ``form`` its source's choices for ``membership``."""
+    for field in form.fields.values():
+        if isinstance(field, PickerMixin):
+            field.queryset = field.source.queryset_for(membership)  # type: ignore[attr-defined]  # a ModelChoiceField
+
+
+class PickerFilter(django_filters.ModelChoiceFilter):
+    """A filter-bar choice from a source: ``PickerFilter(source="people",
+    label=...)``. Its choices are the source's for the request's member, so the
+    filterset must get ``request`` (FilterView passes it)."""
+
+    field_class = PickerField
+
+    def __init__(self, *args: Any, source: str, **kwargs: Any) -> None:
+        def choices(request: Any) -> QuerySet[Any]:
+            membership = getattr(request, "membership", None)
+            if not isinstance(membership, Membership):
+                raise ImproperlyConfigured("A PickerFilter needs the tenant request.")
+            return get_source(source).queryset_for(membership)
+
+        kwargs.setdefault("queryset", choices)
+        super().__init__(*args, source=source, **kwargs)
