@@ -1,16 +1,15 @@
 """Forms of the appraisals app: the evaluation form and approval decisions, reviewer
 assignment, the appraisal settings and bands, acknowledging and reopening an appraisal,
-and the bulk selections of the cycle progress page. Choices come from the active tenant
+and the bulk actions of the cycle progress page. Choices come from the active tenant
 scope; only the fields declared here ever reach a service (no mass assignment)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from appraisals.enums import EvaluationKind
@@ -19,10 +18,12 @@ from appraisals.selectors.evaluations import EvaluationSheet, reviewer_choices
 from appraisals.services.ratings import RatingInput
 from engagements.selectors.competencies import ScalePoint
 from organizations.forms import set_choices
-from organizations.models import Employee
+from organizations.pickers import PickerField
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 NOT_APPLICABLE = "na"
-MAX_BATCH = 1000
 TEXT = forms.Textarea(attrs={"rows": 2})
 
 
@@ -175,12 +176,16 @@ class DecisionForm(forms.Form):
 
 
 class AssignReviewerForm(forms.Form):
-    reviewer = forms.ModelChoiceField(
+    """HR names the reviewer: a picker over the active people (the source "people"),
+    the employee left out."""
+
+    reviewer = PickerField(
+        source="people",
         label=_("Reviewer"),
-        queryset=Employee.objects.none(),
         error_messages={
             "invalid_choice": _(
-                "Choose an active person other than the employee from the list."
+                "Choose an active person other than the employee: search by name, or "
+                "type their code or e-mail address."
             )
         },
     )
@@ -313,42 +318,27 @@ class ReopenForm(VersionedForm):
     )
 
 
-class IdListField(forms.Field):
-    """Several integer ids from checkboxes of one name (duplicates dropped)."""
-
-    widget = forms.MultipleHiddenInput
-
-    def to_python(self, value: Any) -> list[int]:
-        if not value:
-            return []
-        values = value if isinstance(value, list | tuple) else [value]
-        try:
-            ids = [int(v) for v in values]
-        except (TypeError, ValueError):
-            raise ValidationError(
-                _("The selection is not valid; reload the page and select again."),
-                code="invalid",
-            ) from None
-        if len(ids) > MAX_BATCH:
-            raise ValidationError(
-                _("Select at most %(max)s rows at a time."),
-                code="too_many",
-                params={"max": MAX_BATCH},
-            )
-        return list(dict.fromkeys(ids))
-
-
-class BulkFinaliseForm(forms.Form):
-    appraisals = IdListField(
-        label=_("Appraisals"),
-        error_messages={"required": _("Select at least one appraisal to finalise.")},
+def _expected(nothing_to_do: StrOrPromise) -> forms.IntegerField:
+    """The number of rows a bulk action's button showed. The rows themselves are the
+    cycle progress page's filters, posted beside it (``appraisals.filters``); the
+    number lets the service refuse a list that changed since the page was loaded."""
+    reload = _("Reload the page and press the button again.")
+    return forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=1,
+        error_messages={
+            "required": reload,
+            "invalid": reload,
+            "min_value": nothing_to_do,
+        },
     )
 
 
+class BulkFinaliseForm(forms.Form):
+    expected = _expected(_("No appraisal matching these filters is ready to finalise."))
+
+
 class BulkRemindForm(forms.Form):
-    evaluations = IdListField(
-        label=_("Evaluations"),
-        error_messages={
-            "required": _("Select at least one evaluation to remind about.")
-        },
+    expected = _expected(
+        _("No evaluation matches these filters; there is nobody to remind.")
     )

@@ -1,11 +1,12 @@
 """URLs under /o/<org_slug>/ for the appraisals app."""
 
-from appraisals.views import appraisals, evaluations, settings
+from appraisals.views import appraisals, evaluations, progress, settings
 
 app_name = "appraisals"
 
 urlpatterns = [
     *evaluations.urlpatterns,
     *appraisals.urlpatterns,
+    *progress.urlpatterns,
     *settings.urlpatterns,
 ]

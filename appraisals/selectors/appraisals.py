@@ -1,24 +1,21 @@
 """Read queries of appraisals: the member's list, the appraisal page (its score
-explained, evaluations and history) and HR's cycle progress with recomputations.
+explained, evaluations and history) and readiness to finalise (HR's cycle progress
+page is ``selectors.progress``'s).
 
 Who may see an appraisal at all is ``selectors.access``'s business.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 from typing import Any, cast
 
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from appraisals.enums import AppraisalStatus, EvaluationKind, EvaluationStatus
 from appraisals.explanation import Explanation, explain
-from appraisals.models import Appraisal, Evaluation, RecomputeRun
+from appraisals.models import Appraisal, Evaluation
 from appraisals.selectors.access import AppraisalAccess, sees_scores
-from engagements.models import ReviewCycle
 from organizations.history import timeline
 from organizations.models import Membership
 
@@ -141,95 +138,7 @@ def appraisal_history(
     return entries
 
 
-# --- Cycle progress (HR) ----------------------------------------------------------------
-
-
-@dataclass
-class EngagementProgress:
-    """Review evaluations of one engagement (or of the general plans) in a cycle."""
-
-    engagement_id: int | None
-    name: str
-    total: int = 0
-    approved: int = 0
-    overdue: int = 0
-
-
-@dataclass
-class CycleProgress:
-    appraisals: list[Appraisal]
-    appraisals_by_status: list[tuple[str, int]]
-    evaluations_by_status: list[tuple[str, int]]
-    evaluations_total: int
-    overdue: int
-    by_engagement: list[EngagementProgress]
-    open_evaluations: list[Evaluation]
-    ready_ids: set[int] = field(default_factory=set)
-
-
-def cycle_progress(cycle: ReviewCycle, today: date | None = None) -> CycleProgress:
-    """Appraisals by status, review evaluations by status, overdue ones (due before
-    today and not approved), progress per engagement, every appraisal with its
-    readiness and every review evaluation not yet approved. Three queries whatever
-    the size of the cycle."""
-    today = today or timezone.localdate()
-    appraisals = list(
-        with_evaluation_counts(
-            Appraisal.objects.filter(cycle=cycle).select_related(
-                "employee__line_manager", "employee__user"
-            )
-        ).order_by("employee__full_name", "pk")
-    )
-    appraisal_counts = {status.value: 0 for status in AppraisalStatus}
-    for appraisal in appraisals:
-        appraisal_counts[appraisal.status] += 1
-    rows = (
-        Evaluation.objects.filter(appraisal__cycle=cycle, kind=EvaluationKind.REVIEW)
-        .values("plan__engagement_id", "plan__engagement__name", "status")
-        .annotate(
-            n=Count("pk"),
-            late=Count(
-                "pk",
-                filter=Q(due_date__lt=today) & ~Q(status=EvaluationStatus.APPROVED),
-            ),
-        )
-        .order_by()
-    )
-    status_counts = {status.value: 0 for status in EvaluationStatus}
-    engagements: dict[int | None, EngagementProgress] = {}
-    for row in rows:
-        status_counts[row["status"]] += row["n"]
-        key = row["plan__engagement_id"]
-        progress = engagements.setdefault(
-            key,
-            EngagementProgress(
-                engagement_id=key,
-                name=row["plan__engagement__name"] or _("General plans"),
-            ),
-        )
-        progress.total += row["n"]
-        progress.overdue += row["late"]
-        if row["status"] == EvaluationStatus.APPROVED:
-            progress.approved += row["n"]
-    open_evaluations = list(
-        Evaluation.objects.filter(appraisal__cycle=cycle, kind=EvaluationKind.REVIEW)
-        .exclude(status=EvaluationStatus.APPROVED)
-        .select_related("employee", "reviewer", "plan__engagement")
-        .order_by("due_date", "employee__full_name", "pk")
-    )
-    return CycleProgress(
-        appraisals=appraisals,
-        appraisals_by_status=_labelled(AppraisalStatus, appraisal_counts),
-        evaluations_by_status=_labelled(EvaluationStatus, status_counts),
-        evaluations_total=sum(status_counts.values()),
-        overdue=sum(p.overdue for p in engagements.values()),
-        by_engagement=sorted(
-            engagements.values(),
-            key=lambda p: (p.engagement_id is not None, p.name),
-        ),
-        open_evaluations=open_evaluations,
-        ready_ids={a.pk for a in appraisals if is_ready(a)},
-    )
+# --- Readiness -------------------------------------------------------------------------
 
 
 def is_ready(appraisal: Appraisal) -> bool:
@@ -241,12 +150,3 @@ def is_ready(appraisal: Appraisal) -> bool:
         and n_reviews > 0
         and n_reviews == n_approved
     )
-
-
-def _labelled(choices: Any, counts: dict[str, int]) -> list[tuple[str, int]]:
-    return [(str(status.label), counts[status.value]) for status in choices]
-
-
-def latest_recompute(cycle: ReviewCycle) -> RecomputeRun | None:
-    """The cycle's most recent score recomputation, if any. One query."""
-    return RecomputeRun.objects.filter(cycle=cycle).first()

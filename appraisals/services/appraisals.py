@@ -1,43 +1,38 @@
-"""Finalising, reopening and acknowledging appraisals, and reminding reviewers.
+"""Finalising, reopening and acknowledging appraisals.
 
 Keyword-only services taking the acting ``Membership``; each runs in one transaction,
 locks the appraisal rows it changes (``select_for_update(of=("self",))``) so it cannot
 interleave with a score recomputation or another decision, records history through
-django-simple-history and queues e-mails after commit. Bulk services authorise every
-id and refuse the whole batch when one id is unknown, foreign or not eligible: nothing
-changes then. Rule violations raise ``DomainError`` with a message fit for the user;
-a caller without the role raises ``PermissionDenied``.
+django-simple-history and queues e-mails after commit. ``finalise_appraisals``
+authorises every id and refuses the whole list when one id is unknown, foreign or not
+eligible: nothing changes then (the cycle progress page's filtered bulk actions are
+``services.bulk``'s). Rule violations raise ``DomainError`` with a message fit for the
+user; a caller without the role raises ``PermissionDenied``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from datetime import date
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from simple_history.utils import bulk_update_with_history
 
 from appraisals import notifications
 from appraisals.enums import (
     FINAL_STATUSES,
     AppraisalStatus,
-    ApprovalDecision,
-    EvaluationKind,
-    EvaluationStatus,
 )
-from appraisals.models import Appraisal, Evaluation, EvaluationApproval
+from appraisals.models import Appraisal, Evaluation
 from appraisals.scores import recompute_appraisals
 from appraisals.selectors.appraisals import is_ready, with_evaluation_counts
-from appraisals.selectors.approvals import approved_capacities, authorities_for
-from appraisals.selectors.evaluations import evaluation_queryset
 from engagements.models import ReviewCycle
 from organizations.errors import DomainError
 from organizations.history import check_version
-from organizations.models import Employee, Membership
+from organizations.models import Membership
 from organizations.permissions import require_hr_admin
 
 FINALISED_FIELDS = ["status", "finalized_at", "finalized_by", "version"]
@@ -105,48 +100,83 @@ def finalise_appraisals(
             ).order_by("employee__full_name", "pk")
         )
         _refuse_unready(actor, rows)
-        recompute_appraisals(ids)
-        now = timezone.now()
-        fresh = list(
-            Appraisal.objects.filter(pk__in=ids).select_related(
-                "employee__user", "cycle"
-            )
-        )
-        for appraisal in fresh:
-            appraisal.status = AppraisalStatus.FINALIZED
-            appraisal.finalized_at = now
-            appraisal.finalized_by = actor.user
-            appraisal.version += 1
-        bulk_update_with_history(
-            fresh, Appraisal, FINALISED_FIELDS, default_user=actor.user
-        )
-        for appraisal in fresh:
-            notifications.mail_finalised(actor, appraisal)
+        return finalise_locked(actor=actor, ids=ids)
+
+
+def finalise_locked(*, actor: Membership, ids: list[int]) -> list[Appraisal]:
+    """Finalise the appraisals ``ids``, which the caller has locked and authorised
+    (``finalise_refusal`` is None for each) in its transaction: their scores are
+    recomputed one last time (set-based, so the stored scores and snapshot are what
+    the employee reads), they are marked finalised with history, and each employee
+    with a login gets one e-mail per finalisation. Returns the finalised rows.
+
+    Cost: the recomputation's fixed number of queries, one SELECT, one UPDATE and one
+    history INSERT whatever the number of ids, plus one outbox INSERT per e-mail.
+    """
+    recompute_appraisals(ids)
+    now = timezone.now()
+    fresh = list(
+        Appraisal.objects.filter(pk__in=ids).select_related("employee__user", "cycle")
+    )
+    for appraisal in fresh:
+        appraisal.status = AppraisalStatus.FINALIZED
+        appraisal.finalized_at = now
+        appraisal.finalized_by = actor.user
+        appraisal.version += 1
+    bulk_update_with_history(
+        fresh, Appraisal, FINALISED_FIELDS, default_user=actor.user
+    )
+    for appraisal in fresh:
+        notifications.mail_finalised(actor, appraisal)
     return fresh
 
 
+class Refusal(models.TextChoices):
+    """Why an appraisal cannot be finalised by the one acting."""
+
+    OWN = "own", gettext_lazy("your own appraisal (another HR admin must finalise it)")
+    FINAL = "final", gettext_lazy("finalised already")
+    NO_REVIEWS = "no_reviews", gettext_lazy("no review evaluation")
+    NOT_APPROVED = "not_approved", gettext_lazy("not all evaluations approved")
+
+
+def finalise_refusal(actor: Membership, appraisal: Appraisal) -> Refusal | None:
+    """Why ``actor`` may not finalise ``appraisal``, or None when they may (the HR
+    role is checked by the caller). ``appraisal`` carries ``n_reviews`` and
+    ``n_approved`` (``selectors.appraisals.with_evaluation_counts``) and its
+    employee. No query."""
+    n_reviews: int = appraisal.n_reviews  # type: ignore[attr-defined]  # annotated by the caller's queryset
+    if appraisal.employee.user_id == actor.user_id:
+        return Refusal.OWN
+    if appraisal.status in FINAL_STATUSES:
+        return Refusal.FINAL
+    if n_reviews == 0:
+        return Refusal.NO_REVIEWS
+    if not is_ready(appraisal):
+        return Refusal.NOT_APPROVED
+    return None
+
+
 def _refuse_unready(actor: Membership, rows: list[Appraisal]) -> None:
-    own = [a for a in rows if a.employee.user_id == actor.user_id]
-    if own:
+    refusals = {a.pk: finalise_refusal(actor, a) for a in rows}
+    if Refusal.OWN in refusals.values():
         raise DomainError(
             _(
                 "You cannot finalise your own appraisal; another HR admin must. "
                 "Nothing was finalised."
             )
         )
-    done = [a for a in rows if a.status in FINAL_STATUSES]
+    done = [a for a in rows if refusals[a.pk] == Refusal.FINAL]
     if done:
         raise DomainError(
             ngettext(
-                "Already finalised: %(names)s. Nothing was finalised; untick it "
-                "and try again.",
-                "Already finalised: %(names)s. Nothing was finalised; untick them "
-                "and try again.",
+                "Already finalised: %(names)s. Nothing was finalised.",
+                "Already finalised: %(names)s. Nothing was finalised.",
                 len(done),
             )
             % {"names": _names(done)}
         )
-    unready = [a for a in rows if not is_ready(a)]
+    unready = [a for a in rows if refusals[a.pk] is not None]
     if unready:
         raise DomainError(
             ngettext(
@@ -253,95 +283,3 @@ def acknowledge_appraisal(
         appraisal._history_user = actor.user  # type: ignore[attr-defined]  # read by django-simple-history as the change's author
         appraisal.save()
     return appraisal
-
-
-# --- Reminders --------------------------------------------------------------------------
-
-
-def send_evaluation_reminders(
-    *,
-    actor: Membership,
-    cycle: ReviewCycle,
-    evaluation_ids: Collection[int],
-    today: date | None = None,
-) -> int:
-    """Remind the reviewers of draft or returned evaluations, and the approvers still
-    to decide on submitted ones, by e-mail (optional e-mail: members who opted out
-    are skipped). HR admins only (PermissionDenied).
-
-    The whole batch is refused (DomainError) when it is empty or an id is not a
-    review evaluation of ``cycle`` in this organisation, or is approved already.
-    Each recipient is reminded about an evaluation at most once per day (the
-    organisation's date). Returns the number of reminders queued. HR admins who
-    approve only as the fallback (nobody else qualifies) are not reminded: they are
-    the ones sending reminders. Four queries whatever the batch size.
-    """
-    require_hr_admin(actor)
-    ids = list(dict.fromkeys(evaluation_ids))
-    if not ids:
-        raise DomainError(_("Select at least one evaluation to remind about."))
-    today = today or timezone.localdate()
-    evaluations = list(
-        evaluation_queryset()
-        .filter(pk__in=ids, appraisal__cycle=cycle, kind=EvaluationKind.REVIEW)
-        .order_by("employee__full_name", "pk")
-    )
-    if len(evaluations) != len(ids):
-        raise DomainError(
-            _(
-                "Some selected evaluations are not in this cycle; no reminder was "
-                "sent. Reload the page and select again."
-            )
-        )
-    approved = [e for e in evaluations if e.status == EvaluationStatus.APPROVED]
-    if approved:
-        raise DomainError(
-            _(
-                "Approved already: %(names)s. No reminder was sent; untick them and "
-                "try again."
-            )
-            % {"names": _names(approved)}
-        )
-    submitted = [e for e in evaluations if e.status == EvaluationStatus.SUBMITTED]
-    approvers = _approvers(submitted)
-    sent = 0
-    with transaction.atomic():
-        for evaluation in evaluations:
-            if evaluation.status == EvaluationStatus.SUBMITTED:
-                recipients = approvers.get(evaluation.pk, [])
-                template = "appraisals/email/appraisal_reminder_approve.txt"
-            else:
-                reviewer = evaluation.reviewer
-                recipients = [reviewer] if reviewer is not None else []
-                template = "appraisals/email/appraisal_reminder_review.txt"
-            for person in recipients:
-                sent += notifications.mail_reminder(
-                    actor, evaluation, person, template, today
-                )
-    return sent
-
-
-def _approvers(evaluations: list[Evaluation]) -> dict[int, list[Employee]]:
-    """Who still has to decide on each submitted evaluation, by evaluation id: the
-    people of its approval authority (the workflow's rules) who could approve the
-    current submission now. HR admins acting as fallback approvers are not named.
-    Three queries whatever the number of evaluations (none without any)."""
-    if not evaluations:
-        return {}
-    authorities = authorities_for(evaluations)
-    approvals: dict[int, list[EvaluationApproval]] = {}
-    for approval in EvaluationApproval.objects.filter(
-        evaluation_id__in=[e.pk for e in evaluations],
-        decision=ApprovalDecision.APPROVED,
-    ):
-        approvals.setdefault(approval.evaluation_id, []).append(approval)
-    pending: dict[int, list[Employee]] = {}
-    for evaluation in evaluations:
-        authority = authorities[evaluation.pk]
-        approved = approved_capacities(evaluation, approvals.get(evaluation.pk, []))
-        pending[evaluation.pk] = [
-            person
-            for person in authority.people()
-            if authority.capacities_for(person.pk, is_hr=False, approved=approved)
-        ]
-    return pending

@@ -1,11 +1,11 @@
 """Appraisal pages: the member's appraisals, the score explanation, acknowledgement,
-finalisation and reopening, and HR's cycle progress with bulk actions and recompute.
+finalisation and reopening (HR's cycle progress page is ``views.progress``'s).
 
 Access: ``selectors.access.get_appraisal_for`` for one appraisal (404 when not visible,
 403 when the action is refused); HR-only pages check the role before any lookup. The
 forms are plain posts (no HTMX): a refused one gets the page again with the message
-beside the field and status 400, and nothing changes. Only the recompute progress and
-the home section use HTMX.
+beside the field and status 400, and nothing changes. Only the home section uses
+HTMX.
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
-from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from appraisals.enums import (
@@ -29,8 +27,6 @@ from appraisals.enums import (
 )
 from appraisals.forms import (
     AcknowledgeForm,
-    BulkFinaliseForm,
-    BulkRemindForm,
     ReopenForm,
 )
 from appraisals.models import Appraisal
@@ -38,20 +34,14 @@ from appraisals.selectors import appraisals as pages
 from appraisals.selectors.access import (
     AppraisalAccess,
     get_appraisal_for,
-    get_recompute_for,
     may_open_evaluation,
     sees_scores,
 )
 from appraisals.services.appraisals import (
     acknowledge_appraisal,
     finalise_appraisal,
-    finalise_appraisals,
     reopen_appraisal,
-    send_evaluation_reminders,
 )
-from appraisals.services.recompute import start_cycle_recompute
-from engagements.models import ReviewCycle
-from engagements.selectors.access import get_cycle_for
 from organizations.errors import DomainError
 from organizations.http import TenantRequest, is_htmx
 
@@ -231,131 +221,6 @@ def appraisal_reopen(request: TenantRequest, org_slug: str, pk: int) -> HttpResp
     )
 
 
-# --- Cycle progress (HR) --------------------------------------------------------------------
-
-
-def _progress_page(
-    request: TenantRequest,
-    cycle: ReviewCycle,
-    *,
-    finalise_form: BulkFinaliseForm | None = None,
-    remind_form: BulkRemindForm | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    today = timezone.localdate()
-    progress = pages.cycle_progress(cycle, today=today)
-    return render(
-        request,
-        "appraisals/cycle/progress.html",
-        {
-            "cycle": cycle,
-            "progress": progress,
-            "today": today,
-            "run": pages.latest_recompute(cycle),
-            "finalise_form": finalise_form or BulkFinaliseForm(),
-            "remind_form": remind_form or BulkRemindForm(),
-        },
-        status=status,
-    )
-
-
-@require_GET
-def cycle_progress(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
-    """Appraisals and evaluations of a cycle by status, overdue ones, progress by
-    engagement, bulk finalisation and reminders, and the score recomputation."""
-    cycle = get_cycle_for(request, pk)
-    return _progress_page(request, cycle)
-
-
-@require_POST
-def bulk_finalise(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
-    """Finalise the ticked appraisals of the cycle: all of them or, on any problem,
-    none (the page comes back with the reason, status 400)."""
-    cycle = get_cycle_for(request, pk)
-    form = BulkFinaliseForm(request.POST)
-    if form.is_valid():
-        try:
-            done = finalise_appraisals(
-                actor=request.membership,
-                appraisals=form.cleaned_data["appraisals"],
-                cycle=cycle,
-            )
-        except DomainError as exc:
-            form.add_error("appraisals", exc.message)
-        else:
-            messages.success(
-                request,
-                ngettext(
-                    "%(n)s appraisal finalised; the employee was e-mailed.",
-                    "%(n)s appraisals finalised; each employee was e-mailed.",
-                    len(done),
-                )
-                % {"n": len(done)},
-            )
-            return redirect("appraisals:cycle_progress", org_slug, cycle.pk)
-    return _progress_page(request, cycle, finalise_form=form, status=400)
-
-
-@require_POST
-def bulk_remind(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
-    """E-mail the reviewers or approvers of the ticked evaluations (once a day each)."""
-    cycle = get_cycle_for(request, pk)
-    form = BulkRemindForm(request.POST)
-    if form.is_valid():
-        try:
-            sent = send_evaluation_reminders(
-                actor=request.membership,
-                cycle=cycle,
-                evaluation_ids=form.cleaned_data["evaluations"],
-            )
-        except DomainError as exc:
-            form.add_error("evaluations", exc.message)
-        else:
-            messages.success(
-                request,
-                ngettext(
-                    "%(n)s reminder queued. People already reminded today about an "
-                    "evaluation are not e-mailed again.",
-                    "%(n)s reminders queued. People already reminded today about an "
-                    "evaluation are not e-mailed again.",
-                    sent,
-                )
-                % {"n": sent},
-            )
-            return redirect("appraisals:cycle_progress", org_slug, cycle.pk)
-    return _progress_page(request, cycle, remind_form=form, status=400)
-
-
-@require_POST
-def cycle_recompute(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
-    """Start recomputing every score of the cycle (in the background) and show its
-    progress."""
-    cycle = get_cycle_for(request, pk)
-    try:
-        run = start_cycle_recompute(actor=request.membership, cycle=cycle)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("appraisals:cycle_progress", org_slug, cycle.pk)
-    if is_htmx(request):
-        return render(
-            request, "appraisals/cycle/partials/recompute_progress.html", {"run": run}
-        )
-    return redirect("appraisals:recompute_status", org_slug, run.pk)
-
-
-@require_GET
-def recompute_status(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
-    """The progress of a recomputation: a partial polled every 2 s by HTMX until it
-    is done, or a full page (reload it to follow)."""
-    run = get_recompute_for(request, pk)
-    template = (
-        "appraisals/cycle/partials/recompute_progress.html"
-        if is_htmx(request)
-        else "appraisals/cycle/recompute_status.html"
-    )
-    return render(request, template, {"run": run, "cycle": run.cycle})
-
-
 urlpatterns = [
     path("appraisals/", my_appraisals, name="my_appraisals"),
     path("appraisals/home/", home_appraisals, name="home_appraisals"),
@@ -369,9 +234,4 @@ urlpatterns = [
         "appraisals/<int:pk>/finalise/", appraisal_finalise, name="appraisal_finalise"
     ),
     path("appraisals/<int:pk>/reopen/", appraisal_reopen, name="appraisal_reopen"),
-    path("cycles/<int:pk>/appraisals/", cycle_progress, name="cycle_progress"),
-    path("cycles/<int:pk>/appraisals/finalise/", bulk_finalise, name="bulk_finalise"),
-    path("cycles/<int:pk>/appraisals/remind/", bulk_remind, name="bulk_remind"),
-    path("cycles/<int:pk>/recompute/", cycle_recompute, name="cycle_recompute"),
-    path("recomputes/<int:pk>/", recompute_status, name="recompute_status"),
 ]

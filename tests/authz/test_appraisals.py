@@ -19,8 +19,8 @@ class TestAppraisalsMatrix(AppMatrix):
     policy = POLICY
     foreign_references = [
         ("appraisals:evaluation_assign", "reviewer", "employee"),
-        ("appraisals:bulk_finalise", "appraisals", "appraisal"),
-        ("appraisals:bulk_remind", "evaluations", "evaluation"),
+        ("appraisals:bulk_finalise", "engagement", "engagement"),
+        ("appraisals:bulk_remind", "engagement", "engagement"),
     ]
 
 

@@ -219,19 +219,32 @@ def test_reviewer_rates_approver_approves_employee_acknowledges_hr_follows(
     by_status = page.get_by_role("region", name="Appraisals by status")
     expect(by_status).to_contain_text("Acknowledged")
     expect(page.get_by_role("region", name="By engagement")).to_contain_text(ENGAGEMENT)
+    # The draft the reviewer saved still waits: the evaluations list, filtered to
+    # the reviewer's drafts, offers to remind everyone it selects.
+    page.get_by_role("link", name=re.compile(r"^Evaluations not approved yet")).click()
+    waiting = page.get_by_role("region", name="Evaluations not approved yet")
+    waiting.get_by_label("Status").select_option(label="Draft")
+    _field(waiting, "Search").fill(DRAFTED)
+    waiting.get_by_role("button", name="Filter", exact=True).click()
+    row = (
+        waiting.get_by_role("row").filter(has_text=DRAFTED).filter(has_text=ENGAGEMENT)
+    )
+    expect(row).to_contain_text("Draft")
+    expect(
+        waiting.get_by_role(
+            "button", name=re.compile(r"^Remind about .* matching these filters$")
+        )
+    ).to_be_enabled()
+    # The appraisals list, searched for the employee.
+    page.get_by_role("link", name=re.compile(r"^Appraisals \d")).click()
     appraisals = page.get_by_role("region", name="Appraisals", exact=True)
+    _field(appraisals, "Search").fill(EMPLOYEE)
+    appraisals.get_by_role("button", name="Filter", exact=True).click()
     mine = appraisals.get_by_role("row").filter(
         has=page.get_by_role("link", name=EMPLOYEE, exact=True)
     )
     expect(mine).to_contain_text("Acknowledged")
-    # The draft the reviewer saved still waits; HR may remind its reviewer.
-    waiting = (
-        page.get_by_role("region", name="Evaluations not approved yet")
-        .get_by_role("row")
-        .filter(has_text=DRAFTED)
-        .filter(has_text=ENGAGEMENT)
-    )
-    expect(waiting).to_contain_text("Draft")
+    expect(appraisals).to_contain_text("1 appraisal matches these filters.")
     _settle(page)
     journey.step("hr-cycle-progress", readme="cycle-progress")
 

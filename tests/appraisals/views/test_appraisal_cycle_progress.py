@@ -1,8 +1,10 @@
-"""HR's cycle progress page: counts, overdue evaluations, progress by engagement, bulk
-finalisation and reminders, and the score recomputation with its progress."""
+"""HR's cycle progress page: the counts, the busiest engagements, the two filtered and
+paginated lists, the bulk actions on what the filters select, and the score
+recomputation with its progress."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -10,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appraisals.enums import AppraisalStatus, EvaluationStatus
-from appraisals.models import RecomputeRun
+from appraisals.models import Appraisal, RecomputeRun
 from engagements.enums import EngagementRole
 from engagements.services.roles import assign_role
 from organizations.enums import Role
@@ -23,54 +25,93 @@ from tests.appraisals.test_finalisation_services import (
     stored,
     worked_example,
 )
-from tests.appraisals.views.test_appraisal_pages import QUERY_BUDGET, _lookups, _text
+from tests.appraisals.views.test_appraisal_pages import (
+    QUERY_BUDGET,
+    _field_error,
+    _lookups,
+    _text,
+)
 from tests.engagement_factories import EngagementFactory, PlanFactory
-from tests.factories import EmployeeFactory
+from tests.factories import BusinessUnitFactory, EmployeeFactory
 
 pytestmark = pytest.mark.django_db
 
+PAGES = ("cycle_progress", "cycle_progress_evaluations")
 
-def _url(name, org, *args):
-    return reverse(f"appraisals:{name}", args=[org.slug, *args])
+
+def _url(name, org, *args, query: str = ""):
+    url = reverse(f"appraisals:{name}", args=[org.slug, *args])
+    return f"{url}?{query}" if query else url
+
+
+def _ready(org, cycle, *, engagement, reviewer, unit, count: int = 1, employee=None):
+    """``count`` ready appraisals on ``engagement``, reviewed by ``reviewer``, of new
+    employees of ``unit`` (or of ``employee``): the rows that grow while every
+    filter's choices stay the same."""
+    return [
+        EvaluationFactory(
+            plan=PlanFactory(
+                organization=org,
+                cycle=cycle,
+                engagement=engagement,
+                employee=employee
+                or EmployeeFactory(
+                    organization=org, business_unit=unit, job_title=None
+                ),
+            ),
+            reviewer=reviewer,
+            status=EvaluationStatus.APPROVED,
+        ).appraisal
+        for _ in range(count)
+    ]
 
 
 def _cycle_with_work(org, count: int = 1):
-    """A cycle with ``count`` ready appraisals and, on one engagement, a draft
-    evaluation overdue, a submitted one and an approved one."""
+    """A cycle with ``count`` ready appraisals on engagement Alpha (business unit
+    ``north``, reviewer Rita) and, on engagement Gamma (unit ``south``), a draft
+    evaluation overdue, a submitted one overdue and an approved one overdue, each of
+    its own employee."""
     cycle = review_cycle(org)
-    engagement = EngagementFactory(organization=org, name="Gamma audit")
+    alpha = EngagementFactory(organization=org, name="Alpha audit")
+    gamma = EngagementFactory(organization=org, name="Gamma audit")
+    north = BusinessUnitFactory(organization=org)
+    south = BusinessUnitFactory(organization=org)
+    rita = EmployeeFactory(organization=org, full_name="Rita Reviewer", job_title=None)
     yesterday = timezone.localdate() - timedelta(days=1)
-    ready = []
-    for _ in range(count):
-        employee = EmployeeFactory(organization=org)
-        plan = PlanFactory(organization=org, cycle=cycle, employee=employee)
-        ready.append(
-            EvaluationFactory(plan=plan, status=EvaluationStatus.APPROVED).appraisal
+
+    def gamma_evaluation(status, **extra):
+        employee = EmployeeFactory(organization=org, business_unit=south)
+        plan = PlanFactory(
+            organization=org, cycle=cycle, engagement=gamma, employee=employee
         )
-    overdue = EvaluationFactory(
-        plan=PlanFactory(organization=org, cycle=cycle, engagement=engagement),
-        status=EvaluationStatus.DRAFT,
-        due_date=yesterday,
-    )
-    submitted = EvaluationFactory(
-        plan=PlanFactory(organization=org, cycle=cycle, engagement=engagement),
-        status=EvaluationStatus.SUBMITTED,
-        due_date=yesterday,
-        submission=1,
-    )
-    approved_late = EvaluationFactory(
-        plan=PlanFactory(organization=org, cycle=cycle, engagement=engagement),
-        status=EvaluationStatus.APPROVED,
-        due_date=yesterday,
-    )
+        return EvaluationFactory(plan=plan, status=status, due_date=yesterday, **extra)
+
     return {
         "cycle": cycle,
-        "engagement": engagement,
-        "ready": ready,
-        "overdue": overdue,
-        "submitted": submitted,
-        "approved": approved_late,
+        "alpha": alpha,
+        "gamma": gamma,
+        "north": north,
+        "south": south,
+        "rita": rita,
+        "ready": _ready(
+            org, cycle, engagement=alpha, reviewer=rita, unit=north, count=count
+        ),
+        "overdue": gamma_evaluation(EvaluationStatus.DRAFT),
+        "submitted": gamma_evaluation(EvaluationStatus.SUBMITTED, submission=1),
+        "approved": gamma_evaluation(EvaluationStatus.APPROVED),
     }
+
+
+def _listed(response) -> list[int]:
+    return [row.pk for row in response.context["rows"]]
+
+
+def _gamma(work) -> list[Appraisal]:
+    return [
+        work["overdue"].appraisal,
+        work["submitted"].appraisal,
+        work["approved"].appraisal,
+    ]
 
 
 # --- Access -------------------------------------------------------------------------------
@@ -81,6 +122,7 @@ def _cycle_with_work(org, count: int = 1):
     ("name", "method"),
     [
         ("cycle_progress", "get"),
+        ("cycle_progress_evaluations", "get"),
         ("bulk_finalise", "post"),
         ("bulk_remind", "post"),
         ("cycle_recompute", "post"),
@@ -101,7 +143,10 @@ def test_cycle_pages_are_403_for_other_roles_whatever_the_id(
     assert statuses == [403, 403, 403]
 
 
-def test_cycle_progress_is_403_for_an_engagement_reviewer(client_as, org, make_member):
+@pytest.mark.parametrize("name", PAGES)
+def test_cycle_progress_is_403_for_an_engagement_reviewer(
+    client_as, org, make_member, name
+):
     reviewer = make_member(org)
     cycle = review_cycle(org)
     with tenant_context(org):
@@ -112,7 +157,7 @@ def test_cycle_progress_is_403_for_an_engagement_reviewer(client_as, org, make_m
             role=EngagementRole.REVIEWER,
         )
 
-    response = client_as(reviewer).get(_url("cycle_progress", org, cycle.pk))
+    response = client_as(reviewer).get(_url(name, org, cycle.pk))
 
     assert response.status_code == 403
 
@@ -121,6 +166,7 @@ def test_cycle_progress_is_403_for_an_engagement_reviewer(client_as, org, make_m
     ("name", "method"),
     [
         ("cycle_progress", "get"),
+        ("cycle_progress_evaluations", "get"),
         ("bulk_finalise", "post"),
         ("bulk_remind", "post"),
         ("cycle_recompute", "post"),
@@ -148,142 +194,389 @@ def test_cycle_page_links_to_the_progress_page(client_as, org, hr_admin):
     )
 
 
-# --- What the page shows ----------------------------------------------------------------
+# --- Counts ---------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("name", PAGES)
 def test_cycle_progress_counts_statuses_overdue_and_engagements(
-    client_as, org, hr_admin
+    client_as, org, hr_admin, name
 ):
     work = _cycle_with_work(org, count=2)
+    with tenant_context(org):
+        Appraisal.objects.filter(pk=work["ready"][0].pk).update(
+            status=AppraisalStatus.FINALIZED, finalized_at=timezone.now()
+        )
+    # Two reviews, one approved: not ready.
+    half = work["ready"][1]
+    EvaluationFactory(
+        plan=PlanFactory(
+            organization=org,
+            cycle=work["cycle"],
+            engagement=work["gamma"],
+            employee=half.employee,
+        ),
+        appraisal=half,
+        reviewer=work["rita"],
+    )
 
-    response = client_as(hr_admin).get(_url("cycle_progress", org, work["cycle"].pk))
+    response = client_as(hr_admin).get(_url(name, org, work["cycle"].pk))
 
-    progress = response.context["progress"]
+    summary = response.context["summary"]
     assert response.status_code == 200
-    assert dict(progress.appraisals_by_status) == {
-        "Open": 5,
-        "Finalised": 0,
-        "Acknowledged": 0,
-    }
-    assert dict(progress.evaluations_by_status) == {
-        "Draft": 1,
-        "Submitted": 1,
-        "Approved": 3,
-        "Returned": 0,
-    }
+    assert summary.appraisals_by_status == [
+        ("Open", 4),
+        ("Finalised", 1),
+        ("Acknowledged", 0),
+    ]
+    assert summary.appraisals_total == 5
+    # Ready: only Gamma's approved one.
+    assert summary.ready == 1
+    assert summary.evaluations_by_status == [
+        ("Draft", 2),
+        ("Submitted", 1),
+        ("Approved", 3),
+        ("Returned", 0),
+    ]
     # The approved one is late but done: only the draft and the submitted count.
-    assert progress.overdue == 2
-    gamma = next(r for r in progress.by_engagement if r.name == "Gamma audit")
-    assert (gamma.total, gamma.approved, gamma.overdue) == (3, 1, 2)
-    ready_ids = {a.pk for a in work["ready"]} | {work["approved"].appraisal_id}
-    assert progress.ready_ids == ready_ids
-    assert {e.pk for e in progress.open_evaluations} == {
-        work["overdue"].pk,
-        work["submitted"].pk,
-    }
-    page = response.content.decode()
-    for appraisal in work["ready"]:
-        assert f'name="appraisals" value="{appraisal.pk}"' in page
-    assert f'name="appraisals" value="{work["overdue"].appraisal_id}"' not in page
-    assert f'name="evaluations" value="{work["overdue"].pk}"' in page
+    assert (summary.overdue, summary.waiting, summary.evaluations_total) == (2, 3, 6)
+    assert [
+        (r.name, r.total, r.approved, r.overdue)
+        for r in response.context["engagements"].rows
+    ] == [("Gamma audit", 4, 1, 2), ("Alpha audit", 2, 2, 0)]
+    assert response.context["engagements"].more is False
 
 
-def test_cycle_progress_offers_no_checkbox_for_hrs_own_appraisal(
+def test_by_engagement_lists_the_busiest_ten_and_says_there_are_more(
     client_as, org, hr_admin
 ):
+    cycle = review_cycle(org)
+    for waiting in range(12):
+        engagement = EngagementFactory(organization=org, name=f"Busy {waiting:02d}")
+        for _ in range(waiting):
+            EvaluationFactory(
+                plan=PlanFactory(organization=org, cycle=cycle, engagement=engagement)
+            )
+
+    response = client_as(hr_admin).get(_url("cycle_progress", org, cycle.pk))
+
+    engagements = response.context["engagements"]
+    assert [r.name for r in engagements.rows] == [
+        f"Busy {n:02d}" for n in range(11, 1, -1)
+    ]
+    assert engagements.more is True
+    link = _url(
+        "cycle_progress_evaluations",
+        org,
+        cycle.pk,
+        query=f"engagement={engagements.rows[0].engagement_id}",
+    )
+    assert f'href="{link}"' in response.content.decode()
+
+
+# --- The appraisal list ---------------------------------------------------------------------
+
+
+def test_appraisal_list_shows_fifty_a_page(client_as, org, hr_admin):
+    work = _cycle_with_work(org, count=52)
+    cycle = work["cycle"]
+    client = client_as(hr_admin)
+
+    first = client.get(_url("cycle_progress", org, cycle.pk))
+    second = client.get(_url("cycle_progress", org, cycle.pk, query="page=2"))
+
+    with tenant_context(org):
+        by_name = list(
+            Appraisal.objects.filter(cycle=cycle)
+            .order_by("employee__full_name", "pk")
+            .values_list("pk", flat=True)
+        )
+    assert _listed(first) == by_name[:50]
+    assert _listed(second) == by_name[50:]
+    assert "Page 2 of 2" in _text(second)
+    assert "55 appraisals match these filters." in _text(first)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("status=ready", lambda w: [*w["ready"], w["approved"].appraisal]),
+        ("status=open", lambda w: [*w["ready"], *_gamma(w)]),
+        ("status=finalized", lambda w: []),
+        ("engagement={gamma}", _gamma),
+        ("reviewer={rita}", lambda w: w["ready"]),
+        ("business_unit={north}", lambda w: w["ready"]),
+        ("q={first_name}", lambda w: w["ready"][:1]),
+    ],
+)
+def test_each_appraisal_filter_narrows_the_list(
+    client_as, org, hr_admin, query, expected
+):
+    work = _cycle_with_work(org, count=2)
+    with tenant_context(org):
+        first_name = work["ready"][0].employee.full_name
+    query = query.format(
+        gamma=work["gamma"].pk,
+        rita=work["rita"].pk,
+        north=work["north"].pk,
+        first_name=first_name,
+    )
+
+    response = client_as(hr_admin).get(
+        _url("cycle_progress", org, work["cycle"].pk, query=query)
+    )
+
+    assert response.status_code == 200
+    assert sorted(_listed(response)) == sorted(a.pk for a in expected(work))
+
+
+def test_a_filter_naming_another_organisations_engagement_lists_nothing(
+    client_as, org, other_org, hr_admin
+):
+    work = _cycle_with_work(org)
+    foreign = EngagementFactory(organization=other_org)
+
+    response = client_as(hr_admin).get(
+        _url("cycle_progress", org, work["cycle"].pk, query=f"engagement={foreign.pk}")
+    )
+
+    assert response.status_code == 200
+    assert _listed(response) == []
+    assert _field_error(response, "engagement")
+    assert response.context["bulk_count"] == 0
+    assert re.search(
+        r"<button [^>]*disabled[^>]*>.*No appraisal matching these filters is ready "
+        r"to finalise</button>",
+        response.content.decode(),
+    )
+
+
+def test_the_finalise_button_counts_the_ready_appraisals_matching_the_filters(
+    client_as, org, hr_admin
+):
+    work = _cycle_with_work(org, count=3)
+    url = _url("cycle_progress", org, work["cycle"].pk)
+    client = client_as(hr_admin)
+
+    everything = client.get(url)
+    alpha = client.get(f"{url}?engagement={work['alpha'].pk}")
+
+    assert "Finalise all 4 ready appraisals matching these filters" in _text(everything)
+    assert "Finalise all 3 ready appraisals matching these filters" in _text(alpha)
+    assert 'name="engagement" value="{}"'.format(work["alpha"].pk) in (
+        alpha.content.decode()
+    )
+
+
+def test_hrs_own_appraisal_is_marked_as_their_own(client_as, org, hr_admin):
     own = ready_appraisal(org, employee_of(hr_admin))
     with tenant_context(org):
         cycle_id = own.cycle_id
 
     response = client_as(hr_admin).get(_url("cycle_progress", org, cycle_id))
 
-    assert f'value="{own.pk}"' not in response.content.decode()
+    rows = re.findall(r"<tr>.*?</tr>", response.content.decode(), re.S)
+    (row,) = [r for r in rows if f"/appraisals/{own.pk}/" in r]
+    assert "your own" in row
 
 
-def _progress_queries(client_as, org, hr_admin, count: int) -> int:
-    work = _cycle_with_work(org, count=count)
-    response, queries = _lookups(
-        client_as(hr_admin), _url("cycle_progress", org, work["cycle"].pk)
+# --- The evaluation list ----------------------------------------------------------------------
+
+
+def test_evaluation_list_puts_overdue_first_and_leaves_approved_out(
+    client_as, org, hr_admin
+):
+    work = _cycle_with_work(org)
+    later = EvaluationFactory(
+        plan=PlanFactory(organization=org, cycle=work["cycle"]),
+        due_date=timezone.localdate() + timedelta(days=3),
     )
-    assert len(response.context["progress"].appraisals) == count + 3
-    return queries
+    undated = EvaluationFactory(plan=PlanFactory(organization=org, cycle=work["cycle"]))
+
+    response = client_as(hr_admin).get(
+        _url("cycle_progress_evaluations", org, work["cycle"].pk)
+    )
+
+    # Due the same day: in the order they were assigned.
+    assert _listed(response) == [
+        work["overdue"].pk,
+        work["submitted"].pk,
+        later.pk,
+        undated.pk,
+    ]
+    assert "(overdue)" in _text(response)
 
 
-def test_cycle_progress_query_count_is_flat(client_as, org, hr_admin):
-    small = _progress_queries(client_as, org, hr_admin, 5)
-    large = _progress_queries(client_as, org, hr_admin, 25)
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("state=overdue", ("overdue", "submitted")),
+        ("state=draft", ("overdue", "extra")),
+        ("state=submitted", ("submitted",)),
+        ("engagement={alpha}", ("extra",)),
+        ("reviewer={rita}", ("extra",)),
+        ("business_unit={south}", ("overdue", "submitted")),
+    ],
+)
+def test_each_evaluation_filter_narrows_the_list(
+    client_as, org, hr_admin, query, expected
+):
+    work = _cycle_with_work(org)
+    work["extra"] = EvaluationFactory(
+        plan=PlanFactory(
+            organization=org, cycle=work["cycle"], engagement=work["alpha"]
+        ),
+        reviewer=work["rita"],
+    )
+    query = query.format(
+        alpha=work["alpha"].pk, rita=work["rita"].pk, south=work["south"].pk
+    )
+
+    response = client_as(hr_admin).get(
+        _url("cycle_progress_evaluations", org, work["cycle"].pk, query=query)
+    )
+
+    assert sorted(_listed(response)) == sorted(work[key].pk for key in expected)
+    assert response.context["bulk_count"] == len(expected)
+
+
+# --- Cost and size --------------------------------------------------------------------------
+
+
+def _page_costs(client, org, name, counts: tuple[int, int]) -> list[tuple[int, int]]:
+    """(queries, bytes) of the page of a cycle of each size; both cycles are built
+    first, so both pages offer the same filter choices."""
+    cycles = [_cycle_with_work(org, count=count)["cycle"] for count in counts]
+    costs = []
+    for cycle in cycles:
+        response, queries = _lookups(client, _url(name, org, cycle.pk))
+        assert response.status_code == 200
+        costs.append((queries, len(response.content)))
+    return costs
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_cycle_progress_query_count_is_flat(client_as, org, hr_admin, name):
+    (small, _), (large, _) = _page_costs(client_as(hr_admin), org, name, (5, 60))
 
     assert small == large
     assert large <= QUERY_BUDGET
 
 
-# --- Bulk finalisation ------------------------------------------------------------------
+def test_cycle_progress_page_size_does_not_grow_with_the_cycle(
+    client_as, org, hr_admin
+):
+    costs = _page_costs(client_as(hr_admin), org, "cycle_progress", (60, 200))
+
+    (_, small), (_, large) = costs
+    # Both show 50 rows and the same choices; only the digits of the counts differ.
+    assert abs(large - small) < small * 0.01
 
 
-def test_bulk_finalise_finalises_the_ticked_appraisals(client_as, org, hr_admin):
+# --- Bulk finalisation ------------------------------------------------------------------------
+
+
+def _finalise(client, org, work, data):
+    return client.post(_url("bulk_finalise", org, work["cycle"].pk), data)
+
+
+def test_bulk_finalise_finalises_the_ready_appraisals_the_filters_select(
+    client_as, org, hr_admin
+):
     work = _cycle_with_work(org, count=3)
-    ticked = work["ready"][:2]
+    client = client_as(hr_admin)
 
-    response = client_as(hr_admin).post(
-        _url("bulk_finalise", org, work["cycle"].pk),
-        {"appraisals": [a.pk for a in ticked]},
+    response = _finalise(
+        client, org, work, {"engagement": work["alpha"].pk, "expected": 3}
     )
 
     assert response.status_code == 302
+    assert response["Location"] == _url(
+        "cycle_progress", org, work["cycle"].pk, query=f"engagement={work['alpha'].pk}"
+    )
     assert [stored(a)["status"] for a in work["ready"]] == [
-        AppraisalStatus.FINALIZED,
-        AppraisalStatus.FINALIZED,
-        AppraisalStatus.OPEN,
-    ]
+        AppraisalStatus.FINALIZED
+    ] * 3
+    # Ready too, but on Gamma: not selected, not changed.
+    assert stored(work["approved"].appraisal)["status"] == AppraisalStatus.OPEN
+    page = client.get(response["Location"])
+    assert "3 appraisals finalised; each employee was e-mailed." in _text(page)
 
 
-def test_bulk_finalise_with_a_foreign_id_is_refused_whole(
+def test_bulk_finalise_leaves_hrs_own_appraisal_and_says_why(client_as, org, hr_admin):
+    work = _cycle_with_work(org)
+    (own,) = _ready(
+        org,
+        work["cycle"],
+        engagement=work["alpha"],
+        reviewer=work["rita"],
+        unit=work["north"],
+        employee=employee_of(hr_admin),
+    )
+    client = client_as(hr_admin)
+
+    response = _finalise(
+        client, org, work, {"engagement": work["alpha"].pk, "expected": 2}
+    )
+
+    assert response.status_code == 302
+    assert stored(work["ready"][0])["status"] == AppraisalStatus.FINALIZED
+    assert stored(own)["status"] == AppraisalStatus.OPEN
+    page = _text(client.get(response["Location"]))
+    assert (
+        "1 appraisal finalised; the employee was e-mailed. 1 skipped: your own "
+        "appraisal (another HR admin must finalise it) (1)." in page
+    )
+
+
+def test_bulk_finalise_with_a_stale_count_changes_nothing(client_as, org, hr_admin):
+    work = _cycle_with_work(org, count=2)
+
+    response = _finalise(client_as(hr_admin), org, work, {"expected": 5})
+
+    assert response.status_code == 400
+    assert _field_error(response, "expected") == (
+        "5 appraisals matched when you loaded the page; 3 match now. Nothing was "
+        "finalised: check the list and press the button again."
+    )
+    assert "Finalise all 3 ready appraisals" in _text(response)
+    assert 'name="expected" value="3"' in response.content.decode()
+    assert {stored(a)["status"] for a in work["ready"]} == {AppraisalStatus.OPEN}
+
+
+@pytest.mark.parametrize(
+    "data", [{}, {"expected": "abc"}, {"expected": "0"}, {"expected": "-1"}]
+)
+def test_bulk_finalise_without_a_count_changes_nothing(client_as, org, hr_admin, data):
+    work = _cycle_with_work(org)
+
+    response = _finalise(client_as(hr_admin), org, work, data)
+
+    assert response.status_code == 400
+    assert _field_error(response, "expected")
+    assert stored(work["ready"][0])["status"] == AppraisalStatus.OPEN
+
+
+def test_bulk_finalise_with_a_foreign_filter_changes_nothing(
     client_as, org, other_org, hr_admin
 ):
     work = _cycle_with_work(org)
-    foreign = ready_appraisal(other_org)
+    foreign = EngagementFactory(organization=other_org)
 
-    response = client_as(hr_admin).post(
-        _url("bulk_finalise", org, work["cycle"].pk),
-        {"appraisals": [work["ready"][0].pk, foreign.pk]},
+    response = _finalise(
+        client_as(hr_admin), org, work, {"engagement": foreign.pk, "expected": 2}
     )
 
     assert response.status_code == 400
-    assert "nothing was finalised" in _text(response)
-    assert stored(work["ready"][0])["status"] == AppraisalStatus.OPEN
-    assert stored(foreign)["status"] == AppraisalStatus.OPEN
-
-
-def test_bulk_finalise_with_an_unready_appraisal_names_it(client_as, org, hr_admin):
-    work = _cycle_with_work(org)
-    unready = work["overdue"].appraisal
-
-    response = client_as(hr_admin).post(
-        _url("bulk_finalise", org, work["cycle"].pk),
-        {"appraisals": [work["ready"][0].pk, unready.pk]},
-    )
-
-    assert response.status_code == 400
-    assert "Not ready" in _text(response)
-    assert stored(work["ready"][0])["status"] == AppraisalStatus.OPEN
-
-
-@pytest.mark.parametrize("ids", [[], ["abc"]])
-def test_bulk_finalise_with_no_or_bad_selection_is_refused(
-    client_as, org, hr_admin, ids
-):
-    work = _cycle_with_work(org)
-
-    response = client_as(hr_admin).post(
-        _url("bulk_finalise", org, work["cycle"].pk), {"appraisals": ids}
-    )
-
-    assert response.status_code == 400
-    assert "select" in _text(response).lower()
+    assert "These filters are not valid any more" in _field_error(response, "expected")
+    assert _field_error(response, "engagement")
     assert stored(work["ready"][0])["status"] == AppraisalStatus.OPEN
 
 
 # --- Bulk reminders -----------------------------------------------------------------------
+
+
+def _remind(client, org, work, data):
+    return client.post(_url("bulk_remind", org, work["cycle"].pk), data)
 
 
 def test_bulk_remind_emails_the_reviewer_once_a_day(
@@ -300,36 +593,47 @@ def test_bulk_remind_emails_the_reviewer_once_a_day(
         work["overdue"].reviewer = employee_of(reviewer)
         work["overdue"].save()
     client = client_as(hr_admin)
-    url = _url("bulk_remind", org, work["cycle"].pk)
+    data = {"state": "draft", "expected": 1}
 
     with django_capture_on_commit_callbacks(execute=True):
-        first = client.post(url, {"evaluations": [work["overdue"].pk]})
+        first = _remind(client, org, work, data)
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(url, {"evaluations": [work["overdue"].pk]})
+        _remind(client, org, work, data)
 
     assert first.status_code == 302
+    assert first["Location"] == _url(
+        "cycle_progress_evaluations", org, work["cycle"].pk, query="state=draft"
+    )
     assert [m.to for m in mailoutbox] == [[reviewer.user.email]]
 
 
-def test_bulk_remind_with_a_foreign_id_sends_nothing(
-    client_as,
-    org,
-    other_org,
-    hr_admin,
-    mailoutbox,
-    django_capture_on_commit_callbacks,
+def test_bulk_remind_reports_what_it_skipped(
+    client_as, org, hr_admin, django_capture_on_commit_callbacks
 ):
     work = _cycle_with_work(org)
-    foreign = EvaluationFactory(plan=PlanFactory(organization=other_org))
+    with tenant_context(org):
+        work["overdue"].reviewer = None
+        work["overdue"].save()
+    client = client_as(hr_admin)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client_as(hr_admin).post(
-            _url("bulk_remind", org, work["cycle"].pk),
-            {"evaluations": [work["overdue"].pk, foreign.pk]},
-        )
+        response = _remind(client, org, work, {"state": "draft", "expected": 1})
+
+    page = _text(client.get(response["Location"]))
+    assert "No reminder was sent. 1 skipped: no reviewer assigned (1)." in page
+
+
+def test_bulk_remind_with_a_stale_count_sends_nothing(
+    client_as, org, hr_admin, mailoutbox, django_capture_on_commit_callbacks
+):
+    work = _cycle_with_work(org)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _remind(client_as(hr_admin), org, work, {"expected": 7})
 
     assert response.status_code == 400
-    assert "no reminder was sent" in _text(response)
+    assert "No reminder was sent" in _field_error(response, "expected")
+    assert "Remind about all 2 evaluations matching these filters" in _text(response)
     assert mailoutbox == []
 
 

@@ -1,19 +1,23 @@
 """The appraisals part of the authorisation policy: what each of its named URLs
 answers to whom (``POLICY``), the body of each URL's POST (``POST_DATA``) and the state a
 URL needs before its request (``PREPARE``). Its URLs: the evaluation queues and
-evaluations, appraisal settings, appraisals, cycle progress, bulk actions and score
-recomputation. The language of the table is ``tests/authz/policy.py``."""
+evaluations, appraisal settings, appraisals, cycle progress (two lists), bulk actions
+and score recomputation. The language of the table is ``tests/authz/policy.py``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from django.utils import timezone
+from django_filters import FilterSet
 
 from appraisals.enums import AppraisalStatus, EvaluationStatus
+from appraisals.filters import AppraisalProgressFilter, EvaluationProgressFilter
 from appraisals.models import Appraisal, Evaluation
+from appraisals.selectors import progress
 from engagements.enums import CycleStatus
 from engagements.models import Plan, ReviewCycle
 from organizations.tenancy import tenant_context
@@ -189,10 +193,18 @@ POLICY: dict[str, UrlPolicy] = {
         writes=True,
     ),
     "appraisals:cycle_progress": UrlPolicy(
-        target_kind="review_cycle", rows=hr_only_page()
+        target_kind="review_cycle",
+        rows=hr_only_page(),
+        queries=("", "status=ready"),
+    ),
+    "appraisals:cycle_progress_evaluations": UrlPolicy(
+        target_kind="review_cycle",
+        rows=hr_only_page(),
+        queries=("", "state=overdue"),
     ),
     "appraisals:bulk_finalise": UrlPolicy(
-        # ``PREPARE``: every review approved, so the appraisal is ready.
+        # ``PREPARE``: every review approved, so the appraisal is ready. The POST
+        # names the engagement filter and the number of ready appraisals it selects.
         target_kind="review_cycle",
         rows=hr_only_object(post_only=True),
         writes=True,
@@ -243,9 +255,37 @@ POST_DATA: dict[str, PostBody] = {
         "version": _version(w, Appraisal, k["pk"]),
         "reason": "A rating was entered on the wrong goal.",
     },
-    "appraisals:bulk_finalise": lambda w, k: {"appraisals": [w.refs["appraisal"]]},
-    "appraisals:bulk_remind": lambda w, k: {"evaluations": w.refs["reviews"]},
+    "appraisals:bulk_finalise": lambda w, k: {
+        "engagement": w.refs["engagement"],
+        "expected": _selected(w, k["pk"], AppraisalProgressFilter),
+    },
+    "appraisals:bulk_remind": lambda w, k: {
+        "engagement": w.refs["engagement"],
+        "expected": _selected(w, k["pk"], EvaluationProgressFilter),
+    },
 }
+
+
+def _selected(world: World, cycle_pk: int, filters: type[FilterSet]) -> int:
+    """How many rows the bulk action's button names on the cycle's list filtered by
+    the world's engagement, as the page counts them (0 for a cycle that is not this
+    organisation's)."""
+    with tenant_context(world.org):
+        cycle = ReviewCycle.objects.filter(pk=cycle_pk).first()
+        if cycle is None:
+            return 0
+        appraisals = filters is AppraisalProgressFilter
+        selected = filters(
+            {"engagement": world.refs["engagement"]},
+            queryset=progress.cycle_appraisals(cycle)
+            if appraisals
+            else progress.open_evaluations(cycle),
+            cycle=cycle,
+            today=timezone.localdate(),
+            # The engagement filter is a picker: its choices are the HR admin's.
+            request=SimpleNamespace(membership=world.members[Actor.HR_ADMIN]),
+        ).qs
+        return progress.ready_count(selected) if appraisals else selected.count()
 
 
 def _version(world: World, model: Any, pk: int) -> str:

@@ -1,0 +1,161 @@
+"""Filters of HR's cycle progress page (django-filter): one over the cycle's
+appraisals, one over its review evaluations not approved yet.
+
+Both share the search box and the business unit, engagement and reviewer filters
+(same names, so switching between the two lists keeps them). An appraisal matches an
+engagement or a reviewer when one of its review evaluations does. The page's bulk
+actions post the same fields back and act on exactly the rows they select.
+
+Choices come from the active tenant scope, set per request; the engagement and
+reviewer filters are pickers (``organizations.pickers``) that render only the chosen
+row, so the page stays the same size whatever the organisation's.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import django_filters
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from appraisals.enums import AppraisalStatus, EvaluationKind, EvaluationStatus
+from appraisals.models import Appraisal, Evaluation
+from appraisals.selectors.progress import ready_q
+from engagements.models import Engagement, ReviewCycle
+from organizations.models import BusinessUnit, Employee
+from organizations.pickers import PickerFilter
+
+READY = "ready"
+OVERDUE = "overdue"
+
+
+class _ProgressFilter(django_filters.FilterSet):
+    """What both lists filter on. Subclasses implement the three ``by_*`` methods."""
+
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    business_unit = django_filters.ModelChoiceFilter(
+        label=_("Business unit"),
+        queryset=BusinessUnit.objects.none(),
+        method="by_business_unit",
+        empty_label=_("All units"),
+    )
+    # Long lists: searchable pickers over every engagement and person the viewer may
+    # see (one row rendered, the chosen one); the filter itself narrows to the cycle.
+    engagement = PickerFilter(
+        source="engagements",
+        label=_("Engagement"),
+        method="by_engagement",
+        empty_label=_("All engagements"),
+    )
+    reviewer = PickerFilter(
+        source="people",
+        label=_("Reviewer"),
+        method="by_reviewer",
+        empty_label=_("Any reviewer"),
+    )
+
+    def __init__(
+        self, *args: Any, cycle: ReviewCycle, today: date, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.filters["business_unit"].queryset = BusinessUnit.objects.order_by("name")
+
+    def search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(employee__full_name__icontains=value) | Q(employee__code__icontains=value)
+        )
+
+    def by_business_unit(
+        self, queryset: QuerySet[Any], name: str, value: BusinessUnit
+    ) -> QuerySet[Any]:
+        return queryset.filter(employee__business_unit=value)
+
+
+class AppraisalProgressFilter(_ProgressFilter):
+    """The cycle's appraisals: by status (or ready to finalise), business unit, and
+    engagement or reviewer of one of their review evaluations."""
+
+    status = django_filters.ChoiceFilter(
+        label=_("Status"),
+        choices=[
+            (AppraisalStatus.OPEN.value, AppraisalStatus.OPEN.label),
+            (READY, _("Ready to finalise")),
+            (AppraisalStatus.FINALIZED.value, AppraisalStatus.FINALIZED.label),
+            (AppraisalStatus.ACKNOWLEDGED.value, AppraisalStatus.ACKNOWLEDGED.label),
+        ],
+        method="by_status",
+        empty_label=_("Any status"),
+    )
+
+    class Meta:
+        model = Appraisal
+        fields = ["q", "status", "business_unit", "engagement", "reviewer"]
+
+    def by_status(
+        self, queryset: QuerySet[Appraisal], name: str, value: str
+    ) -> QuerySet[Appraisal]:
+        if value == READY:
+            return queryset.filter(ready_q())
+        return queryset.filter(status=value)
+
+    def _with_review(
+        self, queryset: QuerySet[Appraisal], match: Q
+    ) -> QuerySet[Appraisal]:
+        reviews = Evaluation.objects.filter(
+            match, appraisal=OuterRef("pk"), kind=EvaluationKind.REVIEW
+        )
+        return queryset.filter(Exists(reviews))
+
+    def by_engagement(
+        self, queryset: QuerySet[Appraisal], name: str, value: Engagement
+    ) -> QuerySet[Appraisal]:
+        return self._with_review(queryset, Q(plan__engagement=value))
+
+    def by_reviewer(
+        self, queryset: QuerySet[Appraisal], name: str, value: Employee
+    ) -> QuerySet[Appraisal]:
+        return self._with_review(queryset, Q(reviewer=value))
+
+
+class EvaluationProgressFilter(_ProgressFilter):
+    """The cycle's review evaluations not approved yet: by status (or overdue),
+    business unit of the employee evaluated, engagement and reviewer."""
+
+    state = django_filters.ChoiceFilter(
+        label=_("Status"),
+        choices=[
+            (OVERDUE, _("Overdue")),
+            (EvaluationStatus.DRAFT.value, EvaluationStatus.DRAFT.label),
+            (EvaluationStatus.SUBMITTED.value, EvaluationStatus.SUBMITTED.label),
+            (EvaluationStatus.RETURNED.value, EvaluationStatus.RETURNED.label),
+        ],
+        method="by_state",
+        empty_label=_("Any status"),
+    )
+
+    class Meta:
+        model = Evaluation
+        fields = ["q", "state", "business_unit", "engagement", "reviewer"]
+
+    def by_state(
+        self, queryset: QuerySet[Evaluation], name: str, value: str
+    ) -> QuerySet[Evaluation]:
+        if value == OVERDUE:
+            return queryset.filter(due_date__lt=self.today)
+        return queryset.filter(status=value)
+
+    def by_engagement(
+        self, queryset: QuerySet[Evaluation], name: str, value: Engagement
+    ) -> QuerySet[Evaluation]:
+        return queryset.filter(plan__engagement=value)
+
+    def by_reviewer(
+        self, queryset: QuerySet[Evaluation], name: str, value: Employee
+    ) -> QuerySet[Evaluation]:
+        return queryset.filter(reviewer=value)
