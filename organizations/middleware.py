@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection, transaction
+from django.db.models import CharField, Count, Func, Subquery, Value
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import SimpleTemplateResponse
 from django.utils import timezone
@@ -14,7 +15,29 @@ from django_scopes import scope
 
 from organizations.http import as_tenant_request
 from organizations.models import Membership
-from organizations.tenancy import rls_annotation, set_row_security
+from organizations.tenancy import is_postgresql, rls_annotation, set_row_security
+
+
+def _no_jit() -> dict[str, Func]:
+    """Switch PostgreSQL's JIT compiler off for the request's transaction, in the
+    membership query itself (no round trip of its own).
+
+    A page's queries are short, but the planner prices correlated subqueries (the
+    evaluation queue's approval rule, visibility checks) above ``jit_above_cost``, and
+    compiling them then takes 100-200 ms for queries that run in a few. Reports and
+    background jobs, outside requests, keep the server's setting.
+    """
+    if not is_postgresql():
+        return {}
+    return {
+        "_jit_off": Func(
+            Value("jit"),
+            Value("off"),
+            Value(True),
+            function="set_config",
+            output_field=CharField(),
+        )
+    }
 
 
 class TenantMiddleware:
@@ -27,8 +50,10 @@ class TenantMiddleware:
     a ``TenantRequest`` (``organizations.http``): ``organization``, ``membership`` and
     a cached ``employee``.
 
-    Cost: one query (the membership, which also sets the row-security setting), on top
-    of the session and user queries that authentication makes anyway.
+    Cost: one query (the membership, which also sets the row-security setting,
+    switches JIT compilation off for the transaction and counts the user's
+    organisations for the navbar), on top of the session and user queries that
+    authentication makes anyway.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -52,11 +77,21 @@ class TenantMiddleware:
 
         nested = connection.in_atomic_block
         with transaction.atomic():
+            memberships = Membership.unscoped.for_user(request.user)
             membership = (
-                Membership.unscoped.for_user(request.user)
-                .filter(organization__slug=slug)
+                memberships.filter(organization__slug=slug)
                 .select_related("organization", "user")
-                .annotate(**rls_annotation())
+                .annotate(
+                    **rls_annotation(),
+                    **_no_jit(),
+                    # The navbar offers a switch only to members of several.
+                    organizations_of_user=Subquery(
+                        memberships.order_by()
+                        .values("user")
+                        .annotate(n=Count("*"))
+                        .values("n")
+                    ),
+                )
                 .first()
             )
             if membership is None:

@@ -1,5 +1,6 @@
 """Read queries of evaluations: who approves them, the evaluation page's sheet,
-history and status lines, the queues of work, and overdue ones.
+history and status lines, and overdue ones. The queues of work are in
+``selectors.queues``.
 
 The access gate and visibility of one evaluation live in ``selectors.access``; the
 predicates behind both in ``appraisals.permissions``.
@@ -13,16 +14,14 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.forms import BoundField
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appraisals import permissions
 from appraisals.enums import (
-    AppraisalStatus,
     ApprovalCapacity,
-    ApprovalDecision,
     EvaluationKind,
     EvaluationStatus,
 )
@@ -32,17 +31,12 @@ from appraisals.models import (
     EvaluationApproval,
     GoalRating,
 )
-from appraisals.selectors.approvals import (
-    approved_capacities,
-    authorities_for,
-    employee_id_among,
-)
 from appraisals.selectors.settings import (
     attainment_bands,
     suggested_rating,
 )
-from engagements.enums import CycleStatus, EngagementRole
-from engagements.models import Goal, ReviewCycle, RoleAssignment
+from engagements.enums import CycleStatus
+from engagements.models import Goal, ReviewCycle
 from engagements.selectors.competencies import (
     PlanCompetencyRow,
     ScalePoint,
@@ -52,7 +46,7 @@ from engagements.selectors.competencies import (
     scale_points,
 )
 from organizations.history import timeline
-from organizations.models import Employee, Membership
+from organizations.models import Employee
 
 if TYPE_CHECKING:
     from appraisals.selectors.access import EvaluationAccess
@@ -255,100 +249,7 @@ def reviewer_choices(evaluation: Evaluation) -> QuerySet[Employee]:
     return Employee.objects.filter(is_active=True).exclude(pk=evaluation.employee_id)
 
 
-# --- Queues --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Queue:
-    to_write: list[Evaluation]
-    to_approve: list[Evaluation]
-    unassigned: list[Evaluation]  # HR: review evaluations without a reviewer
-
-
-def _open() -> Q:
-    return Q(appraisal__status=AppraisalStatus.OPEN)
-
-
-def evaluations_to_write(membership: Membership) -> list[Evaluation]:
-    """The member's review evaluations and self-assessments still to write (draft
-    or returned) in open appraisals, earliest due first. One query."""
-    return list(
-        evaluation_queryset()
-        .filter(
-            _open(),
-            reviewer__user_id=membership.user_id,
-            status__in=permissions.WRITABLE,
-        )
-        .order_by("due_date", "employee__full_name", "pk")
-    )
-
-
-def evaluations_to_approve(
-    membership: Membership, own_employee: OwnEmployee | None = None
-) -> list[Evaluation]:
-    """Submitted review evaluations the member may approve now, oldest first.
-
-    Four queries whatever their number (five for an HR admin): the candidates, the
-    settings, the engagements' approvers and the approvals of the candidates.
-    """
-    uid = membership.user_id
-    candidates = evaluation_queryset().filter(
-        _open(), kind=EvaluationKind.REVIEW, status=EvaluationStatus.SUBMITTED
-    )
-    is_hr = membership.is_hr_admin
-    if not is_hr:
-        mine = RoleAssignment.objects.filter(
-            employee__user_id=uid, role=EngagementRole.APPROVER
-        ).values("engagement_id")
-        candidates = candidates.filter(
-            Q(plan__approver__user_id=uid)
-            | Q(plan__engagement_id__in=mine)
-            | Q(employee__line_manager__user_id=uid)
-            | Q(employee__line_manager__line_manager__user_id=uid)
-        )
-    rows = list(candidates.order_by("submitted_at", "pk"))
-    if not rows:
-        return []
-    authorities = authorities_for(rows)
-    approvals: dict[int, list[EvaluationApproval]] = {}
-    for approval in EvaluationApproval.objects.filter(
-        evaluation_id__in=[e.pk for e in rows], decision=ApprovalDecision.APPROVED
-    ):
-        approvals.setdefault(approval.evaluation_id, []).append(approval)
-    own_id: int | None = None
-    if is_hr and own_employee is not None:
-        own = own_employee()
-        own_id = own.pk if own else None
-    result = []
-    for evaluation in rows:
-        authority = authorities[evaluation.pk]
-        employee_id = employee_id_among(membership, authority.people()) or own_id
-        approved = approved_capacities(evaluation, approvals.get(evaluation.pk, []))
-        if authority.capacities_for(employee_id, is_hr=is_hr, approved=approved):
-            result.append(evaluation)
-    return result
-
-
-def evaluations_without_reviewer() -> list[Evaluation]:
-    """Review evaluations in open appraisals that nobody can write yet. One query."""
-    return list(
-        evaluation_queryset()
-        .filter(_open(), kind=EvaluationKind.REVIEW, reviewer__isnull=True)
-        .order_by("employee__full_name", "pk")
-    )
-
-
-def evaluation_queue(
-    membership: Membership, own_employee: OwnEmployee | None = None
-) -> Queue:
-    """Both tabs of the queue page (and HR's unassigned list). Up to seven queries
-    whatever the number of evaluations."""
-    is_hr = membership.is_hr_admin
-    return Queue(
-        to_write=evaluations_to_write(membership),
-        to_approve=evaluations_to_approve(membership, own_employee),
-        unassigned=evaluations_without_reviewer() if is_hr else [],
-    )
+# --- Cycles and due dates ------------------------------------------------------------------
 
 
 def early_evaluation_cycles() -> QuerySet[ReviewCycle]:

@@ -9,7 +9,12 @@ form with errors answers 400 with the messages beside the fields; nothing is sav
 
 from __future__ import annotations
 
+from functools import cached_property
+from urllib.parse import urlencode
+
 from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -28,7 +33,6 @@ from appraisals.selectors.access import EvaluationAccess, get_evaluation_for
 from appraisals.selectors.access import plan_evaluations as visible_plan_evaluations
 from appraisals.selectors.evaluations import (
     approval_lines,
-    evaluation_queue,
     evaluation_sheet,
     is_overdue,
     status_help,
@@ -36,6 +40,7 @@ from appraisals.selectors.evaluations import (
 from appraisals.selectors.evaluations import (
     evaluation_history as evaluation_timeline,
 )
+from appraisals.selectors.queues import RowsById, Tab, evaluation_queue
 from appraisals.services.evaluations import (
     approve_evaluation,
     assign_reviewer,
@@ -53,6 +58,8 @@ from organizations.permissions import role_required
 # The timeline shows the latest changes; older ones stay in the history tables.
 HISTORY_LIMIT = 100
 FEEDBACK_LIMIT = 50
+QUEUE_PAGE_SIZE = 25
+SUMMARY_SIZE = 5  # rows of each list on the home page
 
 
 def _detail_url(org_slug: str, pk: int) -> str:
@@ -62,26 +69,63 @@ def _detail_url(org_slug: str, pk: int) -> str:
 # --- Queues --------------------------------------------------------------------------------
 
 
+class CountedPaginator(Paginator):
+    """A paginator given its total (counted with the other tabs in one aggregate)
+    instead of counting again; only the shown page's rows are fetched."""
+
+    def __init__(
+        self, object_list: QuerySet[Evaluation] | RowsById, total: int
+    ) -> None:
+        super().__init__(object_list, QUEUE_PAGE_SIZE)
+        self.total = total
+
+    @cached_property
+    def count(self) -> int:
+        return self.total
+
+
 @require_GET
 def queue(request: TenantRequest, org_slug: str) -> HttpResponse:
-    """ "To write" and "To approve" tabs (and, for HR, evaluations needing a reviewer)."""
-    tab = "approve" if request.GET.get("tab") == "approve" else "write"
-    found = evaluation_queue(request.membership, lambda: request.employee)
+    """ "To write" and "To approve" tabs (and, for HR, "Needs a reviewer"), a page of
+    rows at a time. Three queries besides the middleware's, whatever the numbers:
+    the queue (two) and the page's rows."""
+    found = evaluation_queue(request.membership)
+    tabs = [Tab.WRITE, Tab.APPROVE]
+    if request.membership.is_hr_admin:
+        tabs.append(Tab.UNASSIGNED)
+    asked = request.GET.get("tab", "")
+    tab = Tab(asked) if asked in tabs else Tab.WRITE
+    paginator = CountedPaginator(found.rows(tab), found.count(tab))
+    page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
         "appraisals/evaluations/queue.html",
-        {"queue": found, "tab": tab, "today": timezone.localdate()},
+        {
+            "queue": found,
+            "tab": tab.value,
+            "page_obj": page,
+            "rows": list(page.object_list),
+            "query_string": urlencode({"tab": tab.value}),
+            "today": timezone.localdate(),
+        },
     )
 
 
 @require_GET
 def queue_summary(request: TenantRequest, org_slug: str) -> HttpResponse:
-    """The home page section's content, loaded lazily: counts and the first few."""
-    found = evaluation_queue(request.membership, lambda: request.employee)
+    """The home page section's content, loaded lazily: the counts and the first few
+    of each list. Four queries besides the middleware's, whatever the numbers: the
+    queue (two) and the first rows of two lists."""
+    found = evaluation_queue(request.membership)
     return render(
         request,
         "appraisals/evaluations/queue_summary.html",
-        {"queue": found, "today": timezone.localdate()},
+        {
+            "queue": found,
+            "to_write": list(found.rows(Tab.WRITE)[:SUMMARY_SIZE]),
+            "to_approve": list(found.rows(Tab.APPROVE)[:SUMMARY_SIZE]),
+            "today": timezone.localdate(),
+        },
     )
 
 

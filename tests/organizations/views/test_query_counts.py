@@ -150,6 +150,7 @@ def directory(org, make_member) -> Directory:
             "invitation": {"pk": invitation.pk},
             "business_unit": {"pk": unit.pk},
             "job_title": {"pk": title.pk},
+            "picker_source": {"source": "people"},
             **_engagement_objects(org, subject, boss_entry, title),
             **_feedback_and_appraisal_objects(org, admin, subject, boss_entry),
         },
@@ -366,6 +367,36 @@ def _add_invitations(
         )
 
 
+def _add_cycles(
+    org: Organization, admin: Membership, refs: dict[str, Any], count: int
+) -> None:
+    for _ in range(count):
+        # Each with plans to count, so the list's plan column has work to do.
+        cycle = ReviewCycleFactory(organization=org)
+        PlanFactory.create_batch(2, organization=org, cycle=cycle)
+
+
+def _add_clients(
+    org: Organization, admin: Membership, refs: dict[str, Any], count: int
+) -> None:
+    for _ in range(count):
+        EngagementFactory(organization=org, name="Ledger migration")
+
+
+def _add_engagements(
+    org: Organization, admin: Membership, refs: dict[str, Any], count: int
+) -> None:
+    for _ in range(count):
+        engagement = EngagementFactory(
+            organization=org,
+            name="Ledger migration",
+            business_unit=refs["business_unit"],
+        )
+        # A team of two to count, and an engagement that does not match the filters.
+        PlanFactory.create_batch(2, organization=org, engagement=engagement)
+        EngagementFactory(organization=org, name="Other work", status="closed")
+
+
 def _paginated(response: Any) -> int:
     return response.context["paginator"].count
 
@@ -395,6 +426,26 @@ LIST_PAGES = {
         lambda refs: "",
         _add_invitations,
         lambda response: len(response.context["pending"]),
+    ),
+    "cycles": ListPage("engagements:cycles", lambda refs: "", _add_cycles, _paginated),
+    "clients": ListPage(
+        "engagements:clients", lambda refs: "", _add_clients, _paginated
+    ),
+    # Each added row also adds a closed engagement: the total counts what matches.
+    "engagements": ListPage(
+        "engagements:engagements",
+        lambda refs: "",
+        _add_engagements,
+        lambda response: response.context["paginator"].count // 2,
+    ),
+    "engagements_filtered": ListPage(
+        "engagements:engagements",
+        lambda refs: (
+            f"?q=ledger&status=active&business_unit={refs['business_unit'].pk}"
+            "&date_from=2025-01-01&date_to=2025-12-31"
+        ),
+        _add_engagements,
+        _paginated,
     ),
 }
 
