@@ -86,7 +86,11 @@ def _pick(scope: Page | Locator, label: str, *names: str) -> None:
     """Choose ``names`` in the searchable picker labelled ``label``: type each one
     and click it in the list the server sends back."""
     # Once pickers.js has run, the label names the search box, not the <select>.
-    box = scope.get_by_role("combobox", name=re.compile(rf"^{re.escape(label)}( \*)?$"))
+    # Ask for the <input> itself: a locator that resolved to the <select> before the
+    # script ran would keep pointing at it, under the widget that now covers it.
+    box = scope.get_by_role(
+        "combobox", name=re.compile(rf"^{re.escape(label)}( \*)?$")
+    ).and_(scope.locator("input"))
     for name in names:
         box.click()
         box.press_sequentially(name)
