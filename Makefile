@@ -15,13 +15,15 @@ TEST_ENV := DATABASE_URL=postgres://hrms_owner@127.0.0.1:5432/hrms \
 	CELERY_TASK_ALWAYS_EAGER=true \
 	DEBUG=true
 
-.PHONY: help install run test lint format services system-deps bench bench-load clean
+.PHONY: help install run test lint format services system-deps bench bench-pages bench-throughput bench-load clean
 
 help:
 	@echo "make run   - install, migrate the embedded SQLite database, load the demo, serve http://127.0.0.1:8000"
 	@echo "make test  - install, start/use PostgreSQL and Redis on localhost, run lint and the whole suite"
 	@echo "make lint  - ruff format --check, ruff check, mypy, lint-imports (the import contracts)"
 	@echo "make bench - benchmarks that print ratios measured in one run (bench/README.md)"
+	@echo "make bench-pages - every main page of every role at 1,000 and 10,000 employees against a floor page"
+	@echo "make bench-throughput - requests/s of the floor, HR home and a plan page at 10,000 employees (gunicorn, wrk)"
 	@echo "make bench-load - 50 users for 2 minutes with Redis stopped and a worker killed (docs/benchmarks.md)"
 
 $(UV):
@@ -47,8 +49,9 @@ services:
 	./scripts/ensure_services.sh
 
 # Debian packages the suite needs: chromium (browser journeys), WeasyPrint's libraries
-# and fonts (PDF reports), poppler-utils (pdftoppm, to look at PDFs).
-SYSTEM_PACKAGES := chromium libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+# and fonts (PDF reports), poppler-utils (pdftoppm, to look at PDFs); and wrk, the load
+# generator of bench/throughput.py.
+SYSTEM_PACKAGES := chromium libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils wrk
 system-deps:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -69,11 +72,23 @@ format: install
 # One pytest-xdist worker per CPU, each with a database and cache keys of its own
 # (tests/conftest.py); `pytest` without -n runs the same suite in one process.
 test: install services system-deps lint
-	$(TEST_ENV) $(PY) -m pytest -n auto
+	$(TEST_ENV) $(PY) -m pytest -n auto --durations=20
 
-bench: install services  # benchmarks that print ratios (see bench/README.md); not tests
-	$(TEST_ENV) $(PY) bench/people_directory.py
-	$(TEST_ENV) $(PY) bench/recompute.py
+# Benchmarks that print ratios (see bench/README.md); not tests. Every one runs; the
+# target fails at the end if one of them found a broken invariant.
+bench: install services system-deps
+	@status=0; \
+	for script in pages recompute people_directory throughput; do \
+		$(TEST_ENV) $(PY) bench/$$script.py || status=1; \
+	done; \
+	exit $$status
+
+# Pass options with ARGS, e.g. make bench-pages ARGS="--only 'plan' --repeats 5".
+bench-pages: install services
+	$(TEST_ENV) $(PY) bench/pages.py $(ARGS)
+
+bench-throughput: install services system-deps
+	$(TEST_ENV) $(PY) bench/throughput.py $(ARGS)
 
 # About 6 minutes: its own database, Redis, gunicorn, Celery worker and beat, Locust
 # with 50 users; Redis is stopped for 20 s and the worker killed once; then the

@@ -265,7 +265,7 @@ def run(owner: str) -> int:
     cycles: dict[str, tuple[Organization, Any]] = {}
     for slug, size in SIZES.items():
         started = time.perf_counter()
-        seed_organization(slug, size, SEED)
+        seed_organization(slug, size, SEED, people_only=True)
         organization = Organization.objects.get(slug=slug)
         with tenant_context(organization):
             people = list(Employee.objects.order_by("pk"))

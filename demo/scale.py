@@ -1,75 +1,74 @@
 """A synthetic organisation of any size, for benchmarks and scale tests (bulk inserts
 only). ``manage.py seed_scale`` runs ``seed_scale``; bench/ and the tests use it.
 
-The people form a complete line-manager tree of fan-out ``FAN_OUT``: employee 0 heads
-the organisation, employee 1 heads HR and is the only login that can sign in. Names
-come from a seeded random generator, so a seed always gives the same directory.
+By default it builds a whole world, so every page of the product has content:
+
+1. people (``demo.scale_people``): a line-manager tree under the head of the
+   organisation and eight practice directors, business units, job titles, an account
+   and a membership per employee, and three logins sharing one password:
+   ``hr@<slug>.test`` (HR admin), ``manager@<slug>.test`` (a practice director with
+   at least three levels of reports) and ``employee@<slug>.test`` (a consultant in
+   that director's line, staffed on two engagements per cycle);
+2. reference data (``demo.scale_catalog``): rating scale, competency library and
+   sets, engagement types, a plan template, a role rule, appraisal settings, clients;
+3. work (``demo.scale_work``, ``demo.scale_plans``): two closed review cycles and one
+   in review, engagements with roles and their guardian permissions, plans with
+   competencies, goals, key activities and check-ins;
+4. feedback (``demo.scale_feedback``): feedback, requests, anonymous answers, client
+   surveys;
+5. appraisals (``demo.scale_reviews``): evaluations in every state, ratings,
+   approvals, scores from the real recompute, finalisation;
+6. history: one "+" record per row of every table with history.
+
+``people_only`` keeps the people stage alone (every login but HR's unusable). A seed
+always gives the same rows, names and states; dates follow the day it runs. Query
+cost grows with the depth of the tree and the number of batches, never per row.
 """
 
 from __future__ import annotations
 
+import gc
 import random
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-from django.contrib.auth.hashers import make_password
-from django.db import connection, transaction
-from simple_history.utils import bulk_create_with_history
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, models, transaction
+from django.utils import timezone
+from guardian.models import GroupObjectPermission, UserObjectPermission
 
-from organizations.enums import Role
-from organizations.models import (
-    BusinessUnit,
-    Employee,
-    JobTitle,
-    Membership,
-    Organization,
-    User,
+from demo.scale_catalog import build_catalog
+from demo.scale_feedback import build_feedback
+from demo.scale_people import (
+    FAN_OUT,
+    HR_INDEX,
+    People,
+    build_people,
+    manager_index,
+    synthetic_domain,
+    world_fan_out,
 )
+from demo.scale_reviews import build_reviews
+from demo.scale_rows import Log, analyze, generic_plans, write_history
+from demo.scale_work import build_work
+from organizations.models import Membership, Organization, User
 from organizations.tenancy import tenant_context
 
-# Some eighty names read better as two paragraphs than as eighty lines.
-FIRST_NAMES = (  # noqa: SIM905
-    "Ada Ahmed Aiko Alba Amara Anton Beatriz Bilal Camille Chen Dara Diego Elena Emeka "
-    "Esra Felix Freya Gabriel Hana Idris Ines Ivan Jia Jonas Kaveh Kofi Lena Luca Mei "
-    "Mateo Nadia Nikhil Olu Oskar Priya Rafael Rania Sofia Tomas Yara Zainab Zoltan"
-).split()
-LAST_NAMES = (  # noqa: SIM905
-    "Abara Bauer Becker Costa Dubois Eriksen Farouk Fischer Garcia Haddad Ito Jansen "
-    "Kaur Kowalski Larsen Lopez Mensah Moreau Nakamura Novak Okafor Olsen Park Petrov "
-    "Quinn Rossi Sato Schmidt Silva Tanaka Torres Umarov Varga Wagner Weber Xu Yilmaz "
-    "Zhang Ziegler"
-).split()
-
-FAN_OUT = 8
-BATCH_SIZE = 2000
-# Employee 0 heads the organisation; employee 1 heads HR and is the HR admin login.
-HR_INDEX = 1
-PRACTICES = [
-    "People & HR",
-    "Technology Consulting",
-    "Strategy & Operations",
-    "Data & Analytics",
-    "Cloud Engineering",
-    "Risk & Compliance",
-    "Finance Transformation",
-    "Delivery Centre",
+__all__ = [
+    "FAN_OUT",
+    "HR_INDEX",
+    "SeedResult",
+    "SeedScaleRefused",
+    "analyze",
+    "delete_organization",
+    "manager_index",
+    "seed_scale",
+    "synthetic_domain",
+    "tables_to_analyze",
 ]
-CHIEF = "Chief Executive"
-DIRECTOR = "Practice Director"
-HR_DIRECTOR = "HR Director"
-MANAGER = "Engagement Manager"
-HR_PARTNER = "HR Business Partner"
-LADDER = ["Senior Consultant", "Consultant", "Consultant", "Analyst"]
-JOB_TITLES = [CHIEF, DIRECTOR, HR_DIRECTOR, MANAGER, HR_PARTNER, *LADDER[:2], LADDER[3]]
-INACTIVE_SHARE = 0.02  # some leavers, so filters on "active" have something to do
-
-
-def manager_index(index: int) -> int | None:
-    """The line manager of employee ``index`` in a complete tree of fan-out FAN_OUT."""
-    return None if index == 0 else (index - 1) // FAN_OUT
 
 
 @dataclass(frozen=True)
@@ -81,49 +80,82 @@ class SeedResult:
     active: int
     business_units: int
     job_titles: int
+    manager_user: User | None = None  # None with people_only
+    employee_user: User | None = None
+    stages: list[tuple[str, float, int]] = field(default_factory=list)
+    tables: dict[str, int] = field(default_factory=dict)
 
 
 class SeedScaleRefused(Exception):
     """The organisation cannot be created as asked; the message says why."""
 
 
-@dataclass(frozen=True)
-class _Person:
-    """One employee as planned before anything is written."""
-
-    index: int
-    first: str
-    last: str
-    boss: int | None
-    title: str
-    unit: BusinessUnit
-    has_reports: bool
-    is_active: bool
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.first} {self.last}"
-
-
 def seed_scale(
-    *, slug: str, employees: int, seed: int, name: str, replace: bool
+    *,
+    slug: str,
+    employees: int,
+    seed: int,
+    name: str,
+    replace: bool,
+    people_only: bool = False,
+    password: str | None = None,
+    on_stage: Callable[[str, float, int], None] | None = None,
 ) -> SeedResult:
-    """Create the organisation ``slug`` with ``employees`` people, all or nothing.
+    """Create the organisation ``slug`` with ``employees`` people (and, unless
+    ``people_only``, the whole world around them), all or nothing.
 
-    Every employee gets an account and a membership (HR admin, manager for people
-    with reports, employee otherwise); only the HR admin's account has a usable
-    password. Raises SeedScaleRefused when the slug exists and ``replace`` is false, or
-    when accounts @<slug>.test are left that belong to another organisation. Query
-    cost grows with the depth of the tree and ``employees / BATCH_SIZE``, never per
-    row.
+    ``password`` (random when None) is the three logins' password. ``on_stage``
+    hears of each stage as it ends (name, seconds, rows inserted). Raises
+    SeedScaleRefused when the slug exists and ``replace`` is false, when accounts
+    @<slug>.test are left that belong to another organisation, or when a whole world
+    is asked for with too few employees for the manager login's three levels of
+    reports.
     """
-    rng = random.Random(seed)  # noqa: S311 - synthetic names, not secrets
-    names = [
-        (rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)) for _ in range(employees)
-    ]
-    password = secrets.token_urlsafe(12)
-    hr_index = HR_INDEX if employees > HR_INDEX else 0
+    fan_out = FAN_OUT if people_only else world_fan_out(employees)
+    if fan_out is None:
+        raise SeedScaleRefused(
+            f"A whole world needs at least {_smallest_world()} employees, so that "
+            "the manager login has three levels of reports. Ask for more, or pass "
+            "--people-only for people alone."
+        )
+    password = password or secrets.token_urlsafe(12)
+    log = Log(on_stage=on_stage)
+    # Millions of long-lived tuples in memory, none in a reference cycle: the cyclic
+    # collector would only rescan them on every full pass.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _seed(
+            slug=slug,
+            employees=employees,
+            seed=seed,
+            name=name,
+            replace=replace,
+            people_only=people_only,
+            fan_out=fan_out,
+            password=password,
+            log=log,
+        )
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _seed(
+    *,
+    slug: str,
+    employees: int,
+    seed: int,
+    name: str,
+    replace: bool,
+    people_only: bool,
+    fan_out: int,
+    password: str,
+    log: Log,
+) -> SeedResult:
+    rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
     with transaction.atomic():
+        generic_plans()
         existing = Organization.objects.filter(slug=slug).first()
         if existing is not None:
             if not replace:
@@ -131,7 +163,8 @@ def seed_scale(
                     f"The organisation '{slug}' already exists. Pass --replace to "
                     "delete it with all its rows and create it again."
                 )
-            delete_organization(existing)
+            with log.stage("delete the old organisation"):
+                delete_organization(existing)
         if User.objects.filter(email__endswith=f"@{synthetic_domain(slug)}").exists():
             raise SeedScaleRefused(
                 f"Accounts @{synthetic_domain(slug)} already exist and belong to another "
@@ -139,54 +172,103 @@ def seed_scale(
             )
         organization = Organization.objects.create(slug=slug, name=name)
         with tenant_context(organization):
-            titles = _job_titles(organization)
-            units = _business_units(organization, name, employees)
-            people = _plan(names, units, hr_index, rng)
-            users = _users(slug, people, hr_index, password)
-            _employees(organization, people, titles, users)
-            _memberships(organization, people, users, hr_index)
+            with log.stage("people"):
+                people = build_people(
+                    organization,
+                    employees=employees,
+                    rng=rng,
+                    fan_out=fan_out,
+                    password=password,
+                    world=not people_only,
+                )
+            if not people_only:
+                _world(people, seed, log)
+    users = people.users
     return SeedResult(
         organization=organization,
-        hr_user=users[hr_index],
+        hr_user=users[people.logins["hr"]],
         password=password,
         employees=employees,
-        active=sum(p.is_active for p in people),
-        business_units=len(units.all),
-        job_titles=len(titles),
+        active=sum(p.is_active for p in people.persons),
+        business_units=len(people.units.all),
+        job_titles=len(people.titles),
+        manager_user=None if people_only else users[people.logins["manager"]],
+        employee_user=None if people_only else users[people.logins["employee"]],
+        stages=log.stages,
+        tables=log.tables,
+    )
+
+
+def _smallest_world() -> int:
+    return next(n for n in range(1, 10_000) if world_fan_out(n) is not None)
+
+
+def _world(people: People, seed: int, log: Log) -> None:
+    """Everything after the people, each stage with its own random stream (so a
+    change in one stage leaves the others' rows alone)."""
+    today = timezone.localdate()
+
+    def stream(stage: str) -> random.Random:
+        return random.Random(f"{seed}:{stage}")  # noqa: S311 - synthetic data
+
+    with log.stage("reference data"):
+        catalog = build_catalog(people, stream("catalog"), log)
+    with log.stage("cycles, engagements, roles, plans, goals"):
+        work = build_work(people, catalog, stream("work"), today, log)
+    with log.stage("feedback, requests, surveys"):
+        build_feedback(people, work, stream("feedback"), log)
+    with log.stage("appraisals, evaluations, scores"):
+        build_reviews(people, work, stream("reviews"), log)
+    with log.stage("history"):
+        write_history(log.written, people.organization.pk)
+
+
+def tables_to_analyze() -> list[str]:
+    """Every table of the apps and their history, guardian's and the accounts'."""
+    return sorted(
+        {
+            model._meta.db_table
+            for model in apps.get_models()
+            if model._meta.managed and not model._meta.proxy
+        }
     )
 
 
 def delete_organization(organization: Organization) -> None:
-    """Delete the organisation, every row that carries its id, and its test accounts.
+    """Delete the organisation, every row that carries its id, the guardian
+    permissions on its rows, and its test accounts (with their permissions).
 
-    One DELETE per table (raw SQL, no signals): rows of tables without
-    ``organization_id`` that point at the organisation's rows (many-to-many links)
-    first, then every table with ``organization_id``, then the organisation itself.
-    Foreign keys are checked at commit (Django creates them deferrable), so the order
-    between tenant tables is free. Finally the accounts @<slug>.test that were members
-    and now belong to no organisation are deleted through the ORM. Must run inside a
+    One DELETE per table (raw SQL, no signals): the guardian object permissions whose
+    object is one of its rows (they point at it by content type and id, not by a
+    foreign key), rows of tables without
+    ``organization_id`` that point at the organisation's rows (many-to-many links),
+    then every table with ``organization_id``, then the organisation itself. Foreign
+    keys are checked at commit (Django creates them deferrable), so the order between
+    tenant tables is free. Finally the accounts @<slug>.test that were members and now
+    belong to no organisation are deleted through the ORM. Must run inside a
     transaction.
     """
     qn = connection.ops.quote_name
-    models = [
+    tables = [
         m
         for m in apps.get_models(include_auto_created=True)
         if m._meta.managed and not m._meta.proxy
     ]
     owned = [
         m
-        for m in models
+        for m in tables
         if any(f.column == "organization_id" for f in m._meta.concrete_fields)
     ]
     # Identifiers come from model metadata, the only value is a parameter.
+    statements = _guardian_statements(owned)
     links: list[tuple[Any, Any]] = [
         (model, field)
-        for model in models
+        for model in tables
         if model not in owned
         for field in model._meta.concrete_fields
         if field.is_relation and field.related_model in owned
     ]
-    statements = [
+    statements += [
         f"DELETE FROM {qn(model._meta.db_table)} WHERE {qn(field.column)} IN "  # noqa: S608
         f"(SELECT {qn(field.target_field.column)} FROM "
         f"{qn(field.related_model._meta.db_table)} WHERE organization_id = %s)"
@@ -211,173 +293,24 @@ def delete_organization(organization: Organization) -> None:
     ).delete()
 
 
-def _job_titles(organization: Organization) -> dict[str, JobTitle]:
-    created = JobTitle.objects.bulk_create(
-        [JobTitle(organization=organization, name=name) for name in JOB_TITLES]
-    )
-    return {title.name: title for title in created}
-
-
-@dataclass(frozen=True)
-class _Units:
-    root: BusinessUnit
-    practices: list[BusinessUnit]  # one per level-1 employee
-    teams: list[BusinessUnit]  # one per level-2 employee
-
-    @property
-    def all(self) -> list[BusinessUnit]:
-        return [self.root, *self.practices, *self.teams]
-
-
-def _business_units(organization: Organization, name: str, employees: int) -> _Units:
-    """The root unit, a practice per director and a team per level-2 manager."""
-    root = BusinessUnit.objects.create(organization=organization, name=name)
-    directors = range(1, min(employees, 1 + FAN_OUT))
-    practices = BusinessUnit.objects.bulk_create(
-        [
-            BusinessUnit(organization=organization, name=PRACTICES[i - 1], parent=root)
-            for i in directors
-        ]
-    )
-    level_two = range(1 + FAN_OUT, min(employees, 1 + FAN_OUT + FAN_OUT**2))
-    teams = BusinessUnit.objects.bulk_create(
-        [
-            BusinessUnit(
-                organization=organization,
-                name=f"{PRACTICES[director - 1]} — Team {(i - 1) % FAN_OUT + 1}",
-                parent=practices[director - 1],
+def _guardian_statements(owned: list[type[models.Model]]) -> list[str]:
+    """DELETEs of the guardian object permissions whose object is one of the
+    organisation's rows: one per guardian table and tenant model that has any (two
+    queries to find them). Its accounts' own permissions go with the accounts."""
+    qn = connection.ops.quote_name
+    statements = []
+    for permissions in (UserObjectPermission, GroupObjectPermission):
+        used = permissions.objects.values_list("content_type_id", flat=True)
+        for content_type_id in sorted(set(used.distinct())):
+            model = ContentType.objects.get_for_id(content_type_id).model_class()
+            if model not in owned:
+                continue
+            assert model is not None  # noqa: S101 - owned holds models only
+            # Identifiers come from model metadata, ids are integers from the database.
+            statements.append(
+                f"DELETE FROM {qn(permissions._meta.db_table)} "  # noqa: S608
+                f"WHERE content_type_id = {int(content_type_id)} AND object_pk IN "
+                f"(SELECT id::text FROM {qn(model._meta.db_table)} "
+                "WHERE organization_id = %s)"
             )
-            for i in level_two
-            for director in [(i - 1) // FAN_OUT]
-        ]
-    )
-    return _Units(root=root, practices=practices, teams=teams)
-
-
-def _plan(
-    names: Sequence[tuple[str, str]],
-    units: _Units,
-    hr_index: int,
-    rng: random.Random,
-) -> list[_Person]:
-    """Place every employee in the tree: manager, unit, title, active. No queries."""
-    size = len(names)
-    hr_units = {u.pk for u in [*units.practices[:1], *units.teams[:FAN_OUT]]}
-    people: list[_Person] = []
-    for index, (first, last) in enumerate(names):
-        boss = manager_index(index)
-        has_reports = index * FAN_OUT + 1 < size
-        if boss is None:
-            unit, title = units.root, CHIEF
-        elif boss == 0:
-            unit = units.practices[index - 1]
-            title = HR_DIRECTOR if index == HR_INDEX else DIRECTOR
-        else:
-            unit = (
-                units.teams[index - 1 - FAN_OUT]
-                if boss <= FAN_OUT
-                else people[boss].unit
-            )
-            if has_reports:
-                title = MANAGER
-            elif unit.pk in hr_units:
-                title = HR_PARTNER
-            else:
-                title = rng.choice(LADDER)
-        is_active = has_reports or index == hr_index or rng.random() >= INACTIVE_SHARE
-        people.append(
-            _Person(index, first, last, boss, title, unit, has_reports, is_active)
-        )
-    return people
-
-
-def synthetic_domain(slug: str) -> str:
-    """The e-mail domain of the organisation's synthetic accounts (RFC 2606 .test)."""
-    return f"{slug}.test".lower()
-
-
-def _email(person: _Person, slug: str) -> str:
-    return f"{person.first}.{person.last}.{person.index + 1}".lower() + (
-        f"@{synthetic_domain(slug)}"
-    )
-
-
-def _users(
-    slug: str, people: Sequence[_Person], hr_index: int, password: str
-) -> list[User]:
-    """One account per employee; only the HR admin's password is usable."""
-    users = [
-        User(
-            email=f"hr@{synthetic_domain(slug)}"
-            if p.index == hr_index
-            else _email(p, slug),
-            full_name=p.full_name,
-            is_active=p.is_active,
-            # make_password(None) is an unusable password: no hashing cost.
-            password=make_password(password if p.index == hr_index else None),
-        )
-        for p in people
-    ]
-    return User.objects.bulk_create(users, batch_size=BATCH_SIZE)
-
-
-def _employees(
-    organization: Organization,
-    people: Sequence[_Person],
-    titles: dict[str, JobTitle],
-    users: Sequence[User],
-) -> None:
-    """Insert the employees level by level, so each level knows its managers' ids.
-
-    Queries: two per batch per level of the tree (the rows and their history).
-    """
-    size = len(people)
-    pks: list[int] = [0] * size
-    start = 0
-    while start < size:
-        # Level k of a complete tree occupies indices [start, start * FAN_OUT + 1).
-        end = min(size, start * FAN_OUT + 1)
-        rows = [
-            Employee(
-                organization=organization,
-                user=users[p.index],
-                code=f"E{p.index + 1:06d}",
-                full_name=p.full_name,
-                email=_email(p, organization.slug),
-                job_title=titles[p.title],
-                business_unit=p.unit,
-                line_manager_id=None if p.boss is None else pks[p.boss],
-                is_active=p.is_active,
-            )
-            for p in people[start:end]
-        ]
-        created = bulk_create_with_history(rows, Employee, batch_size=BATCH_SIZE)
-        for index, employee in zip(range(start, end), created, strict=True):
-            pks[index] = employee.pk
-        start = end
-
-
-def _memberships(
-    organization: Organization,
-    people: Sequence[_Person],
-    users: Sequence[User],
-    hr_index: int,
-) -> None:
-    def role(person: _Person) -> str:
-        if person.index == hr_index:
-            return Role.HR_ADMIN
-        return Role.MANAGER if person.has_reports else Role.EMPLOYEE
-
-    bulk_create_with_history(
-        [
-            Membership(
-                organization=organization,
-                user=users[p.index],
-                role=role(p),
-                is_active=p.is_active,
-            )
-            for p in people
-        ],
-        Membership,
-        batch_size=BATCH_SIZE,
-    )
+    return statements

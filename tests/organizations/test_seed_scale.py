@@ -28,9 +28,18 @@ pytestmark = pytest.mark.django_db
 
 
 def seed(slug: str, employees: int, *extra: str) -> str:
+    """People only: the whole world is tested in tests/test_seed_scale_world.py."""
     out = StringIO()
     call_command(
-        "seed_scale", "--org", slug, "--employees", str(employees), *extra, stdout=out
+        "seed_scale",
+        "--org",
+        slug,
+        "--employees",
+        str(employees),
+        "--people-only",
+        *extra,
+        stdout=out,
+        stderr=StringIO(),
     )
     return out.getvalue()
 

@@ -9,17 +9,26 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_slug
 
-from demo.scale import SeedScaleRefused, seed_scale
+from demo.scale import (
+    SeedScaleRefused,
+    analyze,
+    seed_scale,
+    tables_to_analyze,
+)
 from organizations.models import Organization
 
 
 class Command(BaseCommand):
     help = (
-        "Create a synthetic organisation with N employees in a line-manager tree "
-        "(fan-out 8), business units, job titles and a login per employee. Only the "
-        "HR admin hr@<slug>.test can sign in; its random password is printed. "
-        "Deterministic for a given --seed (except the password). Refuses an existing "
-        "slug unless --replace. "
+        "Create a synthetic organisation with N employees in a line-manager tree and "
+        "the whole world around them: review cycles (two closed, one in review), "
+        "clients, engagements with roles, plans with goals and competencies, "
+        "evaluations in every state, scored appraisals, feedback, requests and "
+        "client surveys. Three logins share one password (printed): "
+        "hr@<slug>.test, manager@<slug>.test and employee@<slug>.test. "
+        "--people-only builds the people alone (only hr@ can sign in). "
+        "Deterministic for a given --seed (dates follow today). Refuses an existing "
+        "slug unless --replace. --verbosity 2 prints the time of each stage. "
         "Example: manage.py seed_scale --org bench --employees 10000 --seed 1"
     )
 
@@ -42,6 +51,16 @@ class Command(BaseCommand):
                 "@<slug>.test accounts first."
             ),
         )
+        parser.add_argument(
+            "--people-only",
+            action="store_true",
+            help="Only people, units, titles and accounts (fast; for tests).",
+        )
+        parser.add_argument(
+            "--password",
+            default="",
+            help="Password of the logins (default: a random one, printed).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         slug, size = options["org"], options["employees"]
@@ -54,6 +73,7 @@ class Command(BaseCommand):
             raise CommandError(f"--org: at most {max_length} characters.")
         if size < 1:
             raise CommandError("--employees must be at least 1.")
+        verbose = options["verbosity"] >= 2
         started = time.perf_counter()
         try:
             result = seed_scale(
@@ -62,9 +82,18 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 name=options["name"] or f"Scale {slug}",
                 replace=options["replace"],
+                people_only=options["people_only"],
+                password=options["password"] or None,
+                on_stage=self._stage if verbose else None,
             )
         except SeedScaleRefused as exc:
             raise CommandError(str(exc)) from exc
+        analysed = time.perf_counter()
+        hint = analyze(tables_to_analyze())
+        if verbose:
+            self._stage("ANALYZE", time.perf_counter() - analysed, 0)
+        if hint:
+            self.stderr.write(hint)
         elapsed = time.perf_counter() - started
         org = result.organization
         self.stdout.write(
@@ -74,5 +103,14 @@ class Command(BaseCommand):
                 f"units and {result.job_titles} job titles in {elapsed:.1f} s."
             )
         )
+        if verbose:
+            for table, rows in sorted(result.tables.items()):
+                self.stdout.write(f"  {rows:>9,} {table}")
         self.stdout.write(f"HR admin login: {result.hr_user.email}")
+        if result.manager_user and result.employee_user:
+            self.stdout.write(f"Manager login: {result.manager_user.email}")
+            self.stdout.write(f"Employee login: {result.employee_user.email}")
         self.stdout.write(f"Password: {result.password}")
+
+    def _stage(self, name: str, seconds: float, rows: int) -> None:
+        self.stdout.write(f"  {seconds:7.2f} s  {rows:>9,} rows  {name}")

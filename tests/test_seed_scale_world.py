@@ -1,0 +1,568 @@
+"""seed_scale builds a whole world: every table the product shows has rows, in states
+the workflow could have produced, for three logins who can sign in."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import date
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import override_settings
+from django.urls import reverse
+from django.utils import timezone
+from guardian.models import UserObjectPermission
+
+from appraisals.enums import (
+    AppraisalStatus,
+    ApprovalDecision,
+    EvaluationKind,
+    EvaluationStatus,
+)
+from appraisals.models import (
+    Appraisal,
+    AppraisalSettings,
+    AttainmentBand,
+    CompetencyRating,
+    Evaluation,
+    EvaluationApproval,
+    GoalRating,
+)
+from appraisals.scores import recompute_cycle
+from appraisals.selectors.access import load_access
+from appraisals.selectors.approvals import authorities_for
+from appraisals.selectors.evaluations import evaluation_queryset
+from competencies.models import (
+    Competency,
+    CompetencyDescriptor,
+    CompetencySet,
+    CompetencySetItem,
+    RatingLevel,
+    RatingScale,
+)
+from demo.scale import delete_organization
+from engagements.consistency import check_plan_weights, check_role_permissions
+from engagements.enums import CycleStatus, EngagementRole, PlanKind
+from engagements.models import (
+    Client as ClientModel,
+)
+from engagements.models import (
+    Engagement,
+    EngagementType,
+    Goal,
+    GoalCheckIn,
+    KeyActivity,
+    Plan,
+    PlanCompetency,
+    PlanTemplate,
+    ReviewCycle,
+    RoleAssignment,
+    RoleRule,
+)
+from engagements.permissions import load_access as engagement_access
+from feedback.models import (
+    ClientSurvey,
+    ClientSurveyRating,
+    Feedback,
+    FeedbackAnswer,
+    FeedbackAsk,
+    FeedbackRequest,
+)
+from organizations.models import Employee, Membership, Organization, User
+from organizations.tenancy import tenant_context
+
+pytestmark = pytest.mark.django_db
+
+SLUG = "world-a"
+EMPLOYEES = 100
+SEED = 5
+PASSWORD = "world-test-password-1"
+MD5 = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Every model the issue asks the world to fill.
+WORLD_MODELS = [
+    RatingScale,
+    RatingLevel,
+    Competency,
+    CompetencyDescriptor,
+    CompetencySet,
+    CompetencySetItem,
+    ClientModel,
+    EngagementType,
+    Engagement,
+    PlanTemplate,
+    RoleRule,
+    ReviewCycle,
+    RoleAssignment,
+    Plan,
+    PlanCompetency,
+    Goal,
+    GoalCheckIn,
+    KeyActivity,
+    AppraisalSettings,
+    AttainmentBand,
+    Appraisal,
+    Evaluation,
+    GoalRating,
+    CompetencyRating,
+    EvaluationApproval,
+    Feedback,
+    FeedbackRequest,
+    FeedbackAsk,
+    FeedbackAnswer,
+    ClientSurvey,
+    ClientSurveyRating,
+]
+
+
+def seed(slug: str, employees: int, *extra: str) -> str:
+    out = StringIO()
+    with override_settings(PASSWORD_HASHERS=MD5):
+        call_command(
+            "seed_scale",
+            "--org",
+            slug,
+            "--employees",
+            str(employees),
+            "--password",
+            PASSWORD,
+            *extra,
+            stdout=out,
+            stderr=StringIO(),
+        )
+    return out.getvalue()
+
+
+def drop(slug: str) -> None:
+    with transaction.atomic():
+        organization = Organization.objects.filter(slug=slug).first()
+        if organization is not None:
+            delete_organization(organization)
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[Organization]:
+    """One world of EMPLOYEES people for the whole module (built once, removed after)."""
+    with django_db_blocker.unblock():
+        seed(SLUG, EMPLOYEES, "--seed", str(SEED))
+        organization = Organization.objects.get(slug=SLUG)
+    yield organization
+    with django_db_blocker.unblock():
+        drop(SLUG)
+
+
+def employee_of(email: str) -> Employee:
+    return Employee.objects.select_related("line_manager").get(user__email=email)
+
+
+def review_cycle() -> ReviewCycle:
+    return ReviewCycle.objects.get(status=CycleStatus.REVIEW)
+
+
+def test_world_fills_every_table_of_the_product(world):
+    with tenant_context(world):
+        empty = [m._meta.label for m in WORLD_MODELS if not m.objects.exists()]
+        history_gaps = [
+            m._meta.label
+            for m in WORLD_MODELS
+            if hasattr(m, "history") and m.history.count() != m.objects.count()
+        ]
+        cycles = sorted(ReviewCycle.objects.values_list("status", flat=True))
+        roles = set(RoleAssignment.objects.values_list("role", flat=True))
+        anonymous = set(FeedbackRequest.objects.values_list("anonymous", flat=True))
+        appraisal_states = set(Appraisal.objects.values_list("status", flat=True))
+        answered = ClientSurvey.objects.filter(answered_at__isnull=False).count()
+        users = list(Membership.objects.values_list("user_id", flat=True))
+    grants = UserObjectPermission.objects.filter(user_id__in=users).count()
+
+    assert empty == []
+    assert history_gaps == []
+    assert cycles == [CycleStatus.CLOSED, CycleStatus.CLOSED, CycleStatus.REVIEW]
+    assert roles >= {
+        EngagementRole.PLANNER,
+        EngagementRole.REVIEWER,
+        EngagementRole.APPROVER,
+    }
+    assert anonymous == {True, False}
+    assert appraisal_states == set(AppraisalStatus.values)
+    assert answered > 0
+    assert grants > 0
+
+
+def test_world_reviews_in_review_cover_every_status_and_some_are_overdue(world):
+    today = timezone.localdate()
+
+    with tenant_context(world):
+        reviews = Evaluation.objects.filter(
+            appraisal__cycle=review_cycle(), kind=EvaluationKind.REVIEW
+        )
+        statuses = set(reviews.values_list("status", flat=True))
+        overdue = reviews.filter(
+            status__in=[EvaluationStatus.DRAFT, EvaluationStatus.RETURNED],
+            due_date__lt=today,
+        ).count()
+        not_yet_due = reviews.filter(
+            status=EvaluationStatus.DRAFT, due_date__gte=today
+        ).count()
+        partly_rated = (
+            reviews.filter(status=EvaluationStatus.DRAFT, goal_ratings__isnull=False)
+            .distinct()
+            .count()
+        )
+        closed_unapproved = (
+            Evaluation.objects.filter(
+                appraisal__cycle__status=CycleStatus.CLOSED, kind=EvaluationKind.REVIEW
+            )
+            .exclude(status=EvaluationStatus.APPROVED)
+            .count()
+        )
+
+    assert statuses == set(EvaluationStatus.values)
+    assert overdue > 0
+    assert not_yet_due > 0
+    assert partly_rated > 0
+    assert closed_unapproved == 0
+
+
+@pytest.mark.parametrize("login", ["hr", "manager", "employee"])
+def test_world_logins_sign_in_and_open_their_home_page(world, login):
+    client = Client()
+
+    signed_in = client.post(
+        "/accounts/login/",
+        {"username": f"{login}@{SLUG}.test", "password": PASSWORD},
+    )
+    home = client.get(reverse("organizations:home", args=[SLUG]))
+
+    assert signed_in.status_code == 302
+    assert home.status_code == 200
+
+
+def test_world_other_accounts_cannot_sign_in(world):
+    with tenant_context(world):
+        usable = sorted(
+            m.user.email
+            for m in Membership.objects.select_related("user")
+            if m.user.has_usable_password()
+        )
+
+    assert usable == [f"{name}@{SLUG}.test" for name in ("employee", "hr", "manager")]
+
+
+def test_world_manager_leads_three_levels_and_the_employee_is_in_their_line(world):
+    with tenant_context(world):
+        manager = employee_of(f"manager@{SLUG}.test")
+        employee = employee_of(f"employee@{SLUG}.test")
+        boss_of = dict(Employee.objects.values_list("pk", "line_manager_id"))
+        title = manager.job_title.name
+    depth: dict[int, int] = {}
+    for pk in boss_of:
+        steps, current = 0, pk
+        while current is not None and current != manager.pk:
+            current, steps = boss_of[current], steps + 1
+        if current == manager.pk:
+            depth[pk] = steps
+    chain = []
+    current = employee.pk
+    while current is not None:
+        chain.append(current)
+        current = boss_of[current]
+
+    assert title == "Practice Director"
+    assert max(depth.values()) >= 3
+    assert manager.pk in chain
+    assert depth[employee.pk] >= 3
+
+
+def test_world_employee_is_staffed_on_two_engagements_with_everything(world):
+    with tenant_context(world):
+        employee = employee_of(f"employee@{SLUG}.test")
+        cycles = list(ReviewCycle.objects.order_by("start_date"))
+        staffed = [
+            Plan.objects.filter(
+                cycle=cycle, employee=employee, kind=PlanKind.ENGAGEMENT
+            ).count()
+            for cycle in cycles
+        ]
+        goals = Goal.objects.filter(plan__employee=employee).count()
+        evaluations = Evaluation.objects.filter(employee=employee).count()
+        received = Feedback.objects.filter(subject=employee).count()
+        given = Feedback.objects.filter(author=employee).count()
+        appraisals = dict(
+            Appraisal.objects.filter(employee=employee).values_list(
+                "cycle__status", "status"
+            )
+        )
+        states = list(
+            Appraisal.objects.filter(employee=employee)
+            .order_by("cycle__start_date")
+            .values_list("status", flat=True)
+        )
+
+    assert staffed == [2, 2, 2]
+    assert goals > 0
+    assert evaluations == 2 * 3 * 3
+    assert received >= 3
+    assert given >= 1
+    assert appraisals[CycleStatus.REVIEW] == AppraisalStatus.OPEN
+    assert states == [
+        AppraisalStatus.ACKNOWLEDGED,
+        AppraisalStatus.FINALIZED,
+        AppraisalStatus.OPEN,
+    ]
+
+
+def test_world_guardian_permissions_are_those_assign_role_grants(world):
+    with tenant_context(world):
+        differences = check_role_permissions()
+        weights = check_plan_weights()
+        manager = Membership.objects.select_related("user").get(
+            user__email=f"manager@{SLUG}.test"
+        )
+        reviewed = list(
+            Engagement.objects.filter(
+                role_assignments__role=EngagementRole.REVIEWER,
+                role_assignments__employee__user=manager.user,
+            )
+        )
+        access = engagement_access(manager, reviewed)
+
+    assert differences == []
+    assert weights == []
+    assert reviewed != []
+    assert all(
+        {"review_engagement", "view_engagement"} <= access.on(e.pk) for e in reviewed
+    )
+
+
+def test_world_manager_opens_an_evaluation_they_review(world):
+    client = Client()
+    client.post(
+        "/accounts/login/",
+        {"username": f"manager@{SLUG}.test", "password": PASSWORD},
+    )
+    with tenant_context(world):
+        manager = Membership.objects.select_related("user").get(
+            user__email=f"manager@{SLUG}.test"
+        )
+        evaluation = Evaluation.objects.filter(
+            kind=EvaluationKind.REVIEW,
+            reviewer__user=manager.user,
+            plan__kind=PlanKind.ENGAGEMENT,
+            appraisal__cycle__status=CycleStatus.REVIEW,
+        ).first()
+        access = load_access(manager, evaluation.pk)
+
+    response = client.get(evaluation.get_absolute_url())
+
+    assert access is not None
+    assert access.is_writer
+    assert response.status_code == 200
+
+
+def test_world_employee_cannot_open_another_employees_appraisal(world):
+    client = Client()
+    client.post(
+        "/accounts/login/",
+        {"username": f"employee@{SLUG}.test", "password": PASSWORD},
+    )
+    with tenant_context(world):
+        own = Appraisal.objects.filter(
+            employee__user__email=f"employee@{SLUG}.test",
+            status=AppraisalStatus.FINALIZED,
+        ).first()
+        other = Appraisal.objects.exclude(
+            employee__user__email=f"employee@{SLUG}.test"
+        ).first()
+
+    mine = client.get(own.get_absolute_url())
+    theirs = client.get(other.get_absolute_url())
+
+    assert mine.status_code == 200
+    assert theirs.status_code == 404
+
+
+def test_world_approvals_come_from_people_the_workflow_accepts(world):
+    with tenant_context(world):
+        hr_admins = set(
+            Employee.objects.filter(user__memberships__role="hr_admin").values_list(
+                "pk", flat=True
+            )
+        )
+        approvals = list(
+            EvaluationApproval.objects.filter(decision=ApprovalDecision.APPROVED)
+        )
+        evaluations = list(
+            evaluation_queryset().filter(pk__in={a.evaluation_id for a in approvals})
+        )
+        authority = authorities_for(evaluations)
+    refused = [
+        a.pk
+        for a in approvals
+        if a.approver_id not in authority[a.evaluation_id].approver_ids
+        and not (authority[a.evaluation_id].hr_fallback and a.approver_id in hr_admins)
+    ]
+
+    assert approvals != []
+    assert refused == []
+
+
+def test_world_scores_are_what_the_recompute_stores(world):
+    def figures() -> dict[int, tuple]:
+        return {
+            a.pk: (a.general_score, a.engagement_score, a.final_score, a.percent)
+            for a in Appraisal.objects.all()
+        } | {
+            -e.pk: (e.goal_score, e.competency_score, e.score)
+            for e in Evaluation.objects.all()
+        }
+
+    with tenant_context(world):
+        stored = figures()
+        # Reopen the finalised ones too (rolled back with the test), so the recompute
+        # checks every stored figure.
+        Appraisal.objects.update(
+            status=AppraisalStatus.OPEN, finalized_at=None, acknowledged_at=None
+        )
+        for cycle in ReviewCycle.objects.all():
+            recompute_cycle(cycle)
+        again = figures()
+        scored = Appraisal.objects.filter(final_score__isnull=False).count()
+
+    assert scored > 0
+    assert again == stored
+
+
+def test_world_is_invisible_from_another_organisation(world, other_org):
+    with tenant_context(other_org):
+        visible = {m._meta.label: m.objects.count() for m in WORLD_MODELS}
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM engagements_plan")
+            raw = cursor.fetchone()[0]
+
+    assert set(visible.values()) == {0}
+    assert raw == 0
+
+
+def ordered(rows: Any) -> list[str]:
+    """Rows in a fixed order (some values are None, which does not sort)."""
+    return sorted(map(repr, rows))
+
+
+def digest(organization: Organization) -> str:
+    """A fingerprint of the world's content (natural keys, no ids or e-mails)."""
+    with tenant_context(organization):
+        parts = [
+            ordered(Employee.objects.values_list("code", "full_name", "is_active")),
+            ordered(
+                Engagement.objects.values_list(
+                    "code", "name", "start_date", "end_date", "status", "client__name"
+                )
+            ),
+            ordered(
+                Plan.objects.values_list(
+                    "cycle__name",
+                    "employee__code",
+                    "engagement__code",
+                    "allocation",
+                    "template__name",
+                ).order_by()
+            ),
+            ordered(
+                Goal.objects.values_list(
+                    "plan__employee__code",
+                    "plan__engagement__code",
+                    "title",
+                    "actual_value",
+                    "status",
+                )
+            ),
+            ordered(
+                Evaluation.objects.values_list(
+                    "plan__cycle__name",
+                    "employee__code",
+                    "plan__engagement__code",
+                    "kind",
+                    "status",
+                    "reviewer__code",
+                    "score",
+                )
+            ),
+            ordered(
+                GoalRating.objects.values_list(
+                    "evaluation__employee__code", "goal__title", "value"
+                )
+            ),
+            ordered(
+                Appraisal.objects.values_list(
+                    "cycle__name", "employee__code", "status", "final_score"
+                )
+            ),
+            ordered(
+                Feedback.objects.values_list(
+                    "author__code", "subject__code", "kind", "body"
+                )
+            ),
+        ]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def test_world_is_the_same_for_the_same_seed(world):
+    seed("world-b", EMPLOYEES, "--seed", str(SEED))
+    again = Organization.objects.get(slug="world-b")
+
+    assert digest(again) == digest(world)
+
+
+def test_world_replace_deletes_every_row_and_permission(world):
+    seed("world-c", 70, "--seed", "3")
+    old = Organization.objects.get(slug="world-c")
+    with tenant_context(old):
+        engagements = [
+            str(pk) for pk in Engagement.objects.values_list("pk", flat=True)
+        ]
+    granted = UserObjectPermission.objects.filter(object_pk__in=engagements).count()
+
+    seed("world-c", 10, "--replace", "--people-only")
+    connection.check_constraints()
+
+    left = UserObjectPermission.objects.filter(object_pk__in=engagements).count()
+    with tenant_context(old):
+        leftovers = {
+            m._meta.label: n
+            for m in apps.get_models()
+            if any(f.column == "organization_id" for f in m._meta.concrete_fields)
+            for n in [m._base_manager.filter(organization_id=old.pk).count()]
+            if n
+        }
+    accounts = User.objects.filter(email__endswith="@world-c.test").count()
+    assert granted > 0
+    assert left == 0
+    assert leftovers == {}
+    assert accounts == 10
+
+
+def test_world_refuses_too_few_employees_for_the_manager_line():
+    with pytest.raises(CommandError, match="--people-only"):
+        seed("world-tiny", 20)
+
+    assert not Organization.objects.filter(slug="world-tiny").exists()
+
+
+def test_world_cycle_in_review_ended_before_today(world):
+    with tenant_context(world):
+        cycle = review_cycle()
+        closed = list(
+            ReviewCycle.objects.filter(status=CycleStatus.CLOSED).order_by("end_date")
+        )
+
+    assert cycle.end_date < timezone.localdate()
+    assert [c.end_date < cycle.start_date for c in closed] == [True, True]
+    assert isinstance(cycle.start_date, date)
