@@ -63,9 +63,15 @@ def weighted_mean(items: Iterable[Rated]) -> Decimal | None:
             continue
         total_weight += item.weight
         total += item.weight * item.rating
-    if total_weight == 0:
+    return mean_of_sums(total, total_weight)
+
+
+def mean_of_sums(total: Decimal | None, weight: Decimal | None) -> Decimal | None:
+    """Rule 1 or 2 from its two sums, Σ w·r and Σ w over the rated items (a database
+    may add them up: both are exact); ``None`` when nothing rated carries weight."""
+    if total is None or not weight:
         return None
-    return total / total_weight
+    return total / weight
 
 
 def mix(
@@ -90,8 +96,13 @@ def score_plan(
     goals: Sequence[Rated], competencies: Sequence[Rated], goal_weight: Decimal
 ) -> PlanScore:
     """Rules 1–3. ``goal_weight`` is α in percent (70 means 70 %)."""
-    goal = weighted_mean(goals)
-    competency = weighted_mean(competencies)
+    return plan_score(weighted_mean(goals), weighted_mean(competencies), goal_weight)
+
+
+def plan_score(
+    goal: Decimal | None, competency: Decimal | None, goal_weight: Decimal
+) -> PlanScore:
+    """Rule 3 from the goal and competency scores (rules 1 and 2)."""
     return PlanScore(goal, competency, mix(goal_weight / HUNDRED, goal, competency))
 
 
@@ -203,15 +214,27 @@ def _component(
 
 def score_appraisal(cycle: CycleInput, plans: Sequence[PlanInput]) -> AppraisalScore:
     """Rules 5–9 over an employee's plans (the general one and the engagement ones)."""
+    return combine_plans(
+        cycle,
+        [
+            (plan, score_plan(plan.goals, plan.competencies, plan.goal_weight))
+            for plan in plans
+            if plan.counted
+        ],
+    )
+
+
+def combine_plans(
+    cycle: CycleInput, scored: Sequence[tuple[PlanInput, PlanScore]]
+) -> AppraisalScore:
+    """Rules 5–9 over the counted plans of an employee, each with its score (rules
+    1–3) already worked out; ``score_appraisal`` works them out from the ratings."""
     beta = cycle.general_weight / HUNDRED
     gamma = cycle.csat_weight / HUNDRED
     general: Decimal | None = None
     general_plan: tuple[PlanInput, PlanScore] | None = None
     weighted: list[tuple[PlanInput, PlanScore, Decimal | None, Decimal, Decimal]] = []
-    for plan in plans:
-        if not plan.counted:
-            continue
-        result = score_plan(plan.goals, plan.competencies, plan.goal_weight)
+    for plan, result in scored:
         if plan.kind == "general":
             general, general_plan = result.score, (plan, result)
             continue

@@ -19,7 +19,7 @@ from appraisals.enums import AppraisalStatus
 from appraisals.models import Appraisal, GoalRating, RecomputeRun
 from appraisals.services import recompute
 from appraisals.tasks import recompute_appraisal_task, recompute_cycle_task
-from bench.recompute import seed_cycle
+from bench.review_cycle import seed_cycle
 from engagements.enums import CycleStatus, PlanStatus
 from engagements.models import Plan, ReviewCycle
 from engagements.services.cycles import update_cycle
