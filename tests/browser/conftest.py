@@ -43,6 +43,7 @@ from playwright.sync_api import (
 )
 
 from demo.people import DEMO_PASSWORD
+from tests.browser.snapshot import DatabaseSnapshot
 
 # The live server must listen where the browser is allowed to go: 127.0.0.1 only.
 os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
@@ -278,10 +279,34 @@ def _artifacts_for(node: pytest.Item) -> Path:
     return ARTIFACTS / re.sub(r"[^\w.-]+", "_", node.name).strip("_")
 
 
+@pytest.fixture(scope="session")
+def _demo_snapshots(django_db_setup: None) -> Iterator[dict[str, DatabaseSnapshot]]:
+    """The demo as the first journey of this test process seeded it."""
+    snapshots: dict[str, DatabaseSnapshot] = {}
+    yield snapshots
+    for snapshot in snapshots.values():
+        snapshot.close()
+
+
 @pytest.fixture
-def demo_data(transactional_db: None) -> None:
-    """The demo organisations and logins of `manage.py seed_demo`."""
+def demo_data(
+    transactional_db: None, _demo_snapshots: dict[str, DatabaseSnapshot]
+) -> None:
+    """The demo organisations and logins of `manage.py seed_demo`.
+
+    Seeding costs thousands of queries, so only the first journey of a test process
+    seeds; it keeps a ``DatabaseSnapshot`` that the journeys after it restore. Every
+    journey starts from the same rows (and ids); the database is emptied after each,
+    as after any transactional test.
+    """
+    snapshot = _demo_snapshots.pop("demo", None)
+    if snapshot is not None and snapshot.restore():
+        _demo_snapshots["demo"] = snapshot
+        return
+    if snapshot is not None:
+        snapshot.close()
     call_command("seed_demo", force=True, stdout=io.StringIO())
+    _demo_snapshots["demo"] = DatabaseSnapshot.take()
 
 
 class Journey:

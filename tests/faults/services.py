@@ -35,6 +35,8 @@ from types import TracebackType
 from typing import Self
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 HOST = "127.0.0.1"
@@ -245,8 +247,11 @@ class RedisServer(_Service):
         return f"redis://{HOST}:{self.port}/0"
 
     def ping(self) -> bool:
-        """Whether the server answers (one round trip, 1 s timeout)."""
-        client = redis.Redis(host=HOST, port=self.port, socket_timeout=1)
+        """Whether the server answers (one round trip, 1 s timeout, no retry: the
+        client's default retries a refused connection for seconds)."""
+        client = redis.Redis(
+            host=HOST, port=self.port, socket_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
         try:
             return bool(client.ping())
         except redis.RedisError:
