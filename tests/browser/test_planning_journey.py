@@ -95,6 +95,10 @@ def _pick(scope: Page | Locator, label: str, *names: str) -> None:
         box.click()
         box.press_sequentially(name)
         scope.get_by_role("option", name=re.compile(re.escape(name))).click()
+    # Choosing clears the search, and the picker fetches the list again (throttled by
+    # 250 ms): let that finish, or a submit right after would abort it mid-flight.
+    page = scope if isinstance(scope, Page) else scope.page
+    page.wait_for_load_state("networkidle")
 
 
 def _fill_date(field: Locator, value: date) -> None:
