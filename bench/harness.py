@@ -41,10 +41,13 @@ def run_in_bench_database(
     *,
     database: str = BENCH_DATABASE,
     settings_module: str = "config.settings",
+    keep: bool = False,
 ) -> int:
     """Run ``run(owner)`` in a fresh database ``database`` as the application role,
     with ``settings_module``; drop the database afterwards. Returns what ``run``
-    returns (the exit status)."""
+    returns (the exit status). With ``keep`` the database is reused when it exists
+    (migrated again, not recreated) and left in place afterwards: for measuring one
+    page again and again while working on it, without seeding each time."""
     sys.path.insert(0, str(ROOT))
     os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     django.setup()
@@ -60,6 +63,7 @@ def run_in_bench_database(
         interactive=False,
         aliases={"default"},  # type: ignore[arg-type]  # Django takes a set; the stubs say Mapping
         serialized_aliases=set(),
+        keepdb=keep,
     )
     try:
         if postgres:
@@ -72,7 +76,7 @@ def run_in_bench_database(
     finally:
         connection.close()
         connection.settings_dict["USER"] = owner
-        teardown_databases(db_config, verbosity=0)
+        teardown_databases(db_config, verbosity=0, keepdb=keep)
         teardown_test_environment()
 
 

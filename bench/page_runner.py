@@ -171,6 +171,8 @@ def run_pages(
     from django.test import Client
     from django.urls import reverse
 
+    from organizations.models import Organization
+
     print(f"Page benchmark on {database_description()}", flush=True)
     # Each error once, with the sizes it happened at.
     errors: dict[str, list[str]] = {}
@@ -185,10 +187,13 @@ def run_pages(
     sizes = {slug_of(n): n for n in (options.small, options.large)}
     worlds: dict[str, World] = {}
     for slug, size in sizes.items():
-        started = time.perf_counter()
-        seed_organization(slug, size, SEED)
-        seconds = time.perf_counter() - started
-        print(f"  seed_scale --employees {size:>6}: {seconds:7.1f} s", flush=True)
+        if options.keep and Organization.objects.filter(slug=slug).exists():
+            print(f"  {slug}: kept from an earlier run (--keep)", flush=True)
+        else:
+            started = time.perf_counter()
+            seed_organization(slug, size, SEED)
+            seconds = time.perf_counter() - started
+            print(f"  seed_scale --employees {size:>6}: {seconds:7.1f} s", flush=True)
         worlds[slug] = load_world(slug)
     analyze(owner)
 

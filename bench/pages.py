@@ -22,7 +22,9 @@ data does not have, or a URL of the project that is neither in the table nor in
 Run it with ``make bench`` or ``make bench-pages`` (the environment of ``make test``;
 see bench/README.md). ``--only REGEX`` measures the pages whose "role label url-name"
 matches, for working on one page; ``--show-urls`` prints the URL of each page at the
-large size. The machinery lives in bench/page_runner.py.
+large size; ``--keep`` reuses the seeded database of an earlier ``--keep`` run and
+leaves it in place (seeding both sizes takes minutes). The machinery lives in
+bench/page_runner.py.
 """
 
 from __future__ import annotations
@@ -429,11 +431,17 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=1, help="warm-up requests (1)")
     parser.add_argument("--only", help="regex over 'role label url-name'")
     parser.add_argument("--show-urls", action="store_true", help="print each URL")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help=f"reuse the seeded database {DATABASE} if it exists and keep it afterwards",
+    )
     options = parser.parse_args()
     return run_in_bench_database(
         lambda owner: run_pages(owner, options, page_table(), NOT_MEASURED),
         database=DATABASE,
         settings_module="bench.settings",
+        keep=options.keep,
     )
 
 
