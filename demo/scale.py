@@ -30,7 +30,8 @@ from __future__ import annotations
 import gc
 import random
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,7 +172,7 @@ def _seed(
                 "organisation; choose another slug."
             )
         organization = Organization.objects.create(slug=slug, name=name)
-        with tenant_context(organization):
+        with tenant_context(organization), _keys_checked_per_statement():
             with log.stage("people"):
                 people = build_people(
                     organization,
@@ -197,6 +198,28 @@ def _seed(
         stages=log.stages,
         tables=log.tables,
     )
+
+
+@contextmanager
+def _keys_checked_per_statement() -> Iterator[None]:
+    """Check foreign keys at the end of each statement instead of at COMMIT.
+
+    Django declares every foreign key DEFERRABLE INITIALLY DEFERRED, so PostgreSQL
+    queues one check per inserted row until COMMIT and then runs them one by one
+    from a queue of millions, which grew faster than the rows did (about 230 of the
+    285 seconds of a 10,000-employee world, all in COMMIT). Checked per statement,
+    each batch's checks run while its parents are hot in the cache. The seed inserts
+    parents before their children, so nothing it writes needs the deferral; deleting
+    an organisation does, so the keys are deferred again afterwards (every deferrable
+    constraint of the schema is a foreign key declared INITIALLY DEFERRED)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def _smallest_world() -> int:

@@ -10,7 +10,8 @@ go to the engagements of the cycles whose scores count client satisfaction, answ
 on or after the cycle's first day so they count. The employee login receives
 feedback from their reviewer, a teammate and their line manager, gives some, is the
 subject of an anonymous request with enough answers to read and of a named one, and
-has an open ask. Query cost: per table written, one query plus two per batch of
+has an open ask. The manager login gets shared feedback from their own line manager
+and asks for feedback about a direct report. Query cost: per table written, one query plus two per batch of
 ``demo.scale_rows.BATCH`` rows.
 """
 
@@ -190,6 +191,7 @@ def _general(context: Context, cycle: Cycle, rows: Rows) -> None:
     """Line managers' general feedback (no engagement) about some of their reports."""
     persons, rng = context.people.persons, context.rng
     employee = context.people.logins["employee"]
+    manager = context.people.logins["manager"]
     for person in persons:
         boss = person.boss
         if boss is None or not person.is_active:
@@ -197,6 +199,11 @@ def _general(context: Context, cycle: Cycle, rows: Rows) -> None:
         if person.index == employee or rng.random() < GENERAL_SHARE:
             when = context.moment(cycle.start, cycle.end)
             _add(context, rows, boss, person.index, None, when, FeedbackKind.NOTE)
+        if person.index == manager:
+            # Shared, so that the manager login reads feedback about themselves at
+            # every size (a note may be for managers only).
+            when = context.moment(cycle.start, cycle.end)
+            _add(context, rows, boss, manager, None, when, FeedbackKind.PRAISE)
 
 
 def _requests(context: Context, feedback: Rows, log: Log) -> None:
@@ -235,6 +242,16 @@ def _requests(context: Context, feedback: Rows, log: Log) -> None:
         # Asked of the employee login, about a teammate.
         mate = next(i for i in mine[0].team if i != employee)
         specs.append((mine[0], mate, mate, False, 0))
+    # Asked by the manager login, about a direct report: their own requests at every
+    # size.
+    manager = people.logins["manager"]
+    for engagement in work.engagements:
+        if engagement.cycle is not work.review:
+            continue
+        reports = [i for i in engagement.team if persons[i].boss == manager]
+        if reports and len(engagement.team) >= 2:
+            specs.append((engagement, reports[0], manager, False, 2))
+            break
     for _ in range(max(3, len(persons) // REQUESTS_PER_EMPLOYEE)):
         if not teams:
             break
