@@ -45,7 +45,7 @@ def insert_rows(
     columns: dict[str, Any] = {}
     for concrete in model._meta.concrete_fields:
         field = cast("models.Field[Any, Any]", concrete)
-        if field.primary_key or field.attname in fields:
+        if field.primary_key or field.attname in fields or field.generated:
             continue
         if field.attname in constants:
             columns[field.attname] = constants[field.attname]

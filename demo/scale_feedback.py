@@ -244,13 +244,13 @@ def _requests(context: Context, feedback: Rows, log: Log) -> None:
         specs.append((mine[0], mate, mate, False, 0))
     # Asked by the manager login, about a direct report: their own requests at every
     # size.
-    manager = people.logins["manager"]
+    manager_login = people.logins["manager"]
     for engagement in work.engagements:
         if engagement.cycle is not work.review:
             continue
-        reports = [i for i in engagement.team if persons[i].boss == manager]
+        reports = [i for i in engagement.team if persons[i].boss == manager_login]
         if reports and len(engagement.team) >= 2:
-            specs.append((engagement, reports[0], manager, False, 2))
+            specs.append((engagement, reports[0], manager_login, False, 2))
             break
     for _ in range(max(3, len(persons) // REQUESTS_PER_EMPLOYEE)):
         if not teams:

@@ -90,6 +90,8 @@ def _columns(
         concrete = cast("models.Field[Any, Any]", column)
         if concrete.primary_key and concrete.attname not in given:
             continue
+        if concrete.generated:  # PostgreSQL computes it
+            continue
         name = concrete.attname
         if name in given:
             found.append((concrete, None))

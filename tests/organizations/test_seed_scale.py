@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 
 
 def seed(slug: str, employees: int, *extra: str) -> str:
-    """People only: the whole world is tested in tests/test_seed_scale_world.py."""
+    """People only: the whole world is tested in tests/seed/."""
     out = StringIO()
     call_command(
         "seed_scale",

@@ -3,19 +3,11 @@ the workflow could have produced, for three logins who can sign in."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
 from datetime import date
-from io import StringIO
-from typing import Any
 
 import pytest
-from django.apps import apps
-from django.core.management import call_command
-from django.core.management.base import CommandError
-from django.db import connection, transaction
+from django.db import connection
 from django.test import Client
-from django.test.utils import override_settings
 from django.urls import reverse
 from django.utils import timezone
 from guardian.models import UserObjectPermission
@@ -26,144 +18,35 @@ from appraisals.enums import (
     EvaluationKind,
     EvaluationStatus,
 )
-from appraisals.models import (
-    Appraisal,
-    AppraisalSettings,
-    AttainmentBand,
-    CompetencyRating,
-    Evaluation,
-    EvaluationApproval,
-    GoalRating,
-)
+from appraisals.models import Appraisal, Evaluation, EvaluationApproval
 from appraisals.scores import recompute_cycle
 from appraisals.selectors.access import load_access
 from appraisals.selectors.approvals import authorities_for
 from appraisals.selectors.evaluations import evaluation_queryset
-from competencies.models import (
-    Competency,
-    CompetencyDescriptor,
-    CompetencySet,
-    CompetencySetItem,
-    RatingLevel,
-    RatingScale,
-)
-from demo.scale import delete_organization
 from engagements.consistency import check_plan_weights, check_role_permissions
 from engagements.enums import CycleStatus, EngagementRole, PlanKind
 from engagements.models import (
-    Client as ClientModel,
-)
-from engagements.models import (
     Engagement,
-    EngagementType,
     Goal,
-    GoalCheckIn,
-    KeyActivity,
     Plan,
-    PlanCompetency,
-    PlanTemplate,
     ReviewCycle,
     RoleAssignment,
-    RoleRule,
 )
 from engagements.permissions import load_access as engagement_access
-from feedback.models import (
-    ClientSurvey,
-    ClientSurveyRating,
-    Feedback,
-    FeedbackAnswer,
-    FeedbackAsk,
-    FeedbackRequest,
-)
-from organizations.models import Employee, Membership, Organization, User
+from feedback.enums import Visibility
+from feedback.models import ClientSurvey, Feedback, FeedbackRequest
+from feedback.selectors.access import feedback_visible_to
+from organizations.models import Employee, Membership
 from organizations.tenancy import tenant_context
+from tests.seed.world import (
+    PASSWORD,
+    SLUG,
+    WORLD_MODELS,
+    employee_of,
+    review_cycle,
+)
 
 pytestmark = pytest.mark.django_db
-
-SLUG = "world-a"
-EMPLOYEES = 100
-SEED = 5
-PASSWORD = "world-test-password-1"
-MD5 = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-# Every model the issue asks the world to fill.
-WORLD_MODELS = [
-    RatingScale,
-    RatingLevel,
-    Competency,
-    CompetencyDescriptor,
-    CompetencySet,
-    CompetencySetItem,
-    ClientModel,
-    EngagementType,
-    Engagement,
-    PlanTemplate,
-    RoleRule,
-    ReviewCycle,
-    RoleAssignment,
-    Plan,
-    PlanCompetency,
-    Goal,
-    GoalCheckIn,
-    KeyActivity,
-    AppraisalSettings,
-    AttainmentBand,
-    Appraisal,
-    Evaluation,
-    GoalRating,
-    CompetencyRating,
-    EvaluationApproval,
-    Feedback,
-    FeedbackRequest,
-    FeedbackAsk,
-    FeedbackAnswer,
-    ClientSurvey,
-    ClientSurveyRating,
-]
-
-
-def seed(slug: str, employees: int, *extra: str) -> str:
-    out = StringIO()
-    with override_settings(PASSWORD_HASHERS=MD5):
-        call_command(
-            "seed_scale",
-            "--org",
-            slug,
-            "--employees",
-            str(employees),
-            "--password",
-            PASSWORD,
-            *extra,
-            stdout=out,
-            stderr=StringIO(),
-        )
-    return out.getvalue()
-
-
-def drop(slug: str) -> None:
-    with transaction.atomic():
-        organization = Organization.objects.filter(slug=slug).first()
-        if organization is not None:
-            delete_organization(organization)
-
-
-@pytest.fixture(scope="module")
-def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[Organization]:
-    """One world of EMPLOYEES people for the whole module (built once, removed after)."""
-    with django_db_blocker.unblock():
-        seed(SLUG, EMPLOYEES, "--seed", str(SEED))
-        organization = Organization.objects.get(slug=SLUG)
-    yield organization
-    with django_db_blocker.unblock():
-        drop(SLUG)
-
-
-def employee_of(email: str) -> Employee:
-    return Employee.objects.select_related("line_manager").get(user__email=email)
-
-
-def review_cycle() -> ReviewCycle:
-    return ReviewCycle.objects.get(status=CycleStatus.REVIEW)
 
 
 def test_world_fills_every_table_of_the_product(world):
@@ -279,6 +162,24 @@ def test_world_manager_leads_three_levels_and_the_employee_is_in_their_line(worl
     assert max(depth.values()) >= 3
     assert manager.pk in chain
     assert depth[employee.pk] >= 3
+
+
+def test_world_manager_reads_feedback_about_themselves_and_asked_for_some(world):
+    """At every size, so that the manager's "about me" and "mine" pages run the same
+    queries whatever the organisation's size (bench/pages.py compares them)."""
+    with tenant_context(world):
+        manager = employee_of(f"manager@{SLUG}.test")
+        membership = Membership.objects.get(user=manager.user)
+        about = feedback_visible_to(membership).filter(subject=manager)
+        asked = FeedbackRequest.objects.filter(requested_by=manager)
+        reports = set(
+            Employee.objects.filter(line_manager=manager).values_list("pk", flat=True)
+        )
+        subjects = set(asked.values_list("subject_id", flat=True))
+
+        assert about.filter(visibility=Visibility.SHARED).exists()
+        assert subjects
+        assert subjects <= reports
 
 
 def test_world_employee_is_staffed_on_two_engagements_with_everything(world):
@@ -449,111 +350,6 @@ def test_world_is_invisible_from_another_organisation(world, other_org):
 
     assert set(visible.values()) == {0}
     assert raw == 0
-
-
-def ordered(rows: Any) -> list[str]:
-    """Rows in a fixed order (some values are None, which does not sort)."""
-    return sorted(map(repr, rows))
-
-
-def digest(organization: Organization) -> str:
-    """A fingerprint of the world's content (natural keys, no ids or e-mails)."""
-    with tenant_context(organization):
-        parts = [
-            ordered(Employee.objects.values_list("code", "full_name", "is_active")),
-            ordered(
-                Engagement.objects.values_list(
-                    "code", "name", "start_date", "end_date", "status", "client__name"
-                )
-            ),
-            ordered(
-                Plan.objects.values_list(
-                    "cycle__name",
-                    "employee__code",
-                    "engagement__code",
-                    "allocation",
-                    "template__name",
-                ).order_by()
-            ),
-            ordered(
-                Goal.objects.values_list(
-                    "plan__employee__code",
-                    "plan__engagement__code",
-                    "title",
-                    "actual_value",
-                    "status",
-                )
-            ),
-            ordered(
-                Evaluation.objects.values_list(
-                    "plan__cycle__name",
-                    "employee__code",
-                    "plan__engagement__code",
-                    "kind",
-                    "status",
-                    "reviewer__code",
-                    "score",
-                )
-            ),
-            ordered(
-                GoalRating.objects.values_list(
-                    "evaluation__employee__code", "goal__title", "value"
-                )
-            ),
-            ordered(
-                Appraisal.objects.values_list(
-                    "cycle__name", "employee__code", "status", "final_score"
-                )
-            ),
-            ordered(
-                Feedback.objects.values_list(
-                    "author__code", "subject__code", "kind", "body"
-                )
-            ),
-        ]
-    return hashlib.sha256(repr(parts).encode()).hexdigest()
-
-
-def test_world_is_the_same_for_the_same_seed(world):
-    seed("world-b", EMPLOYEES, "--seed", str(SEED))
-    again = Organization.objects.get(slug="world-b")
-
-    assert digest(again) == digest(world)
-
-
-def test_world_replace_deletes_every_row_and_permission(world):
-    seed("world-c", 70, "--seed", "3")
-    old = Organization.objects.get(slug="world-c")
-    with tenant_context(old):
-        engagements = [
-            str(pk) for pk in Engagement.objects.values_list("pk", flat=True)
-        ]
-    granted = UserObjectPermission.objects.filter(object_pk__in=engagements).count()
-
-    seed("world-c", 10, "--replace", "--people-only")
-    connection.check_constraints()
-
-    left = UserObjectPermission.objects.filter(object_pk__in=engagements).count()
-    with tenant_context(old):
-        leftovers = {
-            m._meta.label: n
-            for m in apps.get_models()
-            if any(f.column == "organization_id" for f in m._meta.concrete_fields)
-            for n in [m._base_manager.filter(organization_id=old.pk).count()]
-            if n
-        }
-    accounts = User.objects.filter(email__endswith="@world-c.test").count()
-    assert granted > 0
-    assert left == 0
-    assert leftovers == {}
-    assert accounts == 10
-
-
-def test_world_refuses_too_few_employees_for_the_manager_line():
-    with pytest.raises(CommandError, match="--people-only"):
-        seed("world-tiny", 20)
-
-    assert not Organization.objects.filter(slug="world-tiny").exists()
 
 
 def test_world_cycle_in_review_ended_before_today(world):
