@@ -394,7 +394,7 @@ def outcome(before: Backlog) -> dict[str, Any]:
 def consistency(env: dict[str, str]) -> tuple[bool, str]:
     """``manage.py check_consistency --org acme``: whether it found nothing, and what
     it printed."""
-    from tests.faults.services import run_manage
+    from tests.faults.processes import run_manage
 
     checked = run_manage(env, "check_consistency", "--org", ORG)
     return checked.returncode == 0, (checked.stdout + checked.stderr).strip()
@@ -405,7 +405,7 @@ def consistency(env: dict[str, str]) -> tuple[bool, str]:
 
 def process_env(database_url: str, redis_url: str, mail: Path) -> dict[str, str]:
     """The environment of every process under load."""
-    from tests.faults.services import email_url
+    from tests.faults.processes import email_url
 
     env = {
         k: v
@@ -434,14 +434,8 @@ def run_load(
 ) -> int:
     """Start the services, run Locust with the faults on schedule, drain the outbox,
     check and print. Returns the exit status."""
-    from tests.faults.services import (
-        CeleryBeat,
-        CeleryWorker,
-        RedisServer,
-        read_mail,
-        tail,
-        wait_until,
-    )
+    from tests.faults.processes import read_mail, tail, wait_until
+    from tests.faults.services import CeleryBeat, CeleryWorker, RedisServer
     from tests.faults.web import start_web
 
     plan_file = work / "plan.json"
@@ -548,7 +542,7 @@ def run_load(
 
 
 def stop_locust(process: subprocess.Popen[bytes]) -> None:
-    from tests.faults.services import stop_process
+    from tests.faults.processes import stop_process
 
     stop_process(process, timeout=30)
 

@@ -34,14 +34,8 @@ from organizations.notifications import DELIVER_EMAIL_TASK
 from organizations.tenancy import tenant_context
 from tests.appraisals.test_workflow_opening import World, build_world, evaluation
 from tests.appraisals.views.test_evaluation_pages import form_data
-from tests.faults.services import (
-    CeleryWorker,
-    RedisServer,
-    email_url,
-    read_mail,
-    run_manage,
-    wait_until,
-)
+from tests.faults.processes import email_url, read_mail, run_manage, wait_until
+from tests.faults.services import CeleryWorker, RedisServer
 from tests.faults.web import (
     HttpSession,
     WebServer,

@@ -26,7 +26,7 @@ from organizations.notifications import DELIVER_EMAIL_TASK
 from organizations.tenancy import tenant_context
 from tests.appraisals.test_workflow_opening import World, build_world, evaluation
 from tests.appraisals.views.test_evaluation_pages import form_data
-from tests.faults.services import wait_until
+from tests.faults.processes import wait_until
 from tests.faults.test_redis_outage import (
     Stack,
     Watermark,
