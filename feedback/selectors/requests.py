@@ -12,7 +12,19 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from guardian.shortcuts import get_objects_for_user
 
 from engagements.enums import PlanKind
@@ -21,21 +33,42 @@ from engagements.selectors.access import engagements_visible_to
 from feedback.enums import ANONYMITY_THRESHOLD, AskStatus
 from feedback.models import Feedback, FeedbackAnswer, FeedbackAsk, FeedbackRequest
 from feedback.permissions import Action, NamedAnswer, can
-from feedback.selectors.access import REQUEST_RELATED, requests_visible_to
+from feedback.selectors.access import requests_by_or_about_me, requests_of_others
 from organizations.models import Employee, Membership
 from organizations.permissions import Access
 
 
-def _request_queryset() -> QuerySet[FeedbackRequest]:
-    return FeedbackRequest.objects.select_related(*REQUEST_RELATED)
+def _asks_in(status: str) -> Coalesce:
+    """How many of a request's asks are in ``status``: a correlated subquery, run for
+    the rows of the page shown only (Django leaves it out of the list's total)."""
+    asks = (
+        FeedbackAsk.objects.filter(request=OuterRef("pk"), status=status)
+        .order_by()
+        .values("request")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(asks), 0)
+
+
+# What a row of the list shows. Not the subject's line manager, which the detail
+# page's gate loads: one more outer join multiplies the time PostgreSQL spends
+# choosing a plan (tenfold, to 10 ms, at 10,000 employees).
+LIST_RELATED = ("subject", "engagement__client", "requested_by")
 
 
 def _with_counts(qs: QuerySet[FeedbackRequest]) -> QuerySet[FeedbackRequest]:
-    return qs.annotate(
-        answered_count=Count("asks", filter=Q(asks__status=AskStatus.ANSWERED)),
-        declined_count=Count("asks", filter=Q(asks__status=AskStatus.DECLINED)),
-        open_count=Count("asks", filter=Q(asks__status=AskStatus.OPEN)),
-    ).order_by("-created_at", "-pk")
+    """``qs`` newest first with what a row of the list shows and its asks counted
+    by status (0 when none)."""
+    return (
+        qs.select_related(*LIST_RELATED)
+        .annotate(
+            answered_count=_asks_in(AskStatus.ANSWERED),
+            declined_count=_asks_in(AskStatus.DECLINED),
+            open_count=_asks_in(AskStatus.OPEN),
+        )
+        .order_by("-created_at", "-pk")
+    )
 
 
 def asks_of(membership: Membership) -> QuerySet[FeedbackAsk]:
@@ -69,24 +102,16 @@ def open_asks_of(membership: Membership) -> QuerySet[FeedbackAsk]:
 
 
 def requests_by_or_about(membership: Membership) -> QuerySet[FeedbackRequest]:
-    """Requests the member made or that are about them, with ask counts."""
-    uid = membership.user_id
-    return _with_counts(
-        _request_queryset().filter(
-            Q(requested_by__user_id=uid) | Q(subject__user_id=uid)
-        )
-    )
+    """Requests the member made or that are about them, with ask counts. The total
+    is one count over index lookups; the counts run for the page's rows only."""
+    return _with_counts(requests_by_or_about_me(membership))
 
 
 def requests_about_others(membership: Membership) -> QuerySet[FeedbackRequest]:
     """Requests the member reads as a manager, reviewer, approver or HR admin about
-    someone else, made by someone else; with ask counts."""
-    uid = membership.user_id
-    return _with_counts(
-        _request_queryset()
-        .filter(pk__in=requests_visible_to(membership).values("pk"))
-        .exclude(Q(requested_by__user_id=uid) | Q(subject__user_id=uid))
-    )
+    someone else, made by someone else; with ask counts (as
+    ``requests_by_or_about``)."""
+    return _with_counts(requests_of_others(membership))
 
 
 # --- One request ---------------------------------------------------------------------

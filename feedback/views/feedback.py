@@ -19,7 +19,8 @@ from django.views.decorators.http import require_GET, require_POST
 from feedback.forms import FeedbackEditForm, FeedbackFilter, PreferencesForm
 from feedback.permissions import Action, can
 from feedback.selectors.access import (
-    feedback_visible_to,
+    feedback_shared_with,
+    feedback_written_by,
     get_feedback_for,
     team_feedback,
 )
@@ -123,17 +124,17 @@ def my_feedback(request: TenantRequest, org_slug: str) -> HttpResponse:
     """Tabs: shared feedback about me, feedback I wrote and, for managers, reviewers,
     approvers and HR admins, everything they are entitled to read about others."""
     membership = request.membership
-    visible = feedback_visible_to(membership)
     team = team_feedback(membership)
     has_team = membership.is_hr_admin or team.exists()
     tab = request.GET.get("tab", "about")
     if tab not in TABS or (tab == "team" and not has_team):
         tab = "about"
-    base = {
-        "about": visible.filter(subject__user_id=membership.user_id),
-        "written": visible.filter(author__user_id=membership.user_id),
-        "team": team,
-    }[tab]
+    if tab == "team":
+        base = team
+    elif tab == "written":
+        base = feedback_written_by(membership)
+    else:
+        base = feedback_shared_with(membership)
     filterset = FeedbackFilter(
         request.GET or None,
         queryset=base,

@@ -131,7 +131,8 @@ def _engagement_feed(
         feed.give_url = reverse("feedback:give", args=[slug, engagement.pk])
         feed.subjects = subjects
         feed.people = people
-        feed.goals = goal_choices(engagement, subjects)
+        # Their ids, already loaded: no subquery repeating the team's.
+        feed.goals = goal_choices(engagement, [person.pk for person in people])
     return feed
 
 
