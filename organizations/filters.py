@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from organizations.models import BusinessUnit, Employee, JobTitle
@@ -47,11 +47,8 @@ class EmployeeFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(full_name__icontains=value)
-            | Q(code__icontains=value)
-            | Q(email__icontains=value)
-        )
+        # The name, code and e-mail address, upper-cased once when written.
+        return queryset.filter(search_text__icontains=value)
 
     def filter_active(
         self, queryset: QuerySet[Employee], name: str, value: str

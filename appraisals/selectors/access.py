@@ -145,7 +145,14 @@ def load_access(
     ``own_employee`` (a callable) returns the caller's directory entry; it is asked
     only for an HR admin when HR approves for lack of anyone else.
     """
-    siblings_qs = evaluation_queryset().filter(plan__evaluations__pk=pk)
+    # The plan's id by a subquery rather than a join back to the evaluations, and no
+    # order (the model's would join the cycle and the employee once more): with a
+    # dozen tables already joined, planning the statement cost more than running it.
+    siblings_qs = (
+        evaluation_queryset()
+        .order_by()
+        .filter(plan_id=Subquery(Evaluation.objects.filter(pk=pk).values("plan_id")))
+    )
     if membership.is_hr_admin:
         # HR may approve for lack of anyone else: their directory entry rides along
         # with the evaluations instead of costing a query of its own.

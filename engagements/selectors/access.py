@@ -60,15 +60,16 @@ PLAN_PERMS: dict[str, Action | None] = {
 }
 
 
-def engagements_with_perm(membership: Membership, perm: str) -> QuerySet[Engagement]:
-    """Engagements on which the member holds a guardian object permission, directly
-    or through a group. Builds a queryset only.
+def engagement_ids_with_perm(membership: Membership, perm: str) -> QuerySet[Any, Any]:
+    """The ids of the engagements on which the member holds a guardian object
+    permission, directly or through a group, as one ``UNION`` (a subquery; builds a
+    queryset only).
 
     Model-wide and superuser permissions are ignored on purpose (docs/security.md):
     the answer of guardian's ``get_objects_for_user(..., accept_global_perms=False,
-    with_superuser=False)``. Read from the member's permission rows first, their
-    object ids as numbers: guardian compares every engagement's id as text, which no
-    index serves (a tenth of a second at a few thousand engagements).
+    with_superuser=False)``. Read from the member's permission rows, their object ids
+    as numbers: guardian compares every engagement's id as text, which no index serves
+    (a tenth of a second at a few thousand engagements).
     """
     content_type = ContentType.objects.get_for_model(Engagement)
     held = {
@@ -81,30 +82,41 @@ def engagements_with_perm(membership: Membership, perm: str) -> QuerySet[Engagem
     through_groups = GroupObjectPermission.objects.filter(
         group__user=membership.user_id, **held
     )
-    return Engagement.objects.filter(
-        Q(pk__in=direct.annotate(engagement_id=as_id).values("engagement_id"))
-        | Q(pk__in=through_groups.annotate(engagement_id=as_id).values("engagement_id"))
+    return (
+        direct.annotate(engagement_id=as_id)
+        .values("engagement_id")
+        .union(through_groups.annotate(engagement_id=as_id).values("engagement_id"))
     )
+
+
+def engagements_with_perm(membership: Membership, perm: str) -> QuerySet[Engagement]:
+    """Engagements on which the member holds a guardian object permission, directly
+    or through a group (``engagement_ids_with_perm``). Builds a queryset only."""
+    return Engagement.objects.filter(pk__in=engagement_ids_with_perm(membership, perm))
 
 
 def engagements_visible_to(membership: Membership) -> QuerySet[Engagement]:
     """HR admins see all; others the engagements where they hold a role, are staffed,
-    or where one of their direct reports is staffed. Builds a queryset only."""
+    or where one of their direct reports is staffed. Builds a queryset only.
+
+    The three ways in are one ``UNION`` of engagement ids, each read from an index on
+    the member, and the engagements then by primary key: an ``OR`` of ``IN``
+    subqueries made PostgreSQL read every engagement of the table and test each
+    against the three.
+    """
     qs = Engagement.objects.all()
     if membership.is_hr_admin:
         return qs
     uid = membership.user_id
-    with_role = engagements_with_perm(membership, "view_engagement").values("pk")
-    # Two subqueries, not one with an OR across joins: each starts from an index
-    # lookup on the member instead of reading the whole directory.
     staffed = Plan.objects.filter(employee__user_id=uid, kind=PlanKind.ENGAGEMENT)
     reports_staffed = Plan.objects.filter(
         employee__line_manager__user_id=uid, kind=PlanKind.ENGAGEMENT
     )
     return qs.filter(
-        Q(pk__in=with_role)
-        | Q(pk__in=staffed.values("engagement_id"))
-        | Q(pk__in=reports_staffed.values("engagement_id"))
+        pk__in=engagement_ids_with_perm(membership, "view_engagement").union(
+            staffed.order_by().values("engagement_id"),
+            reports_staffed.order_by().values("engagement_id"),
+        )
     )
 
 

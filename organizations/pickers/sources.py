@@ -176,7 +176,8 @@ def people_source(
         name=name,
         choices=choices,
         allowed=allowed,
-        search=("full_name", "code", "email"),
+        # The name, code and e-mail address (``Employee.search_text``).
+        search=("search_text",),
         keys=("code", "email"),
         # Codes are unique in an organisation: the order is total, and it is the
         # directory's index (organization_id, full_name, code).

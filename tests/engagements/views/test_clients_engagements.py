@@ -10,9 +10,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from guardian.shortcuts import assign_perm
 
 from engagements.enums import EngagementRole, EngagementStatus, GoalStatus
 from engagements.models import Client, Engagement, Plan
@@ -399,6 +401,54 @@ def test_engagement_list_shows_members_only_the_engagements_they_can_see(
     assert response.status_code == 200
     assert _listed(response) == expected
     assert response.context["can_manage"] is False
+
+
+def test_engagement_list_shows_an_engagement_held_through_a_group_permission(
+    client_as, org, people, engagement
+):
+    """Guardian's group permissions are one of the ways in (the list reads them with
+    the member's own permissions, their staffing and their reports' staffing)."""
+    member = people["stranger"]
+    group = Group.objects.create(name="engagement-viewers")
+    member.user.groups.add(group)
+    with tenant_context(org):
+        assign_perm("engagements.view_engagement", group, engagement)
+
+    response = client_as(member).get(_url("engagements", org))
+
+    assert _listed(response) == ["Staffed engagement"]
+    assert response.context["paginator"].count == 1
+
+
+def test_engagement_list_counts_an_engagement_reached_several_ways_once(
+    client_as, org, people, engagement
+):
+    """The planner is also staffed on the engagement, and manages someone on it."""
+    planner = people["planner"]
+    PlanFactory(organization=org, engagement=engagement, employee=_employee_of(planner))
+    with tenant_context(org):
+        report = _employee_of(people["stranger"])
+        report.line_manager = _employee_of(planner)
+        report.save()
+    PlanFactory(organization=org, engagement=engagement, employee=report)
+
+    response = client_as(planner).get(_url("engagements", org))
+
+    assert _listed(response) == ["Staffed engagement"]
+    assert response.context["paginator"].count == 1
+
+
+def test_engagement_list_shows_each_status_as_its_badge(client_as, hr_admin, org):
+    for status in EngagementStatus:
+        EngagementFactory(organization=org, status=status)
+
+    page = client_as(hr_admin).get(_url("engagements", org)).content.decode()
+
+    assert sorted(re.findall(r'<span class="badge ([^"]+)">(\w+)</span>', page)) == [
+        ("text-bg-info", "Planned"),
+        ("text-bg-secondary", "Closed"),
+        ("text-bg-success", "Active"),
+    ]
 
 
 @pytest.fixture

@@ -170,6 +170,46 @@ def test_people_list_search_matches_name_code_or_email(
     assert _names(response) == (expected if expected is not None else everyone)
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("JOÃO", ["João Silva"]),
+        ("joão silva", ["João Silva"]),
+        ("100%", ["Cent Percent"]),
+        ("%", ["Cent Percent"]),
+        ("_", []),
+        # The name, code and e-mail address are matched each on its own.
+        ("silva s-1", []),
+    ],
+)
+def test_people_list_search_ignores_case_and_takes_wildcards_literally(
+    client_as, hr_admin, query, expected
+):
+    org = hr_admin.organization
+    EmployeeFactory(
+        organization=org, full_name="João Silva", code="S-1", email="js@x.test"
+    )
+    EmployeeFactory(
+        organization=org, full_name="Cent Percent", code="100%", email="cp@x.test"
+    )
+
+    response = client_as(hr_admin).get(_people_url(org), {"q": query})
+
+    assert _names(response) == expected
+
+
+def test_people_list_search_finds_a_person_by_their_new_name(client_as, hr_admin, org):
+    person = EmployeeFactory(organization=org, full_name="Old Name", code="R-1")
+    with tenant_context(org):
+        person.full_name = "Renamed Person"
+        person.save()
+
+    old = client_as(hr_admin).get(_people_url(org), {"q": "old name"})
+    new = client_as(hr_admin).get(_people_url(org), {"q": "renamed"})
+
+    assert (_names(old), _names(new)) == ([], ["Renamed Person"])
+
+
 def test_people_list_filters_by_business_unit(client_as, hr_admin, directory):
     response = client_as(hr_admin).get(
         _people_url(hr_admin.organization),
