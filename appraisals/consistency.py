@@ -1,4 +1,5 @@
-"""Consistency check of the appraisals app: the stored scores of open appraisals.
+"""Consistency checks of the appraisals app: the stored scores of open appraisals,
+and the cycle progress page's tallies (``check_progress_tallies``).
 
 Every open appraisal's stored figures (general score, engagement composite, final
 score, percent, the snapshot the explanation is built from) and its evaluations'
@@ -20,13 +21,22 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from appraisals.enums import AppraisalStatus, EvaluationKind
-from appraisals.models import Appraisal, Evaluation
+from appraisals.models import (
+    Appraisal,
+    AppraisalReviewTally,
+    CycleAppraisalTally,
+    CycleReviewTally,
+    EngagementReviewTally,
+    EngagementWorkload,
+    Evaluation,
+)
 from appraisals.scores import (
     APPRAISAL_FIELDS,
     EVALUATION_FIELDS,
     Figures,
     figures_to_store,
 )
+from appraisals.tallies import kept_by_triggers, recount
 from engagements.enums import PlanKind
 from organizations.consistency import Difference
 
@@ -220,3 +230,84 @@ def _same_figure(left: Any, right: Any) -> bool:
         except InvalidOperation:
             return left == right
     return bool(left == right)
+
+
+# --- Progress tallies ---------------------------------------------------------------
+
+TALLIES = "tallies"
+
+
+def _tally_differences(
+    name: str, stored: dict[Any, Any], recounted: dict[Any, Any], zero: Any
+) -> Iterator[Difference]:
+    for key in sorted(set(stored) | set(recounted), key=str):
+        found, expected = stored.get(key, zero), recounted.get(key, zero)
+        if found != expected:
+            parts = key if isinstance(key, tuple) else (key,)
+            yield Difference(
+                TALLIES,
+                _("%(tally)s (%(key)s)")
+                % {"tally": name, "key": ", ".join(str(part) for part in parts)},
+                _("%(value)s (recounted)") % {"value": expected},
+                _("%(value)s stored") % {"value": found},
+            )
+
+
+def check_progress_tallies() -> list[Difference]:
+    """The cycle progress page's tallies (``models``, "Progress tallies", kept by the
+    triggers of migration 0005) that differ from a recount of the active
+    organisation's appraisals and review evaluations, tally by tally.
+
+    Queries: one per tally (five) and three recounts; the recount of appraisals
+    reads one row per appraisal of the organisation."""
+    if not kept_by_triggers():
+        # SQLite: the pages rebuild the tallies whenever they read them.
+        return []
+    counted = recount()
+    return [
+        *_tally_differences(
+            "CycleReviewTally",
+            {
+                (r.cycle_id, r.status, r.due_date): r.n
+                for r in CycleReviewTally.objects.all()
+            },
+            counted.cycle_reviews,
+            0,
+        ),
+        *_tally_differences(
+            "EngagementReviewTally",
+            {
+                (r.cycle_id, r.engagement_id, r.status, r.due_date): r.n
+                for r in EngagementReviewTally.objects.all()
+            },
+            counted.engagement_reviews,
+            0,
+        ),
+        *_tally_differences(
+            "EngagementWorkload",
+            {
+                (r.cycle_id, r.engagement_id): (r.total, r.approved)
+                for r in EngagementWorkload.objects.all()
+            },
+            counted.workloads,
+            (0, 0),
+        ),
+        *_tally_differences(
+            "AppraisalReviewTally",
+            {
+                r.appraisal_id: (r.reviews, r.approved)
+                for r in AppraisalReviewTally.objects.all()
+            },
+            counted.per_appraisal,
+            (0, 0),
+        ),
+        *_tally_differences(
+            "CycleAppraisalTally",
+            {
+                (r.cycle_id, r.status, r.ready): r.n
+                for r in CycleAppraisalTally.objects.all()
+            },
+            counted.appraisals,
+            0,
+        ),
+    ]

@@ -759,3 +759,26 @@ class TemplateCompetency(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.template} · {self.competency}"
+
+
+class CyclePlanTally(TenantModel):
+    """How many plans of ``cycle`` have ``kind`` and ``status``: the cycle list's
+    and the cycle page's counts. Kept by PostgreSQL statement-level triggers in the
+    same transaction as every write to the plans (migration 0005), whoever makes it;
+    never written by the application. A tally reaching zero is deleted."""
+
+    # No database constraint: the triggers delete a cycle's tallies with its plans.
+    cycle = models.ForeignKey(
+        ReviewCycle, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    kind = models.CharField(max_length=12, choices=PlanKind.choices)
+    status = models.CharField(max_length=10, choices=PlanStatus.choices)
+    n = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "cycle", "kind", "status"],
+                name="cycle_plan_tally_key",
+            ),
+        ]

@@ -2,10 +2,12 @@
 engagements, and the querysets its two paginated lists (appraisals, evaluations not
 approved yet) and its bulk actions start from.
 
-Every count is one aggregate query over the cycle, whatever its size; the lists are
-querysets that the page filters (``appraisals.filters``) and paginates, so only the
-rows of one page are ever fetched. Only HR admins reach this page
-(``engagements.selectors.access.get_cycle_for`` gates it).
+The counts read the tallies that triggers keep in the transaction of every write
+(``appraisals.models``, "Progress tallies"; docs/performance.md), a few dozen rows
+whatever the cycle's size; the lists are querysets that the page filters
+(``appraisals.filters``) and paginates, so only the rows of one page are ever
+fetched, and their unfiltered totals come from the same tallies. Only HR admins
+reach this page (``engagements.selectors.access.get_cycle_for`` gates it).
 """
 
 from __future__ import annotations
@@ -15,28 +17,36 @@ from datetime import date
 
 from django.db.models import (
     Count,
-    Exists,
     F,
     IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from appraisals.enums import AppraisalStatus, EvaluationKind, EvaluationStatus
-from appraisals.models import Appraisal, Evaluation, RecomputeRun
-from engagements.models import ReviewCycle
+from appraisals.models import (
+    Appraisal,
+    CycleAppraisalTally,
+    CycleReviewTally,
+    EngagementReviewTally,
+    EngagementWorkload,
+    Evaluation,
+    RecomputeRun,
+)
+from engagements.models import Engagement, ReviewCycle
 
 # Engagements listed in the summary; the others are reached through the filters.
 TOP_ENGAGEMENTS = 10
 
 
 def _reviews() -> QuerySet[Evaluation]:
-    """The review evaluations of the outer appraisal (for ``Exists``/``Subquery``)."""
+    """The review evaluations of the outer appraisal (for ``Subquery``)."""
     return Evaluation.objects.filter(
         appraisal=OuterRef("pk"), kind=EvaluationKind.REVIEW
     )
@@ -45,10 +55,13 @@ def _reviews() -> QuerySet[Evaluation]:
 def ready_q() -> Q:
     """Appraisals ready to finalise: open, with at least one review evaluation and
     every review evaluation approved (the rule of ``selectors.appraisals.is_ready``,
-    as a condition the database evaluates). Two index probes per appraisal."""
-    unapproved = _reviews().exclude(status=EvaluationStatus.APPROVED)
-    return (
-        Q(status=AppraisalStatus.OPEN) & Q(Exists(_reviews())) & ~Q(Exists(unapproved))
+    as a condition the database evaluates over the appraisal's
+    ``AppraisalReviewTally``). A join on the appraisal's key; the services that act
+    on the rows check the rule again on the locked rows."""
+    return Q(
+        status=AppraisalStatus.OPEN,
+        review_tally__reviews__gt=0,
+        review_tally__approved=F("review_tally__reviews"),
     )
 
 
@@ -122,6 +135,9 @@ def open_evaluations(cycle: ReviewCycle) -> QuerySet[Evaluation]:
 
 
 # --- Summary counts -----------------------------------------------------------------
+#
+# Read from the tallies that triggers keep (``appraisals.models``, "Progress
+# tallies"; migration 0005): a few dozen rows per cycle whatever its size.
 
 
 @dataclass(frozen=True)
@@ -143,47 +159,41 @@ def _overdue(today: date) -> Q:
 
 
 def cycle_summary(cycle: ReviewCycle, today: date) -> CycleSummary:
-    """The cycle's appraisals by status; its review evaluations by status, how many
-    are overdue (due before ``today`` and not approved); and how many appraisals are
-    ready to finalise. Two aggregate queries: one over the cycle's appraisals, one
-    over their review evaluations (which counts the ready appraisals as the open ones
-    with a review evaluation minus those with one not approved yet, so no appraisal
-    is probed one by one)."""
-    appraisals = Appraisal.objects.filter(cycle=cycle).aggregate(
-        **{
-            status.value: Count("pk", filter=Q(status=status))
-            for status in AppraisalStatus
-        },
-    )
-    is_open = Q(appraisal__status=AppraisalStatus.OPEN)
-    evaluations = Evaluation.objects.filter(
-        appraisal__cycle=cycle, kind=EvaluationKind.REVIEW
-    ).aggregate(
-        overdue=Count("pk", filter=_overdue(today)),
-        open_reviewed=Count("appraisal", filter=is_open, distinct=True),
-        open_waiting=Count(
-            "appraisal",
-            filter=is_open & ~Q(status=EvaluationStatus.APPROVED),
-            distinct=True,
-        ),
-        **{
-            status.value: Count("pk", filter=Q(status=status))
-            for status in EvaluationStatus
-        },
-    )
-    evaluations_total = sum(evaluations[s.value] for s in EvaluationStatus)
+    """The cycle's appraisals by status and how many are ready to finalise; its
+    review evaluations by status and how many are overdue (due before ``today`` and
+    not approved). Two queries over the cycle's tallies: at most 6 rows of
+    ``CycleAppraisalTally`` and one per (status, due date) of ``CycleReviewTally``
+    (a few dozen: due dates are set when evaluations open)."""
+    appraisals = dict.fromkeys(AppraisalStatus.values, 0)
+    ready = 0
+    for status, is_ready, n in CycleAppraisalTally.objects.filter(
+        cycle=cycle
+    ).values_list("status", "ready", "n"):
+        appraisals[status] += n
+        ready += n if is_ready else 0
+    evaluations = dict.fromkeys(EvaluationStatus.values, 0)
+    overdue = 0
+    for row in (
+        CycleReviewTally.objects.filter(cycle=cycle)
+        .values("status")
+        .annotate(count=Sum("n"), late=Sum("n", filter=_overdue(today)))
+        .order_by()
+    ):
+        evaluations[row["status"]] += row["count"]
+        overdue += row["late"] or 0
+    evaluations_total = sum(evaluations.values())
     return CycleSummary(
         appraisals_by_status=[
             (str(s.label), appraisals[s.value]) for s in AppraisalStatus
         ],
-        appraisals_total=sum(appraisals[s.value] for s in AppraisalStatus),
-        ready=evaluations["open_reviewed"] - evaluations["open_waiting"],
+        appraisals_total=sum(appraisals.values()),
+        ready=ready,
         evaluations_by_status=[
             (str(s.label), evaluations[s.value]) for s in EvaluationStatus
         ],
         evaluations_total=evaluations_total,
         waiting=evaluations_total - evaluations[EvaluationStatus.APPROVED.value],
-        overdue=evaluations["overdue"],
+        overdue=overdue,
     )
 
 
@@ -213,27 +223,41 @@ def busiest_engagements(
     cycle: ReviewCycle, today: date, limit: int = TOP_ENGAGEMENTS
 ) -> BusiestEngagements:
     """The ``limit`` engagements (the general plans counting as one) with the most
-    review evaluations not approved yet, then the most overdue, then by name, over
-    the review evaluations of the cycle's plans. One aggregate query (``limit`` + 1
-    rows, to know whether there are more); it reaches the evaluations through the
-    plans of the cycle, which is cheaper than through its appraisals."""
-    approved = Q(status=EvaluationStatus.APPROVED)
-    rows = list(
-        Evaluation.objects.filter(plan__cycle=cycle, kind=EvaluationKind.REVIEW)
-        .values("plan__engagement_id", "plan__engagement__name")
-        .annotate(
-            total=Count("pk"),
-            approved=Count("pk", filter=approved),
-            overdue=Count("pk", filter=_overdue(today)),
+    review evaluations not approved yet, then the most overdue, then by name.
+
+    One query over the cycle's ``EngagementWorkload`` (one row per engagement with
+    review evaluations): its ``waiting`` index gives the ``limit`` + 1-th largest
+    number waiting, and only the engagements with at least that many (the ones tied
+    with it included) get their overdue count (from ``EngagementReviewTally``) and
+    name; ``limit`` + 1 rows come back, to know whether there are more. Its cost
+    follows the number of engagements tied at that rank, not the cycle's size."""
+    workloads = EngagementWorkload.objects.filter(cycle=cycle)
+    threshold = workloads.order_by("-waiting").values("waiting")[limit : limit + 1]
+    overdue = (
+        EngagementReviewTally.objects.filter(
+            cycle=cycle, engagement_id=OuterRef("engagement_id")
         )
-        .annotate(waiting=F("total") - F("approved"))
-        .order_by("-waiting", "-overdue", "plan__engagement__name")[: limit + 1]
+        .filter(_overdue(today))
+        .order_by()
+        .values("cycle")
+        .annotate(late=Sum("n"))
+        .values("late")
+    )
+    name = Engagement.objects.filter(pk=OuterRef("engagement_id")).values("name")
+    rows = list(
+        workloads.filter(waiting__gte=Coalesce(Subquery(threshold), Value(0)))
+        .annotate(
+            overdue=Coalesce(Subquery(overdue), Value(0)),
+            name=Subquery(name[:1]),
+        )
+        .order_by("-waiting", "-overdue", F("name").asc(nulls_last=True), "pk")
+        .values("engagement_id", "name", "total", "approved", "overdue")[: limit + 1]
     )
     return BusiestEngagements(
         rows=[
             EngagementProgress(
-                engagement_id=row["plan__engagement_id"],
-                name=row["plan__engagement__name"] or _("General plans"),
+                engagement_id=row["engagement_id"] or None,
+                name=row["name"] or _("General plans"),
                 total=row["total"],
                 approved=row["approved"],
                 overdue=row["overdue"],

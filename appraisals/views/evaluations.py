@@ -40,7 +40,7 @@ from appraisals.selectors.evaluations import (
 from appraisals.selectors.evaluations import (
     evaluation_history as evaluation_timeline,
 )
-from appraisals.selectors.queues import RowsById, Tab, evaluation_queue
+from appraisals.selectors.queues import ApprovableRows, Tab, evaluation_queue
 from appraisals.services.evaluations import (
     approve_evaluation,
     assign_reviewer,
@@ -74,7 +74,7 @@ class CountedPaginator(Paginator):
     instead of counting again; only the shown page's rows are fetched."""
 
     def __init__(
-        self, object_list: QuerySet[Evaluation] | RowsById, total: int
+        self, object_list: QuerySet[Evaluation] | ApprovableRows, total: int
     ) -> None:
         super().__init__(object_list, QUEUE_PAGE_SIZE)
         self.total = total
@@ -87,8 +87,8 @@ class CountedPaginator(Paginator):
 @require_GET
 def queue(request: TenantRequest, org_slug: str) -> HttpResponse:
     """ "To write" and "To approve" tabs (and, for HR, "Needs a reviewer"), a page of
-    rows at a time. Three queries besides the middleware's, whatever the numbers:
-    the queue (two) and the page's rows."""
+    rows at a time. Two queries besides the middleware's, whatever the numbers:
+    the queue's counts and the page's rows."""
     found = evaluation_queue(request.membership)
     tabs = [Tab.WRITE, Tab.APPROVE]
     if request.membership.is_hr_admin:
@@ -114,8 +114,8 @@ def queue(request: TenantRequest, org_slug: str) -> HttpResponse:
 @require_GET
 def queue_summary(request: TenantRequest, org_slug: str) -> HttpResponse:
     """The home page section's content, loaded lazily: the counts and the first few
-    of each list. Four queries besides the middleware's, whatever the numbers: the
-    queue (two) and the first rows of two lists."""
+    of each list. Three queries besides the middleware's, whatever the numbers: the
+    queue's counts and the first rows of two lists."""
     found = evaluation_queue(request.membership)
     return render(
         request,

@@ -1,10 +1,10 @@
 """HR's cycle progress page, its bulk actions and the score recomputation.
 
-The page shows the cycle's counts (one aggregate query each), the engagements with
-the most open work, and one of two filtered, paginated lists, each at its own URL:
-the appraisals, or the review evaluations not approved yet. Each list has one bulk
-action that acts on every row its filters select, not on ticked rows: the form
-posts the filters back with the number of rows the button showed
+The page shows the cycle's counts (read from the tallies that triggers keep), the
+engagements with the most open work, and one of two filtered, paginated lists, each
+at its own URL: the appraisals, or the review evaluations not approved yet. Each
+list has one bulk action that acts on every row its filters select, not on ticked
+rows: the form posts the filters back with the number of rows the button showed
 (``services.bulk``). A refused action gets the page again with the message beside
 the button and status 400, and nothing changes.
 
@@ -27,12 +27,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from appraisals.filters import AppraisalProgressFilter, EvaluationProgressFilter
+from appraisals.filters import READY, AppraisalProgressFilter, EvaluationProgressFilter
 from appraisals.forms import BulkFinaliseForm, BulkRemindForm
 from appraisals.selectors import progress
 from appraisals.selectors.access import get_recompute_for
 from appraisals.services.bulk import BulkOutcome, finalise_matching, remind_matching
 from appraisals.services.recompute import start_cycle_recompute
+from appraisals.tallies import refresh_without_triggers
 from engagements.models import ReviewCycle
 from engagements.selectors.access import get_cycle_for
 from organizations.errors import DomainError
@@ -101,15 +102,25 @@ def _page(
     """The page with the list ``tab``, filtered by ``data``, and its bulk action
     (``form`` when it was refused). A fixed number of queries: the gate's, two for
     the counts, the engagements, the last recomputation, three filters' choices, the
-    list's count and page, and for filtered appraisals their ready count."""
+    list's page, and when filtered the list's count and, for appraisals, their ready
+    count (unfiltered, both come from the counts; filtered to the ready ones, they
+    are the same number)."""
+    refresh_without_triggers()  # SQLite: no triggers keep the tallies
     today = timezone.localdate()
     summary = progress.cycle_summary(cycle, today)
     filterset = _filter(tab, data, cycle, request)
     valid = _is_valid(filterset)
     rows = filterset.qs if valid else filterset.queryset.none()
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     query = _query(filterset)
-    if tab == EVALUATIONS:
+    paginator = Paginator(rows, PAGE_SIZE)
+    if valid and not query:
+        # Unfiltered, the list is the whole cycle: its total is in the summary.
+        paginator.count = (
+            summary.waiting if tab == EVALUATIONS else summary.appraisals_total
+        )
+    page = paginator.get_page(request.GET.get("page"))
+    if tab == EVALUATIONS or (valid and filterset.data.get("status") == READY):
+        # Every row listed is one the action acts on: the list's own total.
         count = page.paginator.count
     elif not valid:
         count = 0
@@ -176,6 +187,7 @@ def _bulk(
 ) -> HttpResponse:
     """Run a bulk action on the rows the posted filters select; back to the list
     with a message, or the page again (400) with the refusal beside the button."""
+    refresh_without_triggers()  # SQLite: no triggers keep the tallies
     filterset = _filter(tab, request.POST, cycle, request)
     if form.is_valid():
         if not _is_valid(filterset):

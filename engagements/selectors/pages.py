@@ -33,6 +33,7 @@ from django.utils import timezone
 from engagements.enums import OUTCOME_STATUSES, PlanKind, PlanStatus
 from engagements.models import (
     Client,
+    CyclePlanTally,
     Engagement,
     EngagementType,
     Goal,
@@ -50,6 +51,7 @@ from engagements.selectors.access import (
     engagements_visible_to,
     engagements_with_perm,
 )
+from engagements.tallies import refresh_plan_tally_without_triggers
 from organizations.home import HomeSection
 from organizations.http import TenantRequest
 from organizations.models import Membership
@@ -266,11 +268,19 @@ def _count_of(
 
 def cycles_overview() -> QuerySet[ReviewCycle]:
     """Every cycle of the organisation with its plan count, newest first. Builds a
-    queryset; a page of it is one query (each row's count an index-only count of the
-    cycle's plans), its total another."""
-    return ReviewCycle.objects.annotate(
-        n_plans=_count_of(Plan.objects.all(), "cycle")
-    ).order_by("-start_date", "name")
+    queryset; a page of it is one query (each row's count the sum of the cycle's few
+    ``CyclePlanTally`` rows, kept by triggers), its total another."""
+    refresh_plan_tally_without_triggers()  # SQLite: no triggers keep it
+    plans = (
+        CyclePlanTally.objects.filter(cycle=OuterRef("pk"))
+        .order_by()
+        .values("cycle")
+        .annotate(total=Sum("n"))
+        .values("total")
+    )
+    return ReviewCycle.objects.annotate(n_plans=Coalesce(Subquery(plans), 0)).order_by(
+        "-start_date", "name"
+    )
 
 
 @dataclass(frozen=True)
@@ -282,13 +292,14 @@ class PlanCountRow:
 
 
 def cycle_plan_counts(cycle: ReviewCycle) -> list[PlanCountRow]:
-    """How many plans the cycle has, by kind and status. One query."""
+    """How many plans the cycle has, by kind and status. One query, over the
+    cycle's ``CyclePlanTally`` (at most six rows, kept by triggers)."""
+    refresh_plan_tally_without_triggers()  # SQLite: no triggers keep it
     found = {
-        (row["kind"], row["status"]): row["n"]
-        for row in Plan.objects.filter(cycle=cycle)
-        .values("kind", "status")
-        .annotate(n=Count("pk"))
-        .order_by()
+        (kind, status): n
+        for kind, status, n in CyclePlanTally.objects.filter(cycle=cycle).values_list(
+            "kind", "status", "n"
+        )
     }
     rows = []
     for kind in PlanKind:
@@ -355,9 +366,11 @@ def template_goals(template: PlanTemplate) -> list[TemplateGoal]:
 
 
 def engagement_type_list() -> QuerySet[EngagementType]:
-    """Every engagement type with its set and engagement count, by name. One query."""
+    """Every engagement type with its set and engagement count, by name. One query
+    for a page (each row's count an index count of the type's engagements), one for
+    the total (of the types alone: no join, no grouping)."""
     return (
         EngagementType.objects.select_related("competency_set")
-        .annotate(n_engagements=Count("engagements"))
+        .annotate(n_engagements=_count_of(Engagement.objects.all(), "engagement_type"))
         .order_by("name", "pk")
     )

@@ -20,8 +20,31 @@ from django.db import DatabaseError, connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
+from appraisals.models import (
+    AppraisalReviewTally,
+    ApprovalFallback,
+    CycleAppraisalTally,
+    CycleReviewTally,
+    EngagementReviewTally,
+    EngagementWorkload,
+)
+from engagements.models import CyclePlanTally
 from organizations.models import Organization
 from organizations.tenancy import RLS_SETTING
+
+# Kept by database triggers from the rows of other tables (docs/performance.md).
+DERIVED_TABLES = frozenset(
+    model._meta.db_table
+    for model in (
+        AppraisalReviewTally,
+        ApprovalFallback,
+        CycleAppraisalTally,
+        CycleReviewTally,
+        EngagementReviewTally,
+        EngagementWorkload,
+        CyclePlanTally,
+    )
+)
 
 # The tables of the installed models: name, row-level security, columns to copy
 # (quoted, in table order; generated columns cannot be written and are left out).
@@ -157,14 +180,21 @@ def _copy_rows(
             params,
         )
 
-    for table in tables:
+    # Tables the database keeps from the rows of others (triggers): written last, and
+    # emptied first, since putting the other rows back already wrote to them (and,
+    # table by table, from rows whose plans or people were not back yet).
+    ordered = sorted(tables, key=lambda table: table.name in DERIVED_TABLES)
+    for table in ordered:
         if not table.secured:
             copy(table)
     for organization in organizations:
         cursor.execute(
             "SELECT set_config(%s, %s, true)", [RLS_SETTING, str(organization)]
         )
-        for table in tables:
-            if table.secured:
-                copy(table, "WHERE organization_id = %s", (organization,))
+        for table in ordered:
+            if not table.secured:
+                continue
+            if table.name in DERIVED_TABLES and not into_copies:
+                cursor.execute(f'DELETE FROM "{table.name}"')  # noqa: S608 - a model's table
+            copy(table, "WHERE organization_id = %s", (organization,))
     cursor.execute("SELECT set_config(%s, '', true)", [RLS_SETTING])

@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from appraisals.consistency import check_scores
+from appraisals.consistency import check_progress_tallies, check_scores
 from engagements.consistency import check_plan_weights, check_role_permissions
 from organizations.consistency import Difference, check_emails, check_outbox
 from organizations.models import Organization
@@ -50,6 +50,15 @@ def checks() -> list[Check]:
             _(
                 "Run manage.py recompute_scores for the organisation, then check "
                 "again; a difference that stays is a bug in the scoring code."
+            ),
+        ),
+        Check(
+            _("Progress counts"),
+            lambda _age: check_progress_tallies(),
+            _(
+                "The cycle progress page's counts are kept by database triggers "
+                "(docs/performance.md); a difference is a bug in them. Report it; "
+                "the page shows the stored counts until they are recounted."
             ),
         ),
         Check(
