@@ -2,8 +2,8 @@
 
 Seeds two organisations with ``seed_scale`` (1,000 and 10,000 employees, the whole
 world: cycles, engagements, plans, evaluations, appraisals, feedback, surveys and the
-logins hr@, manager@ and employee@<slug>.test) in a throwaway database, runs ANALYZE
-as the owner, then opens every page of ``page_table()`` below as its role with Django's
+logins hr@, manager@ and employee@<slug>.test) in a throwaway database, runs VACUUM
+ANALYZE as the owner, then opens every page of ``page_table()`` below as its role with Django's
 test client (signed in with ``force_login``), through the whole middleware stack, as
 the application role under row-level security. Each (page, size) pair gets warm-up
 requests and one request whose queries are counted, then ``--repeats`` rounds of one
