@@ -39,8 +39,21 @@ from appraisals.models import (
     EvaluationApproval,
 )
 from appraisals.selectors.approvals import authorities_for
+from engagements.models import CyclePlanTally
 from engagements.tallies import refresh_plan_tally_without_triggers
 from organizations.tenancy import current_organization_id, is_postgresql
+
+# Every table the database keeps from the rows of others (never written by the
+# application): what a copy of the database leaves out, or writes last.
+DERIVED_MODELS: tuple[type[Any], ...] = (
+    AppraisalReviewTally,
+    ApprovalFallback,
+    CycleAppraisalTally,
+    CycleReviewTally,
+    EngagementReviewTally,
+    EngagementWorkload,
+    CyclePlanTally,
+)
 
 
 def kept_by_triggers() -> bool:

@@ -29,7 +29,6 @@ from guardian.shortcuts import get_objects_for_user
 
 from engagements.enums import PlanKind
 from engagements.models import Engagement, Plan
-from engagements.selectors.access import engagements_visible_to
 from feedback.enums import ANONYMITY_THRESHOLD, AskStatus
 from feedback.models import Feedback, FeedbackAnswer, FeedbackAsk, FeedbackRequest
 from feedback.permissions import Action, NamedAnswer, can
@@ -218,8 +217,3 @@ def askable_people() -> QuerySet[Employee]:
         user__memberships__organization_id=F("organization_id"),
         user__memberships__is_active=True,
     ).order_by("full_name", "pk")
-
-
-def engagement_choices(membership: Membership) -> QuerySet[Engagement]:
-    """Engagements offered on the request form: those the member sees."""
-    return engagements_visible_to(membership).select_related("client")

@@ -20,31 +20,12 @@ from django.db import DatabaseError, connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
-from appraisals.models import (
-    AppraisalReviewTally,
-    ApprovalFallback,
-    CycleAppraisalTally,
-    CycleReviewTally,
-    EngagementReviewTally,
-    EngagementWorkload,
-)
-from engagements.models import CyclePlanTally
+from appraisals.tallies import DERIVED_MODELS
 from organizations.models import Organization
 from organizations.tenancy import RLS_SETTING
 
 # Kept by database triggers from the rows of other tables (docs/performance.md).
-DERIVED_TABLES = frozenset(
-    model._meta.db_table
-    for model in (
-        AppraisalReviewTally,
-        ApprovalFallback,
-        CycleAppraisalTally,
-        CycleReviewTally,
-        EngagementReviewTally,
-        EngagementWorkload,
-        CyclePlanTally,
-    )
-)
+DERIVED_TABLES = frozenset(model._meta.db_table for model in DERIVED_MODELS)
 
 # The tables of the installed models: name, row-level security, columns to copy
 # (quoted, in table order; generated columns cannot be written and are left out).
