@@ -111,7 +111,13 @@ def seed_organization(
 ) -> None:
     """``seed_scale --org <slug> --employees <employees> --seed <seed>``, quietly (a
     failure still raises): the whole world, or with ``people_only`` the people,
-    units, titles and accounts alone."""
+    units, titles and accounts alone.
+
+    Each organisation is seeded on a database session of its own: PostgreSQL keeps
+    the plans of a session's foreign-key checks and trigger statements, and plans
+    made while the first organisation was loaded, reused for the second, ten times
+    larger, made its seed take 350 s instead of 90 s."""
+    connection.close()
     call_command(
         "seed_scale",
         "--org",
