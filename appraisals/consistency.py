@@ -24,6 +24,7 @@ from appraisals.enums import AppraisalStatus, EvaluationKind
 from appraisals.models import (
     Appraisal,
     AppraisalReviewTally,
+    ApprovalFallback,
     CycleAppraisalTally,
     CycleReviewTally,
     EngagementReviewTally,
@@ -36,8 +37,10 @@ from appraisals.scores import (
     Figures,
     figures_to_store,
 )
-from appraisals.tallies import kept_by_triggers, recount
+from appraisals.tallies import fallback_reviews, kept_by_triggers, recount
 from engagements.enums import PlanKind
+from engagements.models import CyclePlanTally
+from engagements.tallies import plans_recounted
 from organizations.consistency import Difference
 
 SCORES = "scores"
@@ -254,12 +257,14 @@ def _tally_differences(
 
 
 def check_progress_tallies() -> list[Difference]:
-    """The cycle progress page's tallies (``models``, "Progress tallies", kept by the
-    triggers of migration 0005) that differ from a recount of the active
-    organisation's appraisals and review evaluations, tally by tally.
+    """The counts the database keeps by triggers (``tallies.DERIVED_MODELS``: the
+    cycle progress page's tallies, the plans per cycle and the reviews only HR may
+    approve) that differ from a recount of the active organisation's rows, table by
+    table.
 
-    Queries: one per tally (five) and three recounts; the recount of appraisals
-    reads one row per appraisal of the organisation."""
+    Queries: one per table (seven) and the recounts (three for the tallies, one for
+    the plans, four for the approval fallback); the recount of appraisals reads one
+    row per appraisal of the organisation."""
     if not kept_by_triggers():
         # SQLite: the pages rebuild the tallies whenever they read them.
         return []
@@ -308,6 +313,18 @@ def check_progress_tallies() -> list[Difference]:
                 for r in CycleAppraisalTally.objects.all()
             },
             counted.appraisals,
+            0,
+        ),
+        *_tally_differences(
+            "CyclePlanTally",
+            {(r.cycle_id, r.kind, r.status): r.n for r in CyclePlanTally.objects.all()},
+            plans_recounted(),
+            0,
+        ),
+        *_tally_differences(
+            "ApprovalFallback",
+            {pk: 1 for pk in ApprovalFallback.objects.values_list("pk", flat=True)},
+            {review.pk: 1 for review in fallback_reviews()},
             0,
         ),
     ]

@@ -16,7 +16,7 @@ from django.db import connection
 
 from appraisals.consistency import check_progress_tallies
 from appraisals.enums import AppraisalStatus, EvaluationStatus
-from appraisals.models import Appraisal, CycleReviewTally, Evaluation
+from appraisals.models import Appraisal, ApprovalFallback, CycleReviewTally, Evaluation
 from appraisals.selectors.progress import (
     busiest_engagements,
     cycle_appraisals,
@@ -26,8 +26,8 @@ from appraisals.selectors.progress import (
 from appraisals.services import appraisals as finalisation
 from appraisals.services import bulk
 from appraisals.services.opening import open_appraisals
-from engagements.enums import PlanKind
-from engagements.models import Plan, ReviewCycle
+from engagements.enums import PlanKind, PlanStatus
+from engagements.models import CyclePlanTally, Plan, ReviewCycle
 from organizations.models import Membership, Organization
 from organizations.tenancy import tenant_context
 from tests.appraisal_factories import EvaluationFactory
@@ -286,4 +286,27 @@ def test_the_consistency_check_reports_a_tally_that_differs(org):
             "1 (recounted)",
             "5 stored",
         )
+    ]
+
+
+def test_the_consistency_check_reports_plan_tallies_and_fallback_rows_that_differ(org):
+    work = _world(org)
+    draft = work["draft"]
+
+    with tenant_context(org):
+        CyclePlanTally.objects.filter(
+            cycle=work["cycle"], kind=PlanKind.GENERAL
+        ).update(n=7)
+        ApprovalFallback.objects.create(
+            organization=org, evaluation=draft, submitted_at=None
+        )
+        differences = check_progress_tallies()
+
+    assert [(d.subject, d.expected, d.found) for d in differences] == [
+        (
+            f"CyclePlanTally ({work['cycle'].pk}, general, {PlanStatus.DRAFT})",
+            "1 (recounted)",
+            "7 stored",
+        ),
+        (f"ApprovalFallback ({draft.pk})", "0 (recounted)", "1 stored"),
     ]

@@ -56,9 +56,10 @@ def checks() -> list[Check]:
             _("Progress counts"),
             lambda _age: check_progress_tallies(),
             _(
-                "The cycle progress page's counts are kept by database triggers "
+                "The cycle progress page's counts, the plans per cycle and the "
+                "reviews only HR may approve are kept by database triggers "
                 "(docs/performance.md); a difference is a bug in them. Report it; "
-                "the page shows the stored counts until they are recounted."
+                "the pages show the stored counts until they are recounted."
             ),
         ),
         Check(
