@@ -141,10 +141,17 @@ def appraisal_history(
 # --- Readiness -------------------------------------------------------------------------
 
 
+def review_counts(appraisal: Appraisal) -> tuple[int, int]:
+    """The appraisal's review evaluations and approved ones, as
+    ``with_evaluation_counts`` (or another queryset of this module) annotated them
+    on the row: ``n_reviews`` and ``n_approved``. KeyError when it was not."""
+    annotated = vars(appraisal)
+    return int(annotated["n_reviews"]), int(annotated["n_approved"])
+
+
 def is_ready(appraisal: Appraisal) -> bool:
     """Open, with review evaluations, all approved (needs ``with_evaluation_counts``)."""
-    n_reviews: int = appraisal.n_reviews  # type: ignore[attr-defined]  # annotated by with_evaluation_counts
-    n_approved: int = appraisal.n_approved  # type: ignore[attr-defined]  # annotated by with_evaluation_counts
+    n_reviews, n_approved = review_counts(appraisal)
     return (
         appraisal.status == AppraisalStatus.OPEN
         and n_reviews > 0

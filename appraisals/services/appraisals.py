@@ -28,7 +28,11 @@ from appraisals.enums import (
 )
 from appraisals.models import Appraisal, Evaluation
 from appraisals.scores import recompute_appraisals
-from appraisals.selectors.appraisals import is_ready, with_evaluation_counts
+from appraisals.selectors.appraisals import (
+    is_ready,
+    review_counts,
+    with_evaluation_counts,
+)
 from engagements.models import ReviewCycle
 from organizations.errors import DomainError
 from organizations.history import check_version
@@ -145,7 +149,7 @@ def finalise_refusal(actor: Membership, appraisal: Appraisal) -> Refusal | None:
     role is checked by the caller). ``appraisal`` carries ``n_reviews`` and
     ``n_approved`` (``selectors.appraisals.with_evaluation_counts``) and its
     employee. No query."""
-    n_reviews: int = appraisal.n_reviews  # type: ignore[attr-defined]  # annotated by the caller's queryset
+    n_reviews, _approved = review_counts(appraisal)
     if appraisal.employee.user_id == actor.user_id:
         return Refusal.OWN
     if appraisal.status in FINAL_STATUSES:

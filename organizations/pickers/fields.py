@@ -31,13 +31,13 @@ def _choices(field: forms.ModelChoiceField) -> QuerySet[Any]:
 
 
 def _chosen_rows(
-    field: forms.ModelChoiceField, ids: list[str], typed: list[Typed]
+    field: PickerField | PickerMultipleField, ids: list[str], typed: list[Typed]
 ) -> list[Model]:
     """The rows of ``field``'s queryset with these ids or keys, in one query.
 
     ValidationError (beside the field) for an id that is not a choice, or a key that
     matches no row or several."""
-    source: PickerSource = field.source  # type: ignore[attr-defined]  # PickerMixin's
+    source = field.source
     if len(typed) > MAX_TYPED:
         raise forms.ValidationError(
             _("Type at most %(max)s at a time."), params={"max": MAX_TYPED}
@@ -150,8 +150,8 @@ class PickerMultipleField(PickerMixin, forms.ModelMultipleChoiceField):
 def bind_pickers(form: forms.BaseForm, membership: Membership) -> None:
     """Give every picker field of ``form`` its source's choices for ``membership``."""
     for field in form.fields.values():
-        if isinstance(field, PickerMixin):
-            field.queryset = field.source.queryset_for(membership)  # type: ignore[attr-defined]  # a ModelChoiceField
+        if isinstance(field, PickerField | PickerMultipleField):
+            field.queryset = field.source.queryset_for(membership)
 
 
 class PickerFilter(django_filters.ModelChoiceFilter):
