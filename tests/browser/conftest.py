@@ -169,6 +169,11 @@ class PageProblems:
     # aborted once a later navigation had started was cancelled by that navigation.
     navigations: int = 0
     started: dict[Request, int] = field(default_factory=dict)
+    # Requests aborted before any later navigation was seen. The browser may report
+    # the abort a moment before the navigation that caused it (a form submitted while
+    # scripts still load): the next navigation clears them; those still here when
+    # the problems are taken were aborted with no navigation after them.
+    aborted: list[str] = field(default_factory=list)
 
     def expect_status(self, url: str, status: int) -> None:
         self.expected_statuses.add((url, status))
@@ -188,6 +193,7 @@ class PageProblems:
     def on_request(self, request: Request) -> None:
         if request.is_navigation_request() and request.frame.parent_frame is None:
             self.navigations += 1
+            self.aborted.clear()
         self.started[request] = self.navigations
 
     def on_request_finished(self, request: Request) -> None:
@@ -196,14 +202,16 @@ class PageProblems:
     def on_request_failed(self, request: Request) -> None:
         # A font, an image or a lazily loaded HTMX section still in flight when the
         # journey moves to the next page is cancelled by the browser: not a failure
-        # of ours. Anything else that fails (a request aborted with no navigation
-        # after it, a refused connection, a blocked address) still counts.
+        # of ours, whether the navigation was seen before the abort or just after it
+        # (``aborted``). Anything else that fails (a request aborted with no
+        # navigation after it, a refused connection, a blocked address) still counts.
         started = self.started.pop(request, self.navigations)
-        if request.failure == "net::ERR_ABORTED" and self.navigations > started:
+        problem = f"request failed: {request.method} {request.url} ({request.failure})"
+        if request.failure == "net::ERR_ABORTED":
+            if self.navigations == started:
+                self.aborted.append(problem)
             return
-        self.problems.append(
-            f"request failed: {request.method} {request.url} ({request.failure})"
-        )
+        self.problems.append(problem)
 
     def on_response(self, response: Response) -> None:
         if response.status < 400:
@@ -215,7 +223,8 @@ class PageProblems:
         )
 
     def take(self) -> list[str]:
-        found, self.problems = self.problems, []
+        found = [*self.problems, *self.aborted]
+        self.problems, self.aborted = [], []
         return found
 
 
