@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django_scopes import get_scope
 
 from appraisals import scoring
@@ -174,12 +174,31 @@ def with_client_ratings(
 ) -> Context:
     """The context of ``appraisals`` from their cycles and plans, with the client
     ratings when a cycle has γ > 0 (one query then, else none)."""
-    csat = _csat_means(
-        cycles,
-        {a.employee_id for a in appraisals},
-        {p.engagement_id for p in plans.values() if p.engagement_id is not None},
+    engagement_ids = {
+        p.engagement_id for p in plans.values() if p.engagement_id is not None
+    }
+    csat = (
+        _csat_means(cycles, {a.employee_id for a in appraisals}, engagement_ids)
+        if engagement_ids
+        else {}
     )
     return Context(cycles, plans, csat)
+
+
+def client_ratings(
+    appraisals: Sequence[AppraisalKey], cycles: Cycles
+) -> dict[tuple[int, int, int], Decimal]:
+    """The mean client rating per (cycle, engagement, employee) of ``appraisals``,
+    before their plans are loaded: the engagements are those of the employees' plans
+    in those cycles, read by a subquery. No query unless a cycle has γ > 0; then
+    one."""
+    employee_ids = {a.employee_id for a in appraisals}
+    engagement_ids = Plan.objects.filter(
+        cycle_id__in=set(cycles),
+        employee_id__in=employee_ids,
+        engagement_id__isnull=False,
+    ).values_list("engagement_id", flat=True)
+    return _csat_means(cycles, employee_ids, engagement_ids)
 
 
 def load_cycles(appraisals: Sequence[AppraisalKey]) -> Cycles:
@@ -239,16 +258,17 @@ def _plans(appraisals: Sequence[AppraisalKey]) -> dict[int, PlanRow]:
 def _csat_means(
     cycles: Cycles,
     employee_ids: set[int],
-    engagement_ids: set[int],
+    engagement_ids: set[int] | QuerySet[Plan, int],
 ) -> dict[tuple[int, int, int], Decimal]:
     """Mean client rating per (cycle, engagement, employee) over surveys answered on
-    or after the cycle's first day. No query unless some cycle has γ > 0; then one."""
+    or after the cycle's first day, of the engagements ``engagement_ids`` (ids, or a
+    subquery). No query unless some cycle has γ > 0; then one."""
     starts = {
         cycle_id: _start_of(cycle.start_date)
         for cycle_id, cycle in cycles.items()
         if cycle.params.csat_weight > 0
     }
-    if not starts or not engagement_ids:
+    if not starts:
         return {}
     rows = ClientSurveyRating.objects.filter(
         survey__answered_at__isnull=False,

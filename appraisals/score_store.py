@@ -5,26 +5,32 @@ changed.
 After the lock (``appraisals.scores``, which reads the cycles' columns in the same
 query and sets ``JIT_OFF``), a recompute of any number of appraisals (``store``) runs:
 
-1. ``INPUTS_SQL``: the plans of those appraisals, their evaluations, and, read once
+1. only when a cycle has no scale of its own or a client-satisfaction weight:
+   the organisation's default scale, the clients' ratings (``score_inputs``);
+2. ``INPUTS_SQL``: the plans of those appraisals, their evaluations, and, read once
    from every rating, per evaluation Σ weight × rating and Σ weight over its rated
    goals and over its rated competencies (``numeric`` is exact: these are the sums
    ``scoring.weighted_mean`` makes) and, for a review that counts, its ratings as
    the snapshot lists them, in JSON. The rules then run in Python per appraisal on
    those sums (``scoring.mean_of_sums``, ``scoring.combine_plans``), never per
    rating;
-2. only when a cycle has no scale of its own or a client-satisfaction weight:
-   the organisation's default scale, the clients' ratings (``score_inputs``);
 3. ``WRITE_SQL``: one statement updating the evaluations' three figures and the
    appraisals' four figures and snapshot: ``scoring.snapshot``'s, with the rating
-   lists of step 1 put in as the JSON text the database wrote (``LIST_MARKER``).
+   lists of step 2 put in as the JSON text the database wrote (``LIST_MARKER``).
+
+A whole cycle (from ``PARTS_FROM`` appraisals on) goes in ``PARTS`` parts, steps 2
+and 3 once per part, their statements run by a thread of their own while Python
+computes the next part: the database and Python work at the same time instead of in
+turn, all in the caller's transaction (see ``PARTS``).
 
 Rows go to the database as one JSON document per table (``jsonb_to_recordset``),
-which the driver escapes in C; a list parameter it would quote value by value in
-Python. Ids go as the text of an array: a constant the planner sees, so it plans for
-one row or ten thousand. Both updates skip the rows whose stored values equal the new
-ones (``IS DISTINCT FROM``): a recompute that changes nothing writes nothing and
-leaves no dead row behind, and an appraisal's ``computed_at`` is the time its
-figures last changed.
+bound by the server: megabytes of text that neither the driver quotes nor the
+server's parser scans. Ids go as the text of an array, whose values the planner sees
+(Django has the driver prepare no statement, so each is planned with its values):
+it plans for one row or ten thousand. Both updates skip the rows whose stored
+values equal the new ones (``IS DISTINCT FROM``): a recompute that changes nothing
+writes nothing and leaves no dead row behind, and an appraisal's ``computed_at`` is
+the time its figures last changed.
 
 Callers hold the appraisals' row locks. Other databases (the embedded SQLite demo)
 store through the reference path of ``appraisals.scores``.
@@ -37,24 +43,34 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from functools import partial
+from itertools import pairwise
+from typing import Any, NamedTuple, TypeVar
 
-from django.db import connection
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import CharField, Func, Value
 
 from appraisals import scoring
 from appraisals.score_inputs import (
     APPROVED,
+    Context,
+    Cycles,
     EvaluationRow,
     Loaded,
     LockedAppraisal,
     PlanRow,
     assemble,
+    client_ratings,
     cycles_from,
-    with_client_ratings,
 )
 from appraisals.scoring import PlanScore
+from organizations.database_thread import DatabaseThread
 from organizations.tenancy import current_organization_id
+
+T = TypeVar("T")
 
 # Just-in-time compilation is for long analytic queries. The planner guesses the
 # rows of a JSON document (100, be there 1 or 10,000), and compiling took seconds for
@@ -68,58 +84,66 @@ JIT_OFF = Func(
     output_field=CharField(),
 )
 
-# Per plan of the employees ``employees`` in the cycles ``cycles`` (the caller keeps
-# the (cycle, employee) pairs it wants): the plan, then per evaluation of the
-# appraisals ``ids`` on that plan (none: nulls) its kind and status, the sums of
+# Per evaluation of ``evaluations`` (a CTE), over its ratings in ``ratings`` of the
+# items in ``items`` (``item`` the rating's column naming its item): the sums of
 # rules 1 and 2 over its rated items on its own plan (a rating of an item of another
-# plan is ignored; N/A has no value) and, for a review with a status in ``listed``,
-# its ratings of its plan's items as scoring.snapshot lists them: in the items' order
-# (position, then id), {"weight": "50.00", "rating": "4.0"}, the rating null when
-# N/A or not rated. ``numeric::text`` writes a number as Python's ``str(Decimal)``
-# does (same digits, same scale).
+# plan is ignored; N/A has no value) and, for a ``listed`` evaluation, those ratings
+# as scoring.snapshot lists them, as JSON text: in the items' order (position, then
+# id), {"weight":"50.00","rating":"4.0"}, the rating null when N/A or not rated.
+# ``numeric::text`` writes a number as Python's ``str(Decimal)`` does (same digits,
+# same scale), and never a character that JSON would escape, so the text is put
+# together by concatenation: cheaper than building JSON values one by one.
 #
 # "On its own plan" filters the aggregates, not the join: as a join condition the
 # planner would take it for selective, expect a handful of rows where there are
-# hundreds of thousands, and choose nested loops that take minutes.
-INPUTS_SQL = """
+# hundreds of thousands, and choose nested loops that take minutes. The ratings are
+# looked up by the evaluations' ids as an array, so that the planner fetches those
+# through the index whatever their number, instead of reading the index from its
+# start for a part of a cycle (``PARTS``).
+_RATED = """
+    SELECT e.id AS evaluation_id,
+           SUM(item.weight * r.value) FILTER (WHERE item.plan_id = e.plan_id) AS total,
+           SUM(item.weight) FILTER (
+               WHERE item.plan_id = e.plan_id AND r.value IS NOT NULL
+           ) AS weight,
+           '[' || string_agg(
+               '{{"weight":"' || item.weight::text || '","rating":'
+               || CASE WHEN r.not_applicable OR r.value IS NULL THEN 'null'
+                       ELSE '"' || r.value::text || '"' END
+               || '}}',
+               ',' ORDER BY item.position, item.id
+           ) FILTER (WHERE item.plan_id = e.plan_id AND e.listed) || ']' AS items
+    FROM evaluations AS e
+    JOIN {ratings} AS r ON r.evaluation_id = e.id
+        AND r.evaluation_id = ANY(ARRAY(SELECT id FROM evaluations))
+    JOIN {items} AS item ON item.id = r.{item}
+    GROUP BY e.id
+"""
+
+# Per plan of the employees ``employees`` in the cycles ``cycles`` (the caller keeps
+# the (cycle, employee) pairs it wants): the plan, then per evaluation of the
+# appraisals ``ids`` on that plan (none: nulls) its kind and status, and ``_RATED``'s
+# sums and lists of its goals and of its competencies; lists for the reviews with a
+# status in ``listed``.
+INPUTS_SQL = f"""
 WITH evaluations AS (
     SELECT e.id, e.plan_id, e.kind, e.status,
            e.kind = 'review' AND e.status = ANY(%(listed)s::text[]) AS listed
     FROM appraisals_evaluation AS e
     WHERE e.appraisal_id = ANY(%(ids)s::bigint[])
 ),
-goals AS (
-    SELECT e.id AS evaluation_id,
-           SUM(item.weight * r.value) FILTER (WHERE item.plan_id = e.plan_id) AS total,
-           SUM(item.weight) FILTER (
-               WHERE item.plan_id = e.plan_id AND r.value IS NOT NULL
-           ) AS weight,
-           json_agg(json_build_object(
-               'weight', item.weight::text,
-               'rating', CASE WHEN r.not_applicable THEN NULL ELSE r.value::text END
-           ) ORDER BY item.position, item.id)
-               FILTER (WHERE item.plan_id = e.plan_id AND e.listed)::text AS items
-    FROM evaluations AS e
-    JOIN appraisals_goalrating AS r ON r.evaluation_id = e.id
-    JOIN engagements_goal AS item ON item.id = r.goal_id
-    GROUP BY e.id
-),
-competencies AS (
-    SELECT e.id AS evaluation_id,
-           SUM(item.weight * r.value) FILTER (WHERE item.plan_id = e.plan_id) AS total,
-           SUM(item.weight) FILTER (
-               WHERE item.plan_id = e.plan_id AND r.value IS NOT NULL
-           ) AS weight,
-           json_agg(json_build_object(
-               'weight', item.weight::text,
-               'rating', CASE WHEN r.not_applicable THEN NULL ELSE r.value::text END
-           ) ORDER BY item.position, item.id)
-               FILTER (WHERE item.plan_id = e.plan_id AND e.listed)::text AS items
-    FROM evaluations AS e
-    JOIN appraisals_competencyrating AS r ON r.evaluation_id = e.id
-    JOIN engagements_plancompetency AS item ON item.id = r.plan_competency_id
-    GROUP BY e.id
-)
+goals AS ({
+    _RATED.format(
+        ratings="appraisals_goalrating", items="engagements_goal", item="goal_id"
+    )
+}),
+competencies AS ({
+    _RATED.format(
+        ratings="appraisals_competencyrating",
+        items="engagements_plancompetency",
+        item="plan_competency_id",
+    )
+})
 SELECT p.id, p.cycle_id, p.employee_id, p.kind, p.engagement_id, engagement.name,
        p.start_date, p.end_date, p.allocation, p.goal_weight, p.custom_weight,
        e.id, e.kind, e.status,
@@ -132,7 +156,7 @@ LEFT JOIN goals ON goals.evaluation_id = e.id
 LEFT JOIN competencies ON competencies.evaluation_id = e.id
 WHERE p.cycle_id = ANY(%(cycles)s::bigint[])
   AND p.employee_id = ANY(%(employees)s::bigint[])
-"""
+"""  # noqa: S608 - constants only
 
 WRITE_SQL = """
 WITH evaluations AS (
@@ -178,39 +202,95 @@ LIST_MARKER = re.compile(r'"\\u0000(goals|competencies):(\d+)"')
 Lists = dict[int, tuple[str | None, str | None]]
 
 
+class Summed(NamedTuple):
+    """What one read gives: the inputs and scores, and the counted plans' lists."""
+
+    loaded: Loaded
+    lists: Lists
+
+
+# From PARTS_FROM appraisals on (a whole cycle), storing goes in PARTS consecutive
+# parts, and a thread of its own (organizations.database_thread) runs the statements
+# while Python computes: it reads every part's inputs, one part after the other,
+# and writes each part as soon as Python has computed it. The database and Python
+# then work at the same time instead of in turn (alone, Python took 1.7 s and the
+# database 2.9 s of a 10,000-employee cycle's 5.0 s; in parts the cycle takes about
+# the database's time), every part in statements of its own but all in the caller's
+# transaction, so a failure anywhere leaves nothing stored. A fixed number of parts
+# keeps the number of queries fixed; below 12 the database waited for the first
+# part's Python more than it gained (docs/benchmarks.md).
+PARTS = 12
+PARTS_FROM = 800
+
+
 def store(appraisals: Sequence[LockedAppraisal], now: datetime) -> None:
     """Recompute and store the scores of ``appraisals`` (locked by the caller) and
-    of their evaluations, counting approved evaluations. Queries: 2, one more for an
-    organisation's default scale and one more for client ratings when needed,
-    whatever the number of appraisals.
+    of their evaluations, counting approved evaluations, with ``computed_at`` =
+    ``now`` on the appraisals written.
+
+    Queries: 2 (the inputs, the write) below ``PARTS_FROM`` appraisals, from there
+    ``2 × PARTS``; one more for an organisation's default scale and one more for
+    client ratings when needed. Fixed either way, whatever the number of appraisals.
     """
     if not appraisals:
         return
-    loaded, lists = load_summed(appraisals)
-    write(loaded, lists, now)
-
-
-def load_summed(appraisals: Sequence[LockedAppraisal]) -> tuple[Loaded, Lists]:
-    """Inputs and scores of ``appraisals`` counting approved evaluations, from the
-    sums the database adds up, and the rating lists of their counted plans (the
-    inputs list none). Queries: 1, one more for an organisation's default scale and
-    one more for client ratings when needed.
-    """
     cycles = cycles_from(
         {a.cycle_id: (a.cycle_id, *a.cycle) for a in appraisals}.values()
     )
-    wanted = {(a.cycle_id, a.employee_id) for a in appraisals}
-    with connection.cursor() as cursor:
+    csat = client_ratings(appraisals, cycles)
+    # This thread's connection itself: the ``connection`` proxy would give the
+    # database thread a connection of its own, outside this transaction.
+    database = connections[DEFAULT_DB_ALIAS]
+    if len(appraisals) < PARTS_FROM:
+        rows = _read(database, appraisals, cycles)
+        _write(database, _to_store(_summed(appraisals, cycles, csat, rows), now))
+        return
+    parts = _split(appraisals, PARTS)
+    with DatabaseThread(database) as thread:
+        reads = [
+            thread.submit(partial(_read, database, part, cycles)) for part in parts
+        ]
+        for part, read in zip(parts, reads, strict=True):
+            values = _to_store(_summed(part, cycles, csat, read.result()), now)
+            thread.submit(partial(_write, database, values))
+
+
+def _split(items: Sequence[T], count: int) -> list[Sequence[T]]:
+    """``items`` in ``count`` consecutive parts of (nearly) equal size."""
+    size, extra = divmod(len(items), count)
+    bounds = [index * size + min(index, extra) for index in range(count + 1)]
+    return [items[start:end] for start, end in pairwise(bounds)]
+
+
+def _read(
+    database: BaseDatabaseWrapper,
+    appraisals: Sequence[LockedAppraisal],
+    cycles: Cycles,
+) -> list[tuple[Any, ...]]:
+    """``INPUTS_SQL``'s rows for ``appraisals``. One query."""
+    with database.cursor() as cursor:
         cursor.execute(
             INPUTS_SQL,
             {
                 "ids": _array(a.pk for a in appraisals),
-                "cycles": _array(cycles),
+                "cycles": _array({a.cycle_id for a in appraisals}),
                 "employees": _array({a.employee_id for a in appraisals}),
                 "listed": list(map(str, APPROVED)),
             },
         )
-        rows = cursor.fetchall()
+        return cursor.fetchall()
+
+
+def _summed(
+    appraisals: Sequence[LockedAppraisal],
+    cycles: Cycles,
+    csat: dict[tuple[int, int, int], Decimal],
+    rows: Iterable[tuple[Any, ...]],
+) -> Summed:
+    """Inputs and scores of ``appraisals`` from ``INPUTS_SQL``'s ``rows`` (the
+    database's sums), and the rating lists of their counted plans (the inputs list
+    none). No query."""
+    wanted = {(a.cycle_id, a.employee_id) for a in appraisals}
     plans: dict[int, PlanRow] = {}
     evaluations: list[EvaluationRow] = []
     scores: dict[int, PlanScore] = {}
@@ -229,8 +309,9 @@ def load_summed(appraisals: Sequence[LockedAppraisal]) -> tuple[Loaded, Lists]:
         scores[pk] = _plan_score(plan.goal_weight, *sums)
         if goals is not None or competencies is not None:
             lists[plan.id] = (goals, competencies)
-    context = with_client_ratings(appraisals, cycles, plans)
-    return assemble(appraisals, context, evaluations, scores, provisional=False), lists
+    context = Context(cycles, plans, csat)
+    loaded = assemble(appraisals, context, evaluations, scores, provisional=False)
+    return Summed(loaded, lists)
 
 
 def _plan_score(
@@ -247,10 +328,11 @@ def _plan_score(
     )
 
 
-def write(loaded: Loaded, lists: Lists, now: datetime) -> None:
-    """Store each evaluation's three rounded figures and each appraisal's four
-    rounded figures and snapshot where they changed, with ``computed_at`` = ``now``
-    on the appraisals written. One query."""
+def _to_store(summed: Summed, now: datetime) -> dict[str, Any]:
+    """``WRITE_SQL``'s parameters: each evaluation's three rounded figures, each
+    appraisal's four rounded figures and snapshot, ``now`` for ``computed_at``. No
+    query."""
+    loaded, lists = summed
     evaluations = [
         {
             "id": pk,
@@ -277,18 +359,33 @@ def write(loaded: Loaded, lists: Lists, now: datetime) -> None:
         goals, competencies = lists[int(marker[2])]
         return (goals if marker[1] == "goals" else competencies) or "[]"
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            WRITE_SQL,
-            {
-                "evaluations": _json(evaluations),
-                "evaluation_ids": _array(loaded.evaluations),
-                "appraisals": LIST_MARKER.sub(listed, _json(appraisals)),
-                "appraisal_ids": _array(loaded.results),
-                "organization": current_organization_id(),
-                "now": now,
-            },
-        )
+    return {
+        "evaluations": _json(evaluations),
+        "evaluation_ids": _array(loaded.evaluations),
+        "appraisals": LIST_MARKER.sub(listed, _json(appraisals)),
+        "appraisal_ids": _array(loaded.results),
+        "organization": current_organization_id(),
+        "now": now,
+    }
+
+
+def _write(database: BaseDatabaseWrapper, values: dict[str, Any]) -> None:
+    """Run ``WRITE_SQL`` with ``values``, bound by the server. One query."""
+    with _binding_cursor(database) as cursor:
+        cursor.execute(WRITE_SQL, values)
+
+
+def _binding_cursor(database: BaseDatabaseWrapper) -> CursorWrapper:
+    """A cursor of ``database`` whose parameters travel apart from the statement
+    (server-side binding; Django's cursors put them into the statement's text). The
+    rows to store, megabytes of JSON for a whole cycle, then reach the server as
+    they are, instead of quoted into the statement for its parser to scan again.
+    Wrapped, and logged, as Django's own cursors are."""
+    database.ensure_connection()
+    cursor = psycopg.Cursor(database.connection)
+    if database.queries_logged:
+        return CursorDebugWrapper(cursor, database)
+    return CursorWrapper(cursor, database)
 
 
 def _array(ids: Iterable[int]) -> str:

@@ -10,9 +10,10 @@ Two ways through, with equal results (tests/appraisals/test_recompute_equality.p
 - storing on PostgreSQL (``score_store``): the database adds up each evaluation's
   weighted sums and writes out the counted ratings' lists, the rules run in Python
   per appraisal, never per rating; three queries in all: the lock (which reads the
-  cycles too), the inputs, one write of both tables. Only rows whose figures
-  changed are written, so an appraisal's ``computed_at`` is when its figures last
-  changed.
+  cycles too), the inputs, one write of both tables; for a whole cycle, the lock
+  then a read and a write per part (``score_store.PARTS``), run by a thread of their
+  own while Python computes. Only rows whose figures changed are written, so an
+  appraisal's ``computed_at`` is when its figures last changed.
 
 Either way a recompute takes a fixed number of queries whatever the number of
 employees, plans or ratings. Writes lock the open appraisals' rows first (``SELECT
@@ -232,7 +233,9 @@ def recompute_appraisals(ids: Iterable[int]) -> int:
     """Recompute and store the open appraisals among ``ids``; returns how many.
 
     Finalised and acknowledged ones are skipped (frozen). Queries: a fixed number (3
-    on PostgreSQL, one more for a default scale or client ratings when needed).
+    on PostgreSQL below ``score_store.PARTS_FROM`` appraisals, from there 1 + 2 ×
+    ``score_store.PARTS``; one more for a default scale or client ratings when
+    needed).
     Inside a transaction it runs in that transaction, without a savepoint: an error
     rolls the caller back too.
     """
