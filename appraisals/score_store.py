@@ -84,47 +84,54 @@ JIT_OFF = Func(
     output_field=CharField(),
 )
 
-# Per evaluation of ``evaluations`` (a CTE), over its ratings in ``ratings`` of the
-# items in ``items`` (``item`` the rating's column naming its item): the sums of
-# rules 1 and 2 over its rated items on its own plan (a rating of an item of another
-# plan is ignored; N/A has no value) and, for a ``listed`` evaluation, those ratings
-# as scoring.snapshot lists them, as JSON text: in the items' order (position, then
+# Per evaluation of ``evaluations`` (a CTE) and plan, over the evaluation's ratings
+# in ``ratings`` of that plan's items in ``items`` (``item`` the rating's column
+# naming its item): the sums of rules 1 and 2 (N/A has no value) and the ratings as
+# scoring.snapshot lists them, as JSON text: in the items' order (position, then
 # id), {"weight":"50.00","rating":"4.0"}, the rating null when N/A or not rated.
 # ``numeric::text`` writes a number as Python's ``str(Decimal)`` does (same digits,
 # same scale), and never a character that JSON would escape, so the text is put
 # together by concatenation: cheaper than building JSON values one by one.
 #
-# "On its own plan" filters the aggregates, not the join: as a join condition the
-# planner would take it for selective, expect a handful of rows where there are
-# hundreds of thousands, and choose nested loops that take minutes. The ratings are
-# looked up by the evaluations' ids as an array, so that the planner fetches those
-# through the index whatever their number, instead of reading the index from its
-# start for a part of a cycle (``PARTS``).
+# INPUTS_SQL keeps the group of each evaluation's own plan: a rating of an item of
+# another plan lands in another group and is ignored. Grouping by plan, rather than
+# joining each rating to its evaluation to compare the plans, keeps the ratings away
+# from the evaluations until they are summed: with the evaluations' count
+# underestimated (a small organisation beside a large one), PostgreSQL compared every
+# rating with every evaluation. The ratings are looked up by the evaluations' ids as
+# an array, so that the planner fetches those through the index whatever their
+# number instead of reading the index from its start for a part of a cycle
+# (``PARTS``); their items come from ``_ITEMS``, read once by plan.
 _RATED = """
-    SELECT e.id AS evaluation_id,
-           SUM(item.weight * r.value) FILTER (WHERE item.plan_id = e.plan_id) AS total,
-           SUM(item.weight) FILTER (
-               WHERE item.plan_id = e.plan_id AND r.value IS NOT NULL
-           ) AS weight,
+    SELECT r.evaluation_id, item.plan_id,
+           SUM(item.weight * r.value) AS total,
+           SUM(item.weight) FILTER (WHERE r.value IS NOT NULL) AS weight,
            '[' || string_agg(
                '{{"weight":"' || item.weight::text || '","rating":'
                || CASE WHEN r.not_applicable OR r.value IS NULL THEN 'null'
                        ELSE '"' || r.value::text || '"' END
                || '}}',
                ',' ORDER BY item.position, item.id
-           ) FILTER (WHERE item.plan_id = e.plan_id AND e.listed) || ']' AS items
-    FROM evaluations AS e
-    JOIN {ratings} AS r ON r.evaluation_id = e.id
-        AND r.evaluation_id = ANY(ARRAY(SELECT id FROM evaluations))
+           ) || ']' AS items
+    FROM {ratings} AS r
     JOIN {items} AS item ON item.id = r.{item}
-    GROUP BY e.id
+    WHERE r.evaluation_id = ANY(ARRAY(SELECT id FROM evaluations))
+    GROUP BY r.evaluation_id, item.plan_id
+"""
+
+# The items (goals or competencies) of the plans of ``evaluations``, in a CTE of
+# their own (``MATERIALIZED``: read once). A rating of any other item is ignored
+# anyway.
+_ITEMS = """
+    SELECT id, plan_id, weight, position FROM {table}
+    WHERE plan_id = ANY(ARRAY(SELECT plan_id FROM evaluations))
 """
 
 # Per plan of the employees ``employees`` in the cycles ``cycles`` (the caller keeps
 # the (cycle, employee) pairs it wants): the plan, then per evaluation of the
 # appraisals ``ids`` on that plan (none: nulls) its kind and status, and ``_RATED``'s
-# sums and lists of its goals and of its competencies; lists for the reviews with a
-# status in ``listed``.
+# sums of its goals and of its competencies on its own plan, and their lists for the
+# reviews with a status in ``listed``.
 INPUTS_SQL = f"""
 WITH evaluations AS (
     SELECT e.id, e.plan_id, e.kind, e.status,
@@ -132,15 +139,15 @@ WITH evaluations AS (
     FROM appraisals_evaluation AS e
     WHERE e.appraisal_id = ANY(%(ids)s::bigint[])
 ),
+goal_items AS MATERIALIZED ({_ITEMS.format(table="engagements_goal")}),
+competency_items AS MATERIALIZED ({_ITEMS.format(table="engagements_plancompetency")}),
 goals AS ({
-    _RATED.format(
-        ratings="appraisals_goalrating", items="engagements_goal", item="goal_id"
-    )
+    _RATED.format(ratings="appraisals_goalrating", items="goal_items", item="goal_id")
 }),
 competencies AS ({
     _RATED.format(
         ratings="appraisals_competencyrating",
-        items="engagements_plancompetency",
+        items="competency_items",
         item="plan_competency_id",
     )
 })
@@ -148,12 +155,14 @@ SELECT p.id, p.cycle_id, p.employee_id, p.kind, p.engagement_id, engagement.name
        p.start_date, p.end_date, p.allocation, p.goal_weight, p.custom_weight,
        e.id, e.kind, e.status,
        goals.total, goals.weight, competencies.total, competencies.weight,
-       goals.items, competencies.items
+       CASE WHEN e.listed THEN goals.items END,
+       CASE WHEN e.listed THEN competencies.items END
 FROM engagements_plan AS p
 LEFT JOIN engagements_engagement AS engagement ON engagement.id = p.engagement_id
 LEFT JOIN evaluations AS e ON e.plan_id = p.id
-LEFT JOIN goals ON goals.evaluation_id = e.id
-LEFT JOIN competencies ON competencies.evaluation_id = e.id
+LEFT JOIN goals ON goals.evaluation_id = e.id AND goals.plan_id = e.plan_id
+LEFT JOIN competencies
+    ON competencies.evaluation_id = e.id AND competencies.plan_id = e.plan_id
 WHERE p.cycle_id = ANY(%(cycles)s::bigint[])
   AND p.employee_id = ANY(%(employees)s::bigint[])
 """  # noqa: S608 - constants only
@@ -242,14 +251,12 @@ def store(appraisals: Sequence[LockedAppraisal], now: datetime) -> None:
     # database thread a connection of its own, outside this transaction.
     database = connections[DEFAULT_DB_ALIAS]
     if len(appraisals) < PARTS_FROM:
-        rows = _read(database, appraisals, cycles)
+        rows = _read(database, appraisals)
         _write(database, _to_store(_summed(appraisals, cycles, csat, rows), now))
         return
     parts = _split(appraisals, PARTS)
     with DatabaseThread(database) as thread:
-        reads = [
-            thread.submit(partial(_read, database, part, cycles)) for part in parts
-        ]
+        reads = [thread.submit(partial(_read, database, part)) for part in parts]
         for part, read in zip(parts, reads, strict=True):
             values = _to_store(_summed(part, cycles, csat, read.result()), now)
             thread.submit(partial(_write, database, values))
@@ -263,9 +270,7 @@ def _split(items: Sequence[T], count: int) -> list[Sequence[T]]:
 
 
 def _read(
-    database: BaseDatabaseWrapper,
-    appraisals: Sequence[LockedAppraisal],
-    cycles: Cycles,
+    database: BaseDatabaseWrapper, appraisals: Sequence[LockedAppraisal]
 ) -> list[tuple[Any, ...]]:
     """``INPUTS_SQL``'s rows for ``appraisals``. One query."""
     with database.cursor() as cursor:
