@@ -23,9 +23,6 @@ INVALID_CHOICE = (
 )
 
 
-# --- helpers -------------------------------------------------------------------------
-
-
 def page_url(name: str, org: Any, *args: Any) -> str:
     return reverse(f"engagements:{name}", args=[org.slug, *args])
 
