@@ -166,32 +166,16 @@ def load_context(appraisals: Sequence[AppraisalKey]) -> Context:
     when a cycle has γ > 0.
     """
     cycles = load_cycles(appraisals)
-    return with_client_ratings(appraisals, cycles, _plans(appraisals))
-
-
-def with_client_ratings(
-    appraisals: Sequence[AppraisalKey], cycles: Cycles, plans: dict[int, PlanRow]
-) -> Context:
-    """The context of ``appraisals`` from their cycles and plans, with the client
-    ratings when a cycle has γ > 0 (one query then, else none)."""
-    engagement_ids = {
-        p.engagement_id for p in plans.values() if p.engagement_id is not None
-    }
-    csat = (
-        _csat_means(cycles, {a.employee_id for a in appraisals}, engagement_ids)
-        if engagement_ids
-        else {}
-    )
-    return Context(cycles, plans, csat)
+    return Context(cycles, _plans(appraisals), client_ratings(appraisals, cycles))
 
 
 def client_ratings(
     appraisals: Sequence[AppraisalKey], cycles: Cycles
 ) -> dict[tuple[int, int, int], Decimal]:
-    """The mean client rating per (cycle, engagement, employee) of ``appraisals``,
-    before their plans are loaded: the engagements are those of the employees' plans
-    in those cycles, read by a subquery. No query unless a cycle has γ > 0; then
-    one."""
+    """The mean client rating per (cycle, engagement, employee) of ``appraisals``:
+    the engagements are those of the employees' plans in those cycles, read by a
+    subquery, so callers need not have loaded the plans. No query unless a cycle has
+    γ > 0; then one."""
     employee_ids = {a.employee_id for a in appraisals}
     engagement_ids = Plan.objects.filter(
         cycle_id__in=set(cycles),
@@ -258,10 +242,10 @@ def _plans(appraisals: Sequence[AppraisalKey]) -> dict[int, PlanRow]:
 def _csat_means(
     cycles: Cycles,
     employee_ids: set[int],
-    engagement_ids: set[int] | QuerySet[Plan, int],
+    engagement_ids: QuerySet[Plan, int],
 ) -> dict[tuple[int, int, int], Decimal]:
     """Mean client rating per (cycle, engagement, employee) over surveys answered on
-    or after the cycle's first day, of the engagements ``engagement_ids`` (ids, or a
+    or after the cycle's first day, of the engagements ``engagement_ids`` (a
     subquery). No query unless some cycle has γ > 0; then one."""
     starts = {
         cycle_id: _start_of(cycle.start_date)
