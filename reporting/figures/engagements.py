@@ -1,0 +1,371 @@
+"""Engagement and client analytics of one cycle: per engagement and per client, the
+team size, the average engagement score, goal attainment, client satisfaction and
+feedback volume by kind; and, for one engagement, its team's scores and its client
+satisfaction across cycles.
+
+- **Team size**: people with an engagement plan there in the cycle.
+- **Average score**: the mean score of the approved review evaluations of those
+  plans (the figure that counts toward appraisals).
+- **Goal attainment**: the share of goals with a target and an actual that are at
+  or above target (higher-is-better: actual ≥ target; lower-is-better: actual ≤
+  target).
+- **Client satisfaction**: the mean overall rating of the client surveys answered,
+  and answered/sent, of surveys sent from the cycle's first day until the next
+  cycle's first day (each survey belongs to one cycle).
+- **Feedback**: feedback the viewer may read, given during the same period, by
+  kind. Anonymous answers to feedback requests never count here: one engagement
+  could narrow them to fewer than three authors.
+
+Everything counts only what ``ReportScope`` lets the viewer count: a manager sees
+the plans and reviews of their line, a reviewer or approver those of their
+engagements; client surveys only where the viewer may read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.utils import timezone
+
+from appraisals.enums import EvaluationStatus
+from appraisals.models import Evaluation
+from engagements.enums import Direction, PlanKind
+from engagements.models import Engagement, Goal, Plan, ReviewCycle
+from feedback.enums import FeedbackKind
+from feedback.models import ClientSurvey, Feedback
+from reporting.figures.stats import rounded
+
+AT_OR_ABOVE_TARGET = Q(target_value__isnull=False, actual_value__isnull=False) & (
+    Q(direction=Direction.HIGHER, actual_value__gte=F("target_value"))
+    | Q(direction=Direction.LOWER, actual_value__lte=F("target_value"))
+)
+MEASURED = Q(target_value__isnull=False, actual_value__isnull=False)
+
+
+@dataclass
+class Figures:
+    """The figures of one engagement or one client."""
+
+    key: int
+    name: str
+    client: str = ""
+    client_id: int = 0
+    team: int = 0
+    score_total: Decimal = Decimal(0)
+    scores: int = 0
+    goals: int = 0
+    goals_met: int = 0
+    surveys_sent: int | None = None  # None: the viewer may not read the surveys
+    surveys_answered: int = 0
+    csat_total: int = 0
+    feedback: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def average_score(self) -> Decimal | None:
+        return rounded(self.score_total / self.scores) if self.scores else None
+
+    @property
+    def attainment(self) -> Decimal | None:
+        """Share of measured goals at or above target, in percent."""
+        if not self.goals:
+            return None
+        return rounded(Decimal(self.goals_met * 100) / self.goals)
+
+    @property
+    def csat(self) -> Decimal | None:
+        if not self.surveys_answered:
+            return None
+        return rounded(Decimal(self.csat_total) / self.surveys_answered)
+
+    @property
+    def feedback_total(self) -> int:
+        return sum(self.feedback.values())
+
+    def feedback_of(self, kind: str) -> int:
+        return self.feedback.get(kind, 0)
+
+
+@dataclass(frozen=True)
+class Analytics:
+    cycle: ReviewCycle
+    engagements: list[Figures]
+    clients: list[Figures]
+    feedback_kinds: list[tuple[str, str]]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.engagements
+
+
+def period(cycle: ReviewCycle) -> tuple[datetime, datetime | None]:
+    """The cycle's reporting period in the organisation's time zone: from its first
+    day to the next cycle's first day (open when it is the latest). One query."""
+    following = (
+        ReviewCycle.objects.filter(start_date__gt=cycle.start_date)
+        .order_by("start_date")
+        .values_list("start_date", flat=True)
+        .first()
+    )
+    return _midnight(cycle.start_date), _midnight(following) if following else None
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(
+        day, time.min, tzinfo=ZoneInfo(str(timezone.get_current_timezone()))
+    )
+
+
+def _in_period(column: str, start: datetime, end: datetime | None) -> Q:
+    q = Q(**{f"{column}__gte": start})
+    return q & Q(**{f"{column}__lt": end}) if end is not None else q
+
+
+def engagement_analytics(
+    cycle: ReviewCycle,
+    *,
+    plans: QuerySet[Plan],
+    reviews: QuerySet[Evaluation],
+    feedback: QuerySet[Feedback],
+    survey_engagements: Any,
+    only: int | None = None,
+) -> Analytics:
+    """Per-engagement and per-client figures of ``cycle`` over the scoped querysets
+    (``survey_engagements``: the engagement ids whose surveys the viewer reads, as a
+    subquery, or None for every engagement). ``only``: one engagement's id. Seven
+    queries whatever the organisation's size (the period, then one row per
+    engagement or client each)."""
+    start, end = period(cycle)
+    plans = plans.filter(cycle=cycle, kind=PlanKind.ENGAGEMENT)
+    if only is not None:
+        plans = plans.filter(engagement_id=only)
+    readable: Any = Value(True)
+    if survey_engagements is not None:
+        readable = ExpressionWrapper(
+            Q(engagement_id__in=survey_engagements), output_field=BooleanField()
+        )
+    engagements: dict[int, Figures] = {}
+    for pk, name, client_id, client, may_read, team in (
+        plans.order_by()
+        .annotate(may_read=readable)
+        .values_list(
+            "engagement_id",
+            "engagement__name",
+            "engagement__client_id",
+            "engagement__client__name",
+            "may_read",
+        )
+        .annotate(team=Count("employee_id", distinct=True))
+    ):
+        engagements[pk] = Figures(
+            key=pk,
+            name=name,
+            client=client,
+            client_id=client_id,
+            team=team,
+            surveys_sent=0 if may_read else None,
+        )
+    staffed = plans.order_by().values("engagement_id")
+    for pk, total, n in (
+        reviews.filter(
+            plan__in=plans.values("pk"),
+            status=EvaluationStatus.APPROVED,
+            score__isnull=False,
+        )
+        .order_by()
+        .values_list("plan__engagement_id")
+        .annotate(total=Sum("score"), n=Count("pk"))
+    ):
+        engagements[pk].score_total = Decimal(str(total))
+        engagements[pk].scores = n
+    for pk, n, met in (
+        Goal.objects.filter(MEASURED, plan__in=plans.values("pk"))
+        .order_by()
+        .values_list("plan__engagement_id")
+        .annotate(n=Count("pk"), met=Count("pk", filter=AT_OR_ABOVE_TARGET))
+    ):
+        engagements[pk].goals = n
+        engagements[pk].goals_met = met
+    surveys = ClientSurvey.objects.filter(
+        _in_period("sent_at", start, end), engagement_id__in=staffed
+    )
+    if survey_engagements is not None:
+        surveys = surveys.filter(engagement_id__in=survey_engagements)
+    answered = Q(answered_at__isnull=False)
+    for pk, sent, n_answered, total in (
+        surveys.order_by()
+        .values_list("engagement_id")
+        .annotate(
+            sent=Count("pk"),
+            answered=Count("pk", filter=answered),
+            total=Sum("overall", filter=answered),
+        )
+    ):
+        figures = engagements[pk]
+        figures.surveys_sent = sent
+        figures.surveys_answered = n_answered
+        figures.csat_total = total or 0
+    for pk, kind, n in (
+        feedback.filter(_in_period("created_at", start, end), engagement_id__in=staffed)
+        .order_by()
+        .values_list("engagement_id", "kind")
+        .annotate(n=Count("pk"))
+    ):
+        engagements[pk].feedback[kind] = n
+    kinds = FeedbackKind.values
+    for figures in engagements.values():
+        figures.feedback = {kind: figures.feedback.get(kind, 0) for kind in kinds}
+    rows = sorted(engagements.values(), key=lambda f: (f.name.casefold(), f.key))
+    client_teams = dict(
+        plans.order_by()
+        .values_list("engagement__client_id")
+        .annotate(n=Count("employee_id", distinct=True))
+    )
+    return Analytics(
+        cycle=cycle,
+        engagements=rows,
+        clients=_clients(rows, client_teams),
+        feedback_kinds=[(k.value, str(k.label)) for k in FeedbackKind],
+    )
+
+
+def _clients(rows: list[Figures], teams: dict[int, int]) -> list[Figures]:
+    """The engagements' figures summed per client (team: distinct people)."""
+    clients: dict[int, Figures] = {}
+    for row in rows:
+        figures = clients.setdefault(
+            row.client_id,
+            Figures(
+                key=row.client_id, name=row.client, team=teams.get(row.client_id, 0)
+            ),
+        )
+        figures.score_total += row.score_total
+        figures.scores += row.scores
+        figures.goals += row.goals
+        figures.goals_met += row.goals_met
+        if row.surveys_sent is not None:
+            figures.surveys_sent = (figures.surveys_sent or 0) + row.surveys_sent
+            figures.surveys_answered += row.surveys_answered
+            figures.csat_total += row.csat_total
+        for kind, n in row.feedback.items():
+            figures.feedback[kind] = figures.feedback.get(kind, 0) + n
+    return sorted(clients.values(), key=lambda f: (f.name.casefold(), f.key))
+
+
+# --- One engagement -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Member:
+    employee_id: int
+    name: str
+    cycle: str
+    allocation: Decimal | None
+    status: str  # the review's status label, or "" without a review
+    score: Decimal | None  # the review's score once approved
+
+
+@dataclass(frozen=True)
+class CsatPoint:
+    cycle: str
+    sent: int
+    answered: int
+    mean: Decimal | None
+
+
+@dataclass(frozen=True)
+class EngagementDetail:
+    team: list[Member]
+    csat: list[CsatPoint] | None  # None: the viewer may not read the surveys
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.team
+
+
+def engagement_detail(
+    engagement: Engagement,
+    *,
+    plans: QuerySet[Plan],
+    reviews: QuerySet[Evaluation],
+    may_read_surveys: bool,
+) -> EngagementDetail:
+    """The team of ``engagement`` in every cycle (the plans the viewer may count,
+    newest cycle first) with their reviews' scores the viewer may count, and the
+    client satisfaction per cycle. Three queries, four with the surveys."""
+    rows = list(
+        plans.filter(engagement=engagement, kind=PlanKind.ENGAGEMENT)
+        .select_related("employee", "cycle")
+        .order_by("-cycle__start_date", "employee__full_name", "pk")
+    )
+    scores = {
+        plan_id: (status, score)
+        for plan_id, status, score in reviews.filter(
+            plan__engagement=engagement
+        ).values_list("plan_id", "status", "score")
+    }
+    labels = dict(EvaluationStatus.choices)
+    team = []
+    for plan in rows:
+        status, score = scores.get(plan.pk, ("", None))
+        team.append(
+            Member(
+                employee_id=plan.employee_id,
+                name=plan.employee.full_name,
+                cycle=plan.cycle.name,
+                allocation=plan.allocation,
+                status=str(labels.get(status, "")),
+                score=score if status == EvaluationStatus.APPROVED else None,
+            )
+        )
+    csat = None
+    if may_read_surveys:
+        csat = _csat_by_cycle(engagement)
+    return EngagementDetail(team=team, csat=csat)
+
+
+def _csat_by_cycle(engagement: Engagement) -> list[CsatPoint]:
+    """The engagement's surveys per cycle period (``period``), oldest first, cycles
+    without surveys left out. Two queries."""
+    cycles = list(
+        ReviewCycle.objects.order_by("start_date", "pk").values_list(
+            "name", "start_date"
+        )
+    )
+    surveys = list(
+        ClientSurvey.objects.filter(engagement=engagement).values_list(
+            "sent_at", "answered_at", "overall"
+        )
+    )
+    points = []
+    for i, (name, start) in enumerate(cycles):
+        begin = _midnight(start)
+        end = _midnight(cycles[i + 1][1]) if i + 1 < len(cycles) else None
+        inside = [s for s in surveys if s[0] >= begin and (end is None or s[0] < end)]
+        if not inside:
+            continue
+        answered = [s[2] for s in inside if s[1] is not None and s[2] is not None]
+        points.append(
+            CsatPoint(
+                cycle=name,
+                sent=len(inside),
+                answered=len(answered),
+                mean=rounded(Decimal(sum(answered)) / len(answered))
+                if answered
+                else None,
+            )
+        )
+    return points

@@ -1,0 +1,176 @@
+"""Cycle overview: how far the cycle is. Plans, review evaluations and appraisals by
+status, approved evaluations per day since the review opened, and the reviewers and
+approvers with the most overdue work.
+
+Counts come from the rows the viewer may count (``ReportScope``), narrowed by the
+dashboard's filters (through the appraisals they select). An evaluation is
+**overdue** when its due date has passed and it is not approved; the reviewer owes
+a draft or returned one, the approver a submitted one. Six queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.db.models import Count, Min, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from appraisals.enums import AppraisalStatus, EvaluationStatus
+from appraisals.models import Appraisal, Evaluation
+from engagements.enums import CycleStatus, EngagementRole, PlanStatus
+from engagements.models import Plan, ReviewCycle, RoleAssignment
+
+TOP_PEOPLE = 10
+MAX_DAYS = 366
+REVIEWER_OWES = (EvaluationStatus.DRAFT, EvaluationStatus.RETURNED)
+
+
+@dataclass(frozen=True)
+class Person:
+    employee_id: int
+    name: str
+    overdue: int
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: date
+    approved: int
+    cumulative: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    cycle: ReviewCycle
+    plans_by_status: list[tuple[str, int]]
+    evaluations_by_status: list[tuple[str, int]]  # the overdue ones also counted apart
+    evaluations_total: int
+    overdue: int
+    appraisals_by_status: list[tuple[str, int]]
+    completion: list[DayCount]
+    late_reviewers: list[Person]
+    late_approvers: list[Person]
+
+    @property
+    def is_empty(self) -> bool:
+        return (
+            not any(n for _, n in self.plans_by_status) and not self.evaluations_total
+        )
+
+    @property
+    def approved_share(self) -> int | None:
+        """Approved reviews in percent of all, rounded down; None without any."""
+        if not self.evaluations_total:
+            return None
+        approved = dict(self.evaluations_by_status).get(
+            str(EvaluationStatus.APPROVED.label), 0
+        )
+        return approved * 100 // self.evaluations_total
+
+
+def _overdue(today: date) -> Q:
+    return Q(due_date__lt=today) & ~Q(status=EvaluationStatus.APPROVED)
+
+
+def _by_status(qs: QuerySet[Any], choices: Any) -> list[tuple[str, int]]:
+    found = dict(qs.order_by().values_list("status").annotate(n=Count("pk")))
+    return [(str(choice.label), found.get(choice.value, 0)) for choice in choices]
+
+
+def _completion(
+    reviews: QuerySet[Evaluation], opened: date | None, last: date
+) -> list[DayCount]:
+    """Approved reviews per day (organisation's time zone) from the day the review
+    opened (its first review evaluation) to ``last``, days without any included;
+    at most a year. One query."""
+    tz = timezone.get_current_timezone()
+    per_day: dict[date, int] = dict(
+        reviews.filter(status=EvaluationStatus.APPROVED, approved_at__isnull=False)
+        .annotate(day=TruncDate("approved_at", tzinfo=tz))
+        .order_by()
+        .values_list("day")
+        .annotate(n=Count("pk"))
+    )
+    if opened is None and not per_day:
+        return []
+    first = min([*per_day, *([opened] if opened else [])])
+    last = max([last, *per_day])
+    first = max(first, last - timedelta(days=MAX_DAYS))
+    days, total, day = [], 0, first
+    while day <= last:
+        total += per_day.get(day, 0)
+        days.append(DayCount(day=day, approved=per_day.get(day, 0), cumulative=total))
+        day += timedelta(days=1)
+    return days
+
+
+def _top(rows: QuerySet[Any], person: str, count: Any) -> list[Person]:
+    ranked = (
+        rows.order_by()
+        .values(person, f"{person}__full_name")
+        .annotate(n=count)
+        .order_by("-n", f"{person}__full_name", person)
+        .values_list(person, f"{person}__full_name", "n")[:TOP_PEOPLE]
+    )
+    return [Person(employee_id=pk, name=name, overdue=n) for pk, name, n in ranked]
+
+
+def cycle_overview(
+    cycle: ReviewCycle,
+    *,
+    appraisals: QuerySet[Appraisal],
+    plans: QuerySet[Plan],
+    reviews: QuerySet[Evaluation],
+    today: date,
+) -> Overview:
+    """The overview of ``cycle`` over the given rows (scoped and filtered by the
+    caller; the cycle is applied here). Six queries."""
+    appraisals = appraisals.filter(cycle=cycle)
+    plans = plans.filter(cycle=cycle)
+    reviews = reviews.filter(plan__cycle=cycle)
+    late = _overdue(today)
+    review_counts = dict.fromkeys(EvaluationStatus.values, 0)
+    overdue, opened_at = 0, None
+    for status, n, n_late, first in (
+        reviews.order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"), late=Count("pk", filter=late), first=Min("created_at"))
+    ):
+        review_counts[status] = n
+        overdue += n_late
+        opened_at = first if opened_at is None else min(opened_at, first)
+    late_reviews = reviews.filter(late)
+    approvers = RoleAssignment.objects.filter(
+        role=EngagementRole.APPROVER,
+        engagement__plans__evaluations__in=late_reviews.filter(
+            status=EvaluationStatus.SUBMITTED
+        ).values("pk"),
+    )
+    in_review = cycle.status == CycleStatus.REVIEW
+    opened = timezone.localdate(opened_at) if opened_at else None
+    return Overview(
+        cycle=cycle,
+        plans_by_status=_by_status(plans, PlanStatus),
+        evaluations_by_status=[
+            (str(s.label), review_counts[s.value]) for s in EvaluationStatus
+        ],
+        evaluations_total=sum(review_counts.values()),
+        overdue=overdue,
+        appraisals_by_status=_by_status(appraisals, AppraisalStatus),
+        completion=_completion(
+            reviews, opened, today if in_review else opened or today
+        ),
+        late_reviewers=_top(
+            late_reviews.filter(status__in=REVIEWER_OWES, reviewer__isnull=False),
+            "reviewer",
+            Count("pk"),
+        ),
+        late_approvers=_top(
+            approvers,
+            "employee",
+            Count("engagement__plans__evaluations", distinct=True),
+        ),
+    )

@@ -1,0 +1,159 @@
+"""Who a report counts: the viewer's scope, built from the access functions that
+guard the detail pages, so an aggregate never counts a person the viewer could not
+open.
+
+- **HR admins**: the whole organisation.
+- **Line managers** (anyone with reports): the appraisals ``appraisals_visible_to``
+  gives them, their own left out (a manager's figures are about their line, and
+  their own open appraisal is not theirs to see scored). The reporting line is the
+  one the appraisal pages grant: when those pages open indirect reports, the
+  dashboards follow without a change here.
+- **Engagement role holders** (planner, reviewer, approver): the engagements where
+  they hold one of those roles. Reviewers and approvers count the review
+  evaluations there (they may open them) and read the client surveys; planners
+  count the plans and goals.
+- **Employees**: their own figures only (their trend on their appraisal page).
+
+Every method builds a queryset and runs no query; the dashboards use them as
+subqueries, so the scope costs nothing of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from appraisals.enums import EvaluationKind
+from appraisals.models import Appraisal, Evaluation
+from appraisals.selectors.access import appraisals_visible_to
+from engagements.enums import PlanKind
+from engagements.models import Engagement, Plan
+from engagements.selectors.access import engagement_ids_with_perm
+from feedback.permissions import READER_PERMS
+from organizations.models import Membership
+
+# The engagement permissions that make someone a planner, reviewer or approver.
+PLANNER_PERM = "plan_engagement"
+ROLE_PERMS = (PLANNER_PERM, *READER_PERMS)
+
+
+@dataclass(frozen=True)
+class ReportScope:
+    """The viewer of a report and what of the organisation they may count."""
+
+    membership: Membership
+
+    @property
+    def is_hr(self) -> bool:
+        return self.membership.is_hr_admin
+
+    @property
+    def user_id(self) -> int:
+        return self.membership.user_id
+
+    # --- People and their appraisals --------------------------------------------
+
+    def appraisals(self) -> QuerySet[Appraisal]:
+        """The appraisals whose scores count: HR all; others those of the people in
+        their line (their own left out)."""
+        if self.is_hr:
+            return Appraisal.objects.all()
+        return appraisals_visible_to(self.membership).exclude(
+            employee__user_id=self.user_id
+        )
+
+    def employee_ids(self) -> QuerySet[Any, Any]:
+        """The ids of the people whose figures count, as a subquery (the people of
+        ``appraisals``, in every cycle)."""
+        return self.appraisals().order_by().values("employee_id").distinct()
+
+    # --- Engagements ---------------------------------------------------------------
+
+    def role_engagement_ids(self, perms: tuple[str, ...] = ROLE_PERMS) -> Any:
+        """The ids of the engagements where the viewer holds one of ``perms``, as a
+        subquery (empty for nobody; HR admins need none: see ``engagements``)."""
+        ids = engagement_ids_with_perm(self.membership, perms[0])
+        for perm in perms[1:]:
+            ids = ids.union(engagement_ids_with_perm(self.membership, perm))
+        return ids
+
+    def engagements(self) -> QuerySet[Engagement]:
+        """The engagements the viewer sees analytics of: HR all; others those where
+        they are planner, reviewer or approver, and those where someone of their
+        line is staffed (counting only that person: see ``plans``)."""
+        if self.is_hr:
+            return Engagement.objects.all()
+        return Engagement.objects.filter(
+            Q(pk__in=self.role_engagement_ids())
+            | Q(pk__in=self._line_plans().values("engagement_id"))
+        )
+
+    def survey_engagement_ids(self) -> Any:
+        """Engagements whose client surveys the viewer reads (HR all, reviewers and
+        approvers theirs), as a subquery; None for HR (no restriction)."""
+        if self.is_hr:
+            return None
+        return self.role_engagement_ids(READER_PERMS)
+
+    # --- Plans and evaluations -----------------------------------------------------------
+
+    def _line_plans(self) -> QuerySet[Plan]:
+        return Plan.objects.filter(employee_id__in=self.employee_ids())
+
+    def plans(self) -> QuerySet[Plan]:
+        """Plans whose goals count: HR all; others those of their line and the
+        engagement plans where they hold a role."""
+        if self.is_hr:
+            return Plan.objects.all()
+        return Plan.objects.filter(
+            Q(employee_id__in=self.employee_ids())
+            | Q(kind=PlanKind.ENGAGEMENT, engagement_id__in=self.role_engagement_ids())
+        )
+
+    def reviews(self) -> QuerySet[Evaluation]:
+        """Review evaluations whose scores and ratings count (never
+        self-assessments): HR all; others those of their line and those on
+        engagements they review or approve."""
+        reviews = Evaluation.objects.filter(kind=EvaluationKind.REVIEW)
+        if self.is_hr:
+            return reviews
+        return reviews.filter(
+            Q(appraisal_id__in=self.appraisals().order_by().values("pk"))
+            | Q(
+                plan__kind=PlanKind.ENGAGEMENT,
+                plan__engagement_id__in=self.role_engagement_ids(READER_PERMS),
+            )
+        )
+
+    # --- Which dashboards -------------------------------------------------------
+
+    def has_line(self) -> bool:
+        """Whether the viewer has anyone in their line (one query; HR: True)."""
+        return self.is_hr or self.appraisals().exists()
+
+
+def get_engagement_for_report(scope: ReportScope, pk: int) -> Engagement:
+    """Engagement ``pk`` if the member sees its analytics (``scope.engagements``),
+    else 404 (another organisation's looks like one that does not exist). One
+    query."""
+    engagement = (
+        scope.engagements()
+        .select_related("client", "engagement_type")
+        .filter(pk=pk)
+        .first()
+    )
+    if engagement is None:
+        raise Http404("No such engagement.")
+    return engagement
+
+
+def may_read_surveys(scope: ReportScope, engagement: Engagement) -> bool:
+    """Whether the member reads the engagement's client surveys (HR admins, its
+    reviewers and approvers). No query for HR admins, one otherwise."""
+    ids = scope.survey_engagement_ids()
+    if ids is None:
+        return True
+    return Engagement.objects.filter(pk=engagement.pk, pk__in=ids).exists()
