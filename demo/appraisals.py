@@ -95,7 +95,7 @@ FINALISED_ACKNOWLEDGED, FINALISED, APPROVED, SUBMITTED, RETURNED, PARTLY_RATED =
 )
 
 
-def _previous_half_year(today: date) -> tuple[str, date, date]:
+def previous_half_year(today: date) -> tuple[str, date, date]:
     if today.month <= 6:
         return (
             f"{today.year - 1} H2",
@@ -116,7 +116,7 @@ def seed(organization: Organization) -> None:
     }
     if any(name not in members for name in LOGINS):
         return
-    name, start, end = _previous_half_year(timezone.localdate())
+    name, start, end = previous_half_year(timezone.localdate())
     if ReviewCycle.objects.filter(name=name).exists():
         return
     hr = members["hr"]

@@ -6,8 +6,8 @@ Authors are people the rules let write (``feedback.permissions.refusal``): a
 teammate staffed on the engagement or a role holder on it, and the line manager for
 general feedback. Requests are asked by their subject, the subject's line manager or
 the engagement's reviewer, of teammates; anonymous answers carry no author. Surveys
-go to the engagements of the cycles whose scores count client satisfaction, answered
-on or after the cycle's first day so they count. The employee login receives
+go to the engagements of every cycle, answered on or after the cycle's first day so
+they count where the cycle weighs client satisfaction. The employee login receives
 feedback from their reviewer, a teammate and their line manager, gives some, is the
 subject of an anonymous request with enough answers to read and of a named one, and
 has an open ask. The manager login gets shared feedback from their own line manager
@@ -352,8 +352,9 @@ def _requests(context: Context, feedback: Rows, log: Log) -> None:
 
 
 def _surveys(context: Context, log: Log) -> None:
-    """Client surveys of the engagements of cycles that count client satisfaction:
-    most answered (with a rating of everyone staffed), some open, some expired."""
+    """Client surveys of the engagements of every cycle, so satisfaction has a
+    trend (in a cycle whose satisfaction weight is 0 they never touch scores): most
+    answered (with a rating of everyone staffed), some open, some expired."""
     people, work, rng, now = context.people, context.work, context.rng, context.now
     persons, org = people.persons, people.organization.pk
     surveys = Rows(
@@ -375,7 +376,7 @@ def _surveys(context: Context, log: Log) -> None:
     teams: list[list[int] | None] = []
     for engagement in work.engagements:
         cycle = engagement.cycle
-        if cycle is None or cycle.csat <= 0 or not engagement.team:
+        if cycle is None or not engagement.team:
             continue
         roll = rng.random()
         contact = rng.choice(CONTACTS)

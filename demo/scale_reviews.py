@@ -5,7 +5,8 @@ real set-based recompute, then finalisation.
 
 Ratings are what the forms store: goals at the rating their attainment suggests
 (a review's different rating carries a reason), competencies around the expected
-level, every item of a submitted evaluation rated. Reviews still to write in the
+level (some reviewers a point more leniently or strictly, ``leniency``), every item
+of a submitted evaluation rated. Reviews still to write in the
 cycle in review are due around today, some overdue. Every ready appraisal of a
 closed cycle is finalised or acknowledged, a few in the cycle in review; the
 employee login's is acknowledged in the oldest cycle, finalised (waiting for them)
@@ -235,12 +236,22 @@ def _write_ratings(
             if rng.random() < NOT_APPLICABLE:
                 competencies.add(spec.pk, item, None, True)
                 continue
-            step = rng.choice((-1, 0, 0, 1))
+            step = rng.choice((-1, 0, 0, 1)) + (leniency(spec.writer) if review else 0)
             competencies.add(
                 spec.pk, item, POINTS[max(0, min(4, int(expected) - 1 + step))], False
             )
     goals.insert(log)
     competencies.insert(log)
+
+
+def leniency(writer: int | None) -> int:
+    """How far a reviewer rates competencies from the expected level beyond the
+    usual spread: one in seven a point higher, one in seven a point lower, the rest
+    as expected (by the reviewer's index, so the same people each cycle), so
+    reports of reviewer consistency have lenient and strict reviewers to find."""
+    if writer is None:
+        return 0
+    return {0: 1, 1: -1}.get(writer % 7, 0)
 
 
 def _write_approvals(people: People, specs: list[EvaluationSpec], log: Log) -> None:

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from demo import (
     appraisals,
+    closed_cycles,
     competencies,
     engagements,
     feedback,
@@ -22,7 +23,8 @@ Seeder = Callable[[Organization], None]
 
 # Each seeder runs inside the organisation's tenant context and builds on those
 # before it: engagement types and plans link to the competency sets; feedback,
-# requests and surveys need staffed engagements; appraisals need all of them.
+# requests and surveys need staffed engagements; appraisals need all of them; the
+# closed cycles come last, so the rows before them are what they always were.
 SEEDERS: tuple[Seeder, ...] = (
     competencies.seed,
     engagements.seed,
@@ -30,6 +32,7 @@ SEEDERS: tuple[Seeder, ...] = (
     feedback_requests.seed,
     surveys.seed,
     appraisals.seed,
+    closed_cycles.seed,
 )
 
 

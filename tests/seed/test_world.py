@@ -362,3 +362,37 @@ def test_world_cycle_in_review_ended_before_today(world):
     assert cycle.end_date < timezone.localdate()
     assert [c.end_date < cycle.start_date for c in closed] == [True, True]
     assert isinstance(cycle.start_date, date)
+
+
+def test_world_closed_cycles_have_finalised_scored_appraisals_for_trends(world):
+    with tenant_context(world):
+        closed = Appraisal.objects.filter(cycle__status=CycleStatus.CLOSED)
+        final = closed.filter(
+            status__in=[AppraisalStatus.FINALIZED, AppraisalStatus.ACKNOWLEDGED]
+        )
+        per_cycle = {
+            name: final.filter(cycle__name=name).count()
+            for name in ReviewCycle.objects.filter(
+                status=CycleStatus.CLOSED
+            ).values_list("name", flat=True)
+        }
+        unscored = final.filter(final_score__isnull=True).count()
+
+    assert len(per_cycle) == 2
+    assert min(per_cycle.values()) > 0
+    assert unscored == 0
+
+
+def test_world_surveys_are_answered_in_every_cycle(world):
+    with tenant_context(world):
+        answered = {
+            cycle.name: ClientSurvey.objects.filter(
+                engagement__plans__cycle=cycle, answered_at__isnull=False
+            )
+            .distinct()
+            .count()
+            for cycle in ReviewCycle.objects.all()
+        }
+
+    assert len(answered) == 3
+    assert min(answered.values()) > 0

@@ -1,0 +1,175 @@
+"""seed_demo gives the reports history: two closed half-years before the one in
+review, every appraisal there finalised with a score (HR's own excepted), clients'
+answers in every half-year, reviewers who rate differently, people whose scores
+move both ways, and a second run that adds nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.db import transaction
+from django.db.models import Avg, Count
+from django.test.utils import override_settings
+from django.utils import timezone
+
+from appraisals.enums import AppraisalStatus, EvaluationKind
+from appraisals.models import Appraisal, CompetencyRating
+from demo.appraisals import previous_half_year
+from demo.closed_cycles import closed_half_years
+from demo.scale import delete_organization
+from engagements.enums import CycleStatus
+from engagements.models import ReviewCycle
+from feedback.models import ClientSurvey, Feedback
+from organizations.models import Organization
+from organizations.tenancy import tenant_context
+from tests.seed.world import MD5
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed() -> None:
+    with override_settings(PASSWORD_HASHERS=MD5):
+        call_command("seed_demo", force=True, stdout=StringIO())
+
+
+def _row_counts(organization: Organization) -> dict[str, int]:
+    """Rows per tenant table of ``organization``."""
+    with tenant_context(organization):
+        return {
+            model._meta.label: model._base_manager.filter(
+                organization_id=organization.pk
+            ).count()
+            for model in apps.get_models()
+            if any(f.column == "organization_id" for f in model._meta.concrete_fields)
+        }
+
+
+@pytest.fixture(scope="module")
+def acme(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
+    """The demo seeded twice, with acme's row counts after each run (removed after
+    the module)."""
+    with django_db_blocker.unblock():
+        _seed()
+        organization = Organization.objects.get(slug="acme")
+        first = _row_counts(organization)
+        _seed()
+        second = _row_counts(organization)
+    yield {"organization": organization, "first": first, "second": second}
+    with django_db_blocker.unblock(), transaction.atomic():
+        for slug in ("acme", "globex"):
+            found = Organization.objects.filter(slug=slug).first()
+            if found is not None:
+                delete_organization(found)
+
+
+def test_demo_closed_cycles_come_before_the_cycle_in_review(acme):
+    review = previous_half_year(timezone.localdate())
+    expected = [name for name, _start, _end in closed_half_years(review[1])]
+
+    with tenant_context(acme["organization"]):
+        statuses = list(
+            ReviewCycle.objects.filter(start_date__lte=review[1])
+            .order_by("start_date")
+            .values_list("name", "status")
+        )
+
+    assert statuses == [
+        (expected[0], CycleStatus.CLOSED),
+        (expected[1], CycleStatus.CLOSED),
+        (review[0], CycleStatus.REVIEW),
+    ]
+
+
+def test_demo_closed_cycles_finalise_every_appraisal_but_hrs_own_with_a_score(acme):
+    with tenant_context(acme["organization"]):
+        closed = Appraisal.objects.filter(cycle__status=CycleStatus.CLOSED)
+        open_ones = list(
+            closed.filter(status=AppraisalStatus.OPEN).values_list(
+                "employee__user__email", flat=True
+            )
+        )
+        final = closed.filter(
+            status__in=[AppraisalStatus.FINALIZED, AppraisalStatus.ACKNOWLEDGED]
+        )
+        per_cycle = dict(
+            final.values_list("cycle__name").annotate(n=Count("pk")).order_by()
+        )
+        unscored = final.filter(final_score__isnull=True).count()
+        unpercented = final.filter(percent__isnull=True).count()
+        acknowledged = final.filter(status=AppraisalStatus.ACKNOWLEDGED).count()
+
+    assert open_ones == ["hr@acme.test", "hr@acme.test"]
+    assert len(per_cycle) == 2
+    assert min(per_cycle.values()) >= 30
+    assert (unscored, unpercented) == (0, 0)
+    assert acknowledged > 0
+
+
+def test_demo_scores_move_both_ways_between_the_closed_cycles(acme):
+    with tenant_context(acme["organization"]):
+        rows = Appraisal.objects.filter(
+            cycle__status=CycleStatus.CLOSED, final_score__isnull=False
+        ).values_list("employee_id", "cycle__start_date", "final_score")
+        scores: dict[int, list[Any]] = {}
+        for employee, _start, score in sorted(rows):
+            scores.setdefault(employee, []).append(score)
+    pairs = [s for s in scores.values() if len(s) == 2]
+
+    assert sum(later > earlier for earlier, later in pairs) >= 5
+    assert sum(later < earlier for earlier, later in pairs) >= 5
+
+
+def test_demo_reviewers_rate_differently_in_the_closed_cycles(acme):
+    with tenant_context(acme["organization"]):
+        means = dict(
+            CompetencyRating.objects.filter(
+                evaluation__plan__cycle__status=CycleStatus.CLOSED,
+                evaluation__kind=EvaluationKind.REVIEW,
+                value__isnull=False,
+            )
+            .values_list("evaluation__reviewer__user__email")
+            .annotate(mean=Avg("value"))
+            .order_by()
+        )
+
+    assert means["manager@acme.test"] - means["reviewer@acme.test"] >= 0.5
+
+
+def test_demo_surveys_are_answered_in_every_half_year_with_reviews(acme):
+    with tenant_context(acme["organization"]):
+        cycles = ReviewCycle.objects.exclude(status=CycleStatus.DRAFT)
+        answered = {
+            cycle.name: ClientSurvey.objects.filter(
+                answered_at__date__gte=cycle.start_date,
+                answered_at__date__lte=cycle.end_date,
+            ).count()
+            for cycle in cycles
+        }
+        unanswered = ClientSurvey.objects.filter(answered_at__isnull=True).count()
+
+    assert len(answered) == 4
+    assert min(answered.values()) > 0
+    assert unanswered > 0
+
+
+def test_demo_feedback_of_every_kind_in_the_closed_cycles(acme):
+    with tenant_context(acme["organization"]):
+        kinds = {
+            (cycle.name, kind)
+            for cycle in ReviewCycle.objects.filter(status=CycleStatus.CLOSED)
+            for kind in Feedback.objects.filter(
+                created_at__date__gte=cycle.start_date,
+                created_at__date__lte=cycle.end_date,
+            ).values_list("kind", flat=True)
+        }
+
+    assert len(kinds) == 6
+
+
+def test_demo_second_run_adds_nothing(acme):
+    assert acme["second"] == acme["first"]
