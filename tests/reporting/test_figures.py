@@ -4,10 +4,10 @@ scores) exists in every test and must never count."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from appraisals.models import Evaluation
 from engagements.models import Plan
@@ -124,7 +124,7 @@ def test_overview_counts_by_status_and_completion(world):
             appraisals=scope.appraisals(),
             plans=scope.plans(),
             reviews=scope.reviews(),
-            today=date.today(),
+            today=timezone.localdate(),
         )
 
     assert figures.evaluations_total == 4
