@@ -345,4 +345,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "appraisals.open_early_evaluations_everywhere",
         "schedule": crontab(hour=2, minute=15),
     },
+    # Reporting: delete report files and jobs past their organisation's retention.
+    "reporting-delete-expired-reports": {
+        "task": "reporting.delete_expired_reports_everywhere",
+        "schedule": crontab(hour=3, minute=10),
+    },
 }

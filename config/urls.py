@@ -17,5 +17,6 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include("engagements.urls")),
     path("o/<slug:org_slug>/", include("feedback.urls")),
     path("o/<slug:org_slug>/", include("appraisals.urls")),
+    path("o/<slug:org_slug>/", include("reporting.urls")),
     path("survey/", include("feedback.public_urls")),
 ]

@@ -62,6 +62,7 @@ SECTIONS = {
     "appraisals": ("/appraisals/", "/evaluations/"),
     "competencies": ("competencies:competencies",),
     "people": ("organizations:people",),
+    "reports": ("/reports/",),
 }
 
 

@@ -178,7 +178,13 @@ class AcceptInvitationForm(forms.Form):
 class OrganizationSettingsForm(forms.ModelForm):
     class Meta:
         model = Organization
-        fields = ["name", "timezone", "general_weight", "goal_weight"]
+        fields = [
+            "name",
+            "timezone",
+            "general_weight",
+            "goal_weight",
+            "report_retention_days",
+        ]
 
 
 class BusinessUnitForm(forms.ModelForm):

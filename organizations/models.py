@@ -105,11 +105,25 @@ class Organization(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(100)],
         help_text=_("Default share of goals (versus competencies) in a plan's score."),
     )
+    report_retention_days = models.PositiveSmallIntegerField(
+        _("keep report files for (days)"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text=_(
+            "Exported files are deleted this many days after they were requested "
+            "(1 to 3650). A new value applies to reports requested from now on."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(report_retention_days__gte=1)
+                & Q(report_retention_days__lte=3650),
+                name="org_report_retention_range",
+            ),
             models.CheckConstraint(
                 condition=Q(general_weight__gte=0) & Q(general_weight__lte=100),
                 name="org_general_weight_range",

@@ -168,6 +168,8 @@ TASK_LABELS = {
     "appraisals.recompute_cycle_step": _("Score recomputation of a cycle (one step)"),
     "appraisals.open_early_evaluations": _("Opening early evaluations"),
     "feedback.tasks.send_request_reminders_for": _("Feedback request reminders"),
+    "reporting.run_report_job": _("Report export"),
+    "reporting.delete_expired_reports": _("Deleting expired report files"),
 }
 
 

@@ -26,6 +26,8 @@ from engagements.models import Client, EngagementType, Plan, ReviewCycle
 from organizations.models import BusinessUnit, JobTitle
 from organizations.pickers import PickerFilter
 
+# The engagement analytics' rows: one per engagement, or per client.
+BY_ENGAGEMENT, BY_CLIENT = "engagements", "clients"
 # The heatmap's column choices: what its columns group the ratings by.
 BY_BUSINESS_UNIT, BY_JOB_TITLE, BY_ENGAGEMENT_TYPE = (
     "business_unit",
@@ -142,6 +144,19 @@ class AppraisalFilter(django_filters.FilterSet):
         return query.urlencode()
 
 
+class OverviewFilter(AppraisalFilter):
+    """The cycle overview: a cycle, a business unit and a line manager (the rest
+    narrows scores, not progress)."""
+
+    class Meta(AppraisalFilter.Meta):
+        fields = ["cycle", "business_unit", "line_manager"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("job_title", "engagement_type", "client"):
+            del self.filters[name]
+
+
 class HeatmapFilter(AppraisalFilter):
     columns = django_filters.ChoiceFilter(
         label=_("Columns"),
@@ -170,14 +185,21 @@ class TrendFilter(AppraisalFilter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         del self.filters["cycle"]
-        self.form.fields.pop("cycle", None)
 
 
 class EngagementFilter(AppraisalFilter):
-    """Engagement analytics: a cycle, an engagement type and a client."""
+    """Engagement analytics: a cycle, an engagement type and a client, and whether
+    the table lists engagements or clients."""
+
+    by = django_filters.ChoiceFilter(
+        label=_("One row per"),
+        choices=[(BY_ENGAGEMENT, _("Engagement")), (BY_CLIENT, _("Client"))],
+        method="keep",
+        empty_label=None,
+    )
 
     class Meta(AppraisalFilter.Meta):
-        fields = ["cycle", "engagement_type", "client"]
+        fields = ["cycle", "engagement_type", "client", "by"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -20,7 +20,7 @@ subqueries, so the scope costs nothing of its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -33,7 +33,7 @@ from engagements.enums import PlanKind
 from engagements.models import Engagement, Plan
 from engagements.selectors.access import engagement_ids_with_perm
 from feedback.permissions import READER_PERMS
-from organizations.models import Membership
+from organizations.models import Employee, Membership
 
 # The engagement permissions that make someone a planner, reviewer or approver.
 PLANNER_PERM = "plan_engagement"
@@ -45,6 +45,8 @@ class ReportScope:
     """The viewer of a report and what of the organisation they may count."""
 
     membership: Membership
+    # Answers worth one query per request (``has_line``), kept on the scope.
+    _cache: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def is_hr(self) -> bool:
@@ -131,8 +133,15 @@ class ReportScope:
     # --- Which dashboards -------------------------------------------------------
 
     def has_line(self) -> bool:
-        """Whether the viewer has anyone in their line (one query; HR: True)."""
-        return self.is_hr or self.appraisals().exists()
+        """Whether the viewer has a direct report (HR: True): whether their line
+        may count anyone. One query, the first time per scope."""
+        if self.is_hr:
+            return True
+        if "has_line" not in self._cache:
+            self._cache["has_line"] = Employee.objects.filter(
+                line_manager__user_id=self.user_id
+            ).exists()
+        return bool(self._cache["has_line"])
 
 
 def get_engagement_for_report(scope: ReportScope, pk: int) -> Engagement:

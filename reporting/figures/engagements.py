@@ -29,25 +29,17 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import (
-    BooleanField,
-    Count,
-    ExpressionWrapper,
-    F,
-    Q,
-    QuerySet,
-    Sum,
-    Value,
-)
+from django.db.models import Case, Count, F, Max, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from appraisals.enums import EvaluationStatus
 from appraisals.models import Evaluation
 from engagements.enums import Direction, PlanKind
-from engagements.models import Engagement, Goal, Plan, ReviewCycle
+from engagements.models import Client, Engagement, Goal, Plan, ReviewCycle
 from feedback.enums import FeedbackKind
 from feedback.models import ClientSurvey, Feedback
 from reporting.figures.stats import rounded
+from reporting.filters import BY_CLIENT, BY_ENGAGEMENT
 
 AT_OR_ABOVE_TARGET = Q(target_value__isnull=False, actual_value__isnull=False) & (
     Q(direction=Direction.HIGHER, actual_value__gte=F("target_value"))
@@ -63,7 +55,6 @@ class Figures:
     key: int
     name: str
     client: str = ""
-    client_id: int = 0
     team: int = 0
     score_total: Decimal = Decimal(0)
     scores: int = 0
@@ -99,16 +90,30 @@ class Figures:
         return self.feedback.get(kind, 0)
 
 
+PAGE_SIZE = 25
+
+
 @dataclass(frozen=True)
 class Analytics:
     cycle: ReviewCycle
-    engagements: list[Figures]
-    clients: list[Figures]
+    by: str
+    rows: list[Figures]  # the page's engagements or clients, by name
+    total: int  # engagements or clients in all
+    page: int
+    pages: int
     feedback_kinds: list[tuple[str, str]]
 
     @property
     def is_empty(self) -> bool:
-        return not self.engagements
+        return not self.total
+
+    @property
+    def engagements(self) -> list[Figures]:
+        return self.rows if self.by == BY_ENGAGEMENT else []
+
+    @property
+    def clients(self) -> list[Figures]:
+        return self.rows if self.by == BY_CLIENT else []
 
 
 def period(cycle: ReviewCycle) -> tuple[datetime, datetime | None]:
@@ -141,128 +146,114 @@ def engagement_analytics(
     reviews: QuerySet[Evaluation],
     feedback: QuerySet[Feedback],
     survey_engagements: Any,
-    only: int | None = None,
+    by: str = BY_ENGAGEMENT,
+    page: int = 1,
+    per_page: int = PAGE_SIZE,
 ) -> Analytics:
-    """Per-engagement and per-client figures of ``cycle`` over the scoped querysets
-    (``survey_engagements``: the engagement ids whose surveys the viewer reads, as a
-    subquery, or None for every engagement). ``only``: one engagement's id. Seven
-    queries whatever the organisation's size (the period, then one row per
-    engagement or client each)."""
+    """One page (``per_page`` rows by name) of the per-engagement or per-client
+    (``by``) figures of ``cycle`` over the scoped querysets (``survey_engagements``:
+    the ids of the engagements whose surveys the viewer reads, as a subquery, or
+    None for every engagement). Eight queries whatever the organisation's size: the
+    period, how many rows, the page's rows, then one grouped query per figure over
+    the page's engagements or clients only."""
     start, end = period(cycle)
     plans = plans.filter(cycle=cycle, kind=PlanKind.ENGAGEMENT)
-    if only is not None:
-        plans = plans.filter(engagement_id=only)
-    readable: Any = Value(True)
+    key = "engagement_id" if by == BY_ENGAGEMENT else "engagement__client_id"
+    groups: QuerySet[Any] = (
+        Engagement.objects.all() if by == BY_ENGAGEMENT else Client.objects.all()
+    ).filter(pk__in=plans.order_by().values(key))
+    total = groups.count()
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    fields = ("pk", "name", "client__name") if by == BY_ENGAGEMENT else ("pk", "name")
+    listed = list(
+        groups.order_by("name", "pk").values_list(*fields)[
+            (page - 1) * per_page : page * per_page
+        ]
+    )
+    rows = {
+        row[0]: Figures(key=row[0], name=row[1], client=(row[2:] or ("",))[0])
+        for row in listed
+    }
+    kinds = FeedbackKind.values
+    result = Analytics(
+        cycle=cycle,
+        by=by,
+        rows=list(rows.values()),
+        total=total,
+        page=page,
+        pages=pages,
+        feedback_kinds=[(k.value, str(k.label)) for k in FeedbackKind],
+    )
+    if not rows:
+        return result
+    plans = plans.filter(**{f"{key}__in": list(rows)})
+    readable: Any = Value(1)
     if survey_engagements is not None:
-        readable = ExpressionWrapper(
-            Q(engagement_id__in=survey_engagements), output_field=BooleanField()
+        readable = Case(
+            When(Q(engagement_id__in=survey_engagements), then=Value(1)),
+            default=Value(0),
         )
-    engagements: dict[int, Figures] = {}
-    for pk, name, client_id, client, may_read, team in (
+    for pk, team, may_read in (
         plans.order_by()
-        .annotate(may_read=readable)
-        .values_list(
-            "engagement_id",
-            "engagement__name",
-            "engagement__client_id",
-            "engagement__client__name",
-            "may_read",
-        )
-        .annotate(team=Count("employee_id", distinct=True))
+        .values_list(key)
+        .annotate(team=Count("employee_id", distinct=True), may_read=Max(readable))
     ):
-        engagements[pk] = Figures(
-            key=pk,
-            name=name,
-            client=client,
-            client_id=client_id,
-            team=team,
-            surveys_sent=0 if may_read else None,
-        )
-    staffed = plans.order_by().values("engagement_id")
-    for pk, total, n in (
+        rows[pk].team = team
+        rows[pk].surveys_sent = 0 if may_read else None
+    for pk, total_score, n in (
         reviews.filter(
             plan__in=plans.values("pk"),
             status=EvaluationStatus.APPROVED,
             score__isnull=False,
         )
         .order_by()
-        .values_list("plan__engagement_id")
+        .values_list(f"plan__{key}")
         .annotate(total=Sum("score"), n=Count("pk"))
     ):
-        engagements[pk].score_total = Decimal(str(total))
-        engagements[pk].scores = n
+        rows[pk].score_total = Decimal(str(total_score))
+        rows[pk].scores = n
     for pk, n, met in (
         Goal.objects.filter(MEASURED, plan__in=plans.values("pk"))
         .order_by()
-        .values_list("plan__engagement_id")
+        .values_list(f"plan__{key}")
         .annotate(n=Count("pk"), met=Count("pk", filter=AT_OR_ABOVE_TARGET))
     ):
-        engagements[pk].goals = n
-        engagements[pk].goals_met = met
+        rows[pk].goals = n
+        rows[pk].goals_met = met
+    staffed = plans.order_by().values("engagement_id")
+    own_key = "engagement_id" if by == BY_ENGAGEMENT else "engagement__client_id"
     surveys = ClientSurvey.objects.filter(
         _in_period("sent_at", start, end), engagement_id__in=staffed
     )
     if survey_engagements is not None:
         surveys = surveys.filter(engagement_id__in=survey_engagements)
+    if all(f.surveys_sent is None for f in rows.values()):
+        surveys = surveys.none()  # none the viewer may read: no query
     answered = Q(answered_at__isnull=False)
-    for pk, sent, n_answered, total in (
+    for pk, sent, n_answered, csat_total in (
         surveys.order_by()
-        .values_list("engagement_id")
+        .values_list(own_key)
         .annotate(
             sent=Count("pk"),
             answered=Count("pk", filter=answered),
             total=Sum("overall", filter=answered),
         )
     ):
-        figures = engagements[pk]
+        figures = rows[pk]
         figures.surveys_sent = sent
         figures.surveys_answered = n_answered
-        figures.csat_total = total or 0
+        figures.csat_total = csat_total or 0
     for pk, kind, n in (
         feedback.filter(_in_period("created_at", start, end), engagement_id__in=staffed)
         .order_by()
-        .values_list("engagement_id", "kind")
+        .values_list(own_key, "kind")
         .annotate(n=Count("pk"))
     ):
-        engagements[pk].feedback[kind] = n
-    kinds = FeedbackKind.values
-    for figures in engagements.values():
+        rows[pk].feedback[kind] = n
+    for figures in rows.values():
         figures.feedback = {kind: figures.feedback.get(kind, 0) for kind in kinds}
-    rows = sorted(engagements.values(), key=lambda f: (f.name.casefold(), f.key))
-    client_teams = dict(
-        plans.order_by()
-        .values_list("engagement__client_id")
-        .annotate(n=Count("employee_id", distinct=True))
-    )
-    return Analytics(
-        cycle=cycle,
-        engagements=rows,
-        clients=_clients(rows, client_teams),
-        feedback_kinds=[(k.value, str(k.label)) for k in FeedbackKind],
-    )
-
-
-def _clients(rows: list[Figures], teams: dict[int, int]) -> list[Figures]:
-    """The engagements' figures summed per client (team: distinct people)."""
-    clients: dict[int, Figures] = {}
-    for row in rows:
-        figures = clients.setdefault(
-            row.client_id,
-            Figures(
-                key=row.client_id, name=row.client, team=teams.get(row.client_id, 0)
-            ),
-        )
-        figures.score_total += row.score_total
-        figures.scores += row.scores
-        figures.goals += row.goals
-        figures.goals_met += row.goals_met
-        if row.surveys_sent is not None:
-            figures.surveys_sent = (figures.surveys_sent or 0) + row.surveys_sent
-            figures.surveys_answered += row.surveys_answered
-            figures.csat_total += row.csat_total
-        for kind, n in row.feedback.items():
-            figures.feedback[kind] = figures.feedback.get(kind, 0) + n
-    return sorted(clients.values(), key=lambda f: (f.name.casefold(), f.key))
+    return result
 
 
 # --- One engagement -----------------------------------------------------------------

@@ -21,7 +21,8 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.core.signals import request_finished
+from django.db import close_old_connections, connection, transaction
 from django.http import HttpResponse
 from django.test import Client, TestCase
 from django.urls import reverse
@@ -150,7 +151,7 @@ def _answer(
             )
         )
         transaction.set_rollback(True)
-    return Answer(
+    answer = Answer(
         observed=_observed(response, path),
         changed=changed,
         fingerprint=(
@@ -159,6 +160,20 @@ def _answer(
         ),
         shown=f"{response.status_code} {response.get('Location', '')}".strip(),
     )
+    if getattr(response, "streaming", False):
+        close_download(response)
+    return answer
+
+
+def close_download(response: HttpResponse) -> None:
+    """Close a streamed download's file, as the server does once it is sent. Closing
+    a response also ends its request, which closes the database connection (and the
+    world's transaction with it): held off here, as the test client does."""
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
 
 
 def _prepared(world: World, name: str) -> tuple[Any, ...]:

@@ -11,6 +11,7 @@ from tests.authz.policies import (
     engagements,
     feedback,
     organizations,
+    reporting,
 )
 from tests.authz.policy import UrlPolicy
 from tests.authz.world import PostBody, Prepare
@@ -21,6 +22,7 @@ APP_TABLES: dict[str, dict[str, UrlPolicy]] = {
     "engagements": engagements.POLICY,
     "feedback": feedback.POLICY,
     "appraisals": appraisals.POLICY,
+    "reporting": reporting.POLICY,
 }
 
 POLICY: dict[str, UrlPolicy] = {
@@ -32,5 +34,10 @@ POST_DATA: dict[str, PostBody] = {
     **engagements.POST_DATA,
     **feedback.POST_DATA,
     **appraisals.POST_DATA,
+    **reporting.POST_DATA,
 }
-PREPARE: dict[str, Prepare] = {**engagements.PREPARE, **appraisals.PREPARE}
+PREPARE: dict[str, Prepare] = {
+    **engagements.PREPARE,
+    **appraisals.PREPARE,
+    **reporting.PREPARE,
+}

@@ -96,6 +96,7 @@ TARGET_KINDS: dict[str, TargetKind] = {
     "review_cycle": _ids_of("review_cycle", "pk"),
     "review_plan": _ids_of("review_plan", "pk"),
     "recompute_run": _ids_of("recompute_run", "pk"),
+    "report_job": _ids_of("report_job", "pk"),
     "invitation_token": TargetKind(("token",), _invitation_link),
     "survey_token": TargetKind(("token",), _survey_link),
     "password_reset_token": TargetKind(("uidb64", "token"), _password_reset_link),

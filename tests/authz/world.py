@@ -17,6 +17,8 @@ from engagements.models import Engagement
 from organizations.enums import Role
 from organizations.models import Employee, Invitation, Membership, Organization
 from organizations.tenancy import tenant_context
+from reporting.enums import JobStatus
+from reporting.models import ReportJob
 from tests.authz.policy import Actor, Target
 from tests.authz.world_engagements import engagement_objects
 from tests.authz.world_reviews import review_objects
@@ -28,6 +30,7 @@ from tests.factories import (
     MembershipFactory,
     OrganizationFactory,
 )
+from tests.reporting_factories import ReportJobFactory
 
 # Engagement roles that give what the reviewer's gives on every URL; the matrix runs
 # the reviewer only (see ``test_other_engagement_roles_answer_like_the_reviewer``).
@@ -77,6 +80,20 @@ def _member(organization: Organization, role: str, **employee: Any) -> Membershi
 def _employee_of(membership: Membership) -> Employee:
     with tenant_context(membership.organization):
         return Employee.objects.get(user=membership.user)
+
+
+def _report_job(requester: Membership) -> ReportJob:
+    """A ready export of ``requester``'s (its file is stored by the download URL's
+    ``PREPARE``, in the test's MEDIA_ROOT)."""
+    organization = requester.organization
+    return ReportJobFactory(
+        organization=organization,
+        requested_by=requester.user,
+        status=JobStatus.DONE,
+        progress=100,
+        row_count=1,
+        file=f"reports/{organization.pk}/matrix-report.csv",
+    )
 
 
 def build_world() -> World:
@@ -148,6 +165,8 @@ def build_world() -> World:
     for target, kinds in reviewed.items():
         home.setdefault(target, {}).update(kinds)
     away[Target.OWN].update(reviewed_away[Target.OWN])
+    home[Target.OWN]["report_job"] = {"pk": _report_job(line_manager).pk}
+    away[Target.OWN]["report_job"] = {"pk": _report_job(members[Actor.OUTSIDER]).pk}
     job_title = JobTitleFactory(organization=org)
     with tenant_context(org):
         engagement = Engagement.objects.get(pk=home[Target.OWN]["engagement"]["pk"])

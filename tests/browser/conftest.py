@@ -7,9 +7,11 @@ in through the real form, screenshots each step to ``artifacts/browser/<test>/``
 fails the test when one of our pages logs a console error (CSP violations included),
 a request fails, a response is an unexpected 4xx/5xx, or the page is unstyled. A
 request the browser cancelled because the page navigated away (a font, an image or a
-lazy HTMX section still loading) is not a failure; before a step's screenshot, before
-``Journey.goto`` leaves a page and at the end of a test the page is let settle (web
-fonts loaded, no HTMX request in flight or swap under way).
+lazy HTMX section still loading) is not a failure, nor is the request of a download
+(the browser ends it as aborted once it hands the file over); before a step's
+screenshot, before ``Journey.goto`` leaves a page and at the end of a test the page is
+let settle (web fonts loaded, no HTMX request in flight or swap under way). Chart.js
+draws its charts without animation, so that a screenshot shows them whole.
 
 ``HRMS_README_SCREENSHOTS=1`` also copies the steps that name a README screenshot to
 ``docs/screenshots/``.
@@ -33,6 +35,7 @@ from django.core.management import call_command
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
+    Download,
     Page,
     Playwright,
     Request,
@@ -85,6 +88,21 @@ _STYLE_PROBE = """() => {
 _CSP_REPORTER = """document.addEventListener("securitypolicyviolation", (e) => {
   console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`);
 });"""
+
+# A full-page screenshot shrinks the window and restores it, and Chart.js redraws
+# each chart at its restored size with its opening animation (bars growing for a
+# second): the screenshot caught them part-drawn. Charts are drawn still instead.
+_STILL_CHARTS = """(() => {
+  let chart;
+  Object.defineProperty(window, "Chart", {
+    configurable: true,
+    get: () => chart,
+    set: (value) => {
+      if (value && value.defaults) value.defaults.animation = false;
+      chart = value;
+    },
+  });
+})();"""
 
 
 # Resolves true once the web fonts have loaded and htmx has had no request in flight
@@ -172,8 +190,13 @@ class PageProblems:
     # Requests aborted before any later navigation was seen. The browser may report
     # the abort a moment before the navigation that caused it (a form submitted while
     # scripts still load): the next navigation clears them; those still here when
-    # the problems are taken were aborted with no navigation after them.
-    aborted: list[str] = field(default_factory=list)
+    # the problems are taken were aborted with no navigation after them. Each is
+    # kept with its URL: one that turned out to be a download is not a failure.
+    aborted: list[tuple[str, str]] = field(default_factory=list)
+    # The URLs of the downloads the page started. The browser hands the response
+    # to the download and ends the request as aborted, before or after it reports
+    # the download.
+    downloads: set[str] = field(default_factory=set)
 
     def expect_status(self, url: str, status: int) -> None:
         self.expected_statuses.add((url, status))
@@ -209,7 +232,7 @@ class PageProblems:
         problem = f"request failed: {request.method} {request.url} ({request.failure})"
         if request.failure == "net::ERR_ABORTED":
             if self.navigations == started:
-                self.aborted.append(problem)
+                self.aborted.append((request.url, problem))
             return
         self.problems.append(problem)
 
@@ -222,8 +245,14 @@ class PageProblems:
             f"HTTP {response.status} for {response.request.method} {response.url}"
         )
 
+    def on_download(self, download: Download) -> None:
+        self.downloads.add(download.url)
+
     def take(self) -> list[str]:
-        found = [*self.problems, *self.aborted]
+        aborted = [
+            problem for url, problem in self.aborted if url not in self.downloads
+        ]
+        found = [*self.problems, *aborted]
         self.problems, self.aborted = [], []
         return found
 
@@ -258,6 +287,7 @@ def page(
     )
     context.route("**/*", _guard_network)
     context.add_init_script(_CSP_REPORTER)
+    context.add_init_script(_STILL_CHARTS)
     page = context.new_page()
     page.on("console", page_problems.on_console)
     page.on("pageerror", page_problems.on_page_error)
@@ -265,6 +295,7 @@ def page(
     page.on("requestfinished", page_problems.on_request_finished)
     page.on("requestfailed", page_problems.on_request_failed)
     page.on("response", page_problems.on_response)
+    page.on("download", page_problems.on_download)
     yield page
     report = request.node.stash.get(_REPORT_KEY, None)
     if report is not None and report.failed:

@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from appraisals.models import Evaluation
 from engagements.models import Plan
+from feedback.enums import FeedbackKind, Visibility
 from feedback.models import Feedback
+from feedback.selectors.access import feedback_visible_to
 from organizations.tenancy import tenant_context
 from reporting.figures.distribution import score_distribution
 from reporting.figures.engagements import engagement_analytics, engagement_detail
@@ -20,9 +22,11 @@ from reporting.figures.overview import cycle_overview
 from reporting.figures.reviewers import reviewer_consistency
 from reporting.figures.stats import median
 from reporting.figures.trends import score_trends
-from reporting.filters import BY_BUSINESS_UNIT
+from reporting.filters import BY_BUSINESS_UNIT, BY_CLIENT
 from reporting.scope import ReportScope
+from tests.engagement_factories import EngagementFactory, PlanFactory
 from tests.factories import OrganizationFactory
+from tests.feedback_factories import FeedbackFactory
 from tests.reporting.worlds import ReportWorld, build_world
 
 D = Decimal
@@ -134,35 +138,63 @@ def test_overview_counts_by_status_and_completion(world):
     assert figures.completion[-1].cumulative == 4
 
 
-def test_engagement_analytics_of_hr_and_of_a_manager(world):
+def _analytics(world, membership, **options):
     with tenant_context(world.org):
+        scope = ReportScope(membership)
+        return engagement_analytics(
+            world.cycle,
+            plans=scope.plans(),
+            reviews=scope.reviews(),
+            feedback=Feedback.objects.all(),
+            survey_engagements=scope.survey_engagement_ids(),
+            **options,
+        )
 
-        def analytics(membership):
-            scope = ReportScope(membership)
-            return engagement_analytics(
-                world.cycle,
-                plans=scope.plans(),
-                reviews=scope.reviews(),
-                feedback=Feedback.objects.all(),
-                survey_engagements=scope.survey_engagement_ids(),
-            )
 
-        hr, line = analytics(world.hr), analytics(world.manager)
+def test_engagement_analytics_of_hr_and_of_a_manager(world):
+    hr, line = _analytics(world, world.hr), _analytics(world, world.manager)
 
-    (ledger,) = hr.engagements
+    (ledger,) = hr.rows
     assert (ledger.name, ledger.client, ledger.team) == ("Ledger", "North", 4)
     assert ledger.average_score == D("3.50")  # (4 + 3 + 2 + 5) / 4
     assert (ledger.goals, ledger.goals_met, ledger.attainment) == (3, 2, D("66.67"))
     assert ledger.surveys_sent == 0
-    (mine,) = line.engagements
+    (mine,) = line.rows
     assert (mine.team, mine.average_score, mine.attainment) == (
         2,
         D("3.50"),
         D("50.00"),
     )
     assert mine.surveys_sent is None  # a manager reads no client survey
-    (client,) = hr.clients
-    assert (client.name, client.team) == ("North", 4)
+
+
+def test_client_analytics_sum_their_engagements(world):
+    EngagementFactory(organization=world.org, client=world.engagement.client)
+
+    (north,) = _analytics(world, world.hr, by=BY_CLIENT).rows
+
+    assert (north.name, north.team, north.average_score) == ("North", 4, D("3.50"))
+
+
+def test_engagement_analytics_come_a_page_at_a_time(world):
+    for n in range(3):
+        other = EngagementFactory(organization=world.org, name=f"Zeta {n}")
+        PlanFactory(
+            organization=world.org,
+            cycle=world.cycle,
+            employee=world.people["Ada"],
+            engagement=other,
+        )
+
+    first = _analytics(world, world.hr, per_page=2)
+    last = _analytics(world, world.hr, per_page=2, page=9)
+
+    assert (first.total, first.pages, [r.name for r in first.rows]) == (
+        4,
+        2,
+        ["Ledger", "Zeta 0"],
+    )
+    assert (last.page, [r.name for r in last.rows]) == (2, ["Zeta 1", "Zeta 2"])
 
 
 def test_engagement_detail_shows_the_reviewers_team(world):
@@ -218,3 +250,37 @@ def test_scope_of_another_organisation_counts_nothing_here(world):
         reviews = Evaluation.objects.count()
 
     assert (plans, reviews) == (4, 4)
+
+
+def test_feedback_volume_counts_only_feedback_the_viewer_may_read(world):
+    ada, cleo = world.people["Ada"], world.people["Cleo"]
+    for subject, kind, visibility in (
+        (ada, FeedbackKind.PRAISE, Visibility.SHARED),
+        (ada, FeedbackKind.IMPROVEMENT, Visibility.MANAGERS_ONLY),
+        (cleo, FeedbackKind.NOTE, Visibility.MANAGERS_ONLY),
+    ):
+        FeedbackFactory(
+            organization=world.org,
+            subject=subject,
+            engagement=world.engagement,
+            kind=kind,
+            visibility=visibility,
+        )
+
+    def volume(membership):
+        with tenant_context(world.org):
+            scope = ReportScope(membership)
+            (row,) = engagement_analytics(
+                world.cycle,
+                plans=scope.plans(),
+                reviews=scope.reviews(),
+                feedback=feedback_visible_to(membership),
+                survey_engagements=scope.survey_engagement_ids(),
+            ).rows
+        return row.feedback
+
+    assert volume(world.hr) == {"praise": 1, "improvement": 1, "note": 1}
+    # Ada's line manager reads what is about Ada, managers-only included; not Cleo's.
+    assert volume(world.manager) == {"praise": 1, "improvement": 1, "note": 0}
+    # The engagement's reviewer reads all of its feedback.
+    assert volume(world.reviewer) == {"praise": 1, "improvement": 1, "note": 1}

@@ -245,6 +245,7 @@ POST_DATA: dict[str, PostBody] = {
         "timezone": "Europe/London",
         "general_weight": "40",
         "goal_weight": "70",
+        "report_retention_days": "30",
     },
     "organizations:background_work": lambda w, k: {},
     "organizations:business_units": lambda w, k: {"name": "New Unit"},

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -22,7 +24,10 @@ from engagements.services.roles import assign_role
 from organizations.enums import Role
 from organizations.models import Employee, Membership, Organization
 from organizations.tenancy import tenant_context
+from reporting.enums import JobStatus
+from reporting.models import ReportJob
 from tests.appraisal_factories import RecomputeRunFactory
+from tests.authz.engine import close_download
 from tests.authz.policy import ORG_KWARG, Actor, Outcome, Target
 from tests.authz.routes import named_routes
 from tests.authz.table import POLICY
@@ -60,6 +65,7 @@ from tests.feedback_factories import (
     FeedbackFactory,
     FeedbackRequestFactory,
 )
+from tests.reporting_factories import ReportJobFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +103,8 @@ def _get(
     headers = {"HX-Request": "true"} if htmx else {}
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url, headers=headers)
+    if getattr(response, "streaming", False):
+        close_download(response)  # a file download: its file is open until closed
     return response, queries.captured_queries
 
 
@@ -114,7 +122,9 @@ class Directory:
 
 
 @pytest.fixture
-def directory(org, make_member) -> Directory:
+def directory(org, make_member, settings, tmp_path) -> Directory:
+    # The report job's file (``_report_job``) lives in a folder of this test's own.
+    settings.MEDIA_ROOT = tmp_path / "media"
     admin = make_member(org, Role.HR_ADMIN)
     unit = BusinessUnitFactory(organization=org, name="Delivery")
     BusinessUnitFactory(organization=org, name="Delivery North", parent=unit)
@@ -207,6 +217,7 @@ def _feedback_and_appraisal_objects(
         evaluation = Evaluation.objects.get(plan=review_plan, kind="review")
     run = RecomputeRunFactory(cycle=cycle)
     return {
+        "report_job": {"pk": _report_job(admin).pk},
         "feedback": {"pk": feedback.pk},
         "feedback_request": {"pk": request.pk},
         "review_cycle": {"pk": cycle.pk},
@@ -215,6 +226,22 @@ def _feedback_and_appraisal_objects(
         "evaluation": {"pk": evaluation.pk},
         "recompute_run": {"pk": run.pk},
     }
+
+
+def _report_job(requester: Membership) -> ReportJob:
+    """A finished export of ``requester``'s with its file stored."""
+    organization = requester.organization
+    name = default_storage.save(
+        f"reports/{organization.pk}/budget.csv", ContentFile(b"Employee\r\n")
+    )
+    return ReportJobFactory(
+        organization=organization,
+        requested_by=requester.user,
+        status=JobStatus.DONE,
+        progress=100,
+        row_count=1,
+        file=name,
+    )
 
 
 def _engagement_objects(

@@ -51,6 +51,7 @@ def _settings_data(**overrides: Any) -> dict[str, Any]:
         "timezone": "Europe/Berlin",
         "general_weight": "30",
         "goal_weight": "65.5",
+        "report_retention_days": "30",
     }
     data.update(overrides)
     return data
@@ -116,6 +117,39 @@ def test_organization_settings_refuses_out_of_range_values(
     assert _marked_invalid(page, field) is True
     assert "Nothing was saved." in page
     assert _org_state(org) == before
+
+
+@pytest.mark.parametrize("days", ["1", "90", "3650"])
+def test_organization_settings_saves_the_report_retention(
+    client_as, hr_admin, org, days
+):
+    response = client_as(hr_admin).post(
+        _url("settings", org), _settings_data(report_retention_days=days)
+    )
+
+    assert response.status_code == 302
+    assert Organization.objects.get(pk=org.pk).report_retention_days == int(days)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0", "Ensure this value is greater than or equal to 1."),
+        ("3651", "Ensure this value is less than or equal to 3650."),
+        ("", "This field is required."),
+    ],
+)
+def test_organization_settings_refuses_a_report_retention_out_of_range(
+    client_as, hr_admin, org, value, message
+):
+    response = client_as(hr_admin).post(
+        _url("settings", org), _settings_data(report_retention_days=value)
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert _field_error(page, "report_retention_days") == message
+    assert Organization.objects.get(pk=org.pk).report_retention_days == 30
 
 
 def test_organization_settings_page_shows_stored_values_after_an_error(

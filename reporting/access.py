@@ -1,0 +1,52 @@
+"""Who sees which report job: the visibility definition, the job gate, and whether a
+job's file may still be downloaded.
+
+``jobs_visible_to`` is *the* definition of who sees a report job: HR admins every job
+of the organisation, every other member the jobs they asked for. ``get_job_for`` is
+its gate (404 for a job that does not exist, is another organisation's or is not
+visible). ``may_download`` decides again, at download time, whether the member may
+still have the file: an HR admin always; the member who asked for it only while they
+may still export that kind of report (a manager who lost their line, or a member
+whose role changed, may not).
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from organizations.http import TenantRequest
+from organizations.models import Membership
+from reporting.exports.registry import get_dataset
+from reporting.models import ReportJob
+from reporting.scope import ReportScope
+
+
+def jobs_visible_to(membership: Membership) -> QuerySet[ReportJob]:
+    """HR admins: every job of the organisation; others: their own. Builds a
+    queryset only; the requester is loaded with each job (one query per page)."""
+    qs = ReportJob.objects.select_related("requested_by").order_by("-created_at", "-pk")
+    if membership.is_hr_admin:
+        return qs
+    return qs.filter(requested_by_id=membership.user_id)
+
+
+def get_job_for(request: TenantRequest, pk: int) -> ReportJob:
+    """The job ``pk`` if the caller may see it, else 404 (another organisation's and
+    another member's look like one that does not exist). One query."""
+    job = jobs_visible_to(request.membership).filter(pk=pk).first()
+    if job is None:
+        raise Http404("No such report.")
+    return job
+
+
+def may_download(membership: Membership, job: ReportJob) -> bool:
+    """Whether ``membership`` may download ``job``'s file now: HR admins always; the
+    member who asked for it while they may still export its kind
+    (``Dataset.available``, one query or none). Anyone else: no."""
+    if membership.is_hr_admin:
+        return True
+    if job.requested_by_id != membership.user_id:
+        return False
+    dataset = get_dataset(job.kind)
+    return dataset is not None and dataset.available(ReportScope(membership))

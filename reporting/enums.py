@@ -1,0 +1,20 @@
+"""Choices for the reporting app. Imports nothing of ours."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+# A job in one of these states changes no more.
+FINISHED_STATUSES = (JobStatus.DONE, JobStatus.FAILED)
+
+
+class FileFormat(models.TextChoices):
+    CSV = "csv", _("CSV (comma-separated values)")
+    XLSX = "xlsx", _("Excel workbook (XLSX)")

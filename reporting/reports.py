@@ -1,0 +1,202 @@
+"""A dashboard for one viewer: their scope, the filters they chose, the cycle, and
+the figures. The dashboard pages and their exports both start here, so an export
+holds exactly what its page shows.
+
+``open_report`` checks the viewer may open the dashboard (``reporting.permissions``),
+binds the filters (``reporting.filters``) and picks the cycle; ``compute`` returns
+the dashboard's figures (``reporting.figures``). Filters that name nothing of this
+organisation make the report invalid: no figures, the messages beside the fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from types import SimpleNamespace
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import QueryDict
+from django.utils import timezone
+
+from appraisals.models import Appraisal, Evaluation
+from engagements.models import Plan, ReviewCycle
+from feedback.selectors.access import feedback_visible_to
+from organizations.models import Membership
+from reporting.figures.cycles import current_of, report_cycles, scale_of
+from reporting.figures.distribution import score_distribution
+from reporting.figures.engagements import engagement_analytics
+from reporting.figures.heatmap import competency_heatmap
+from reporting.figures.overview import cycle_overview
+from reporting.figures.reviewers import reviewer_consistency
+from reporting.figures.trends import person_trend, score_trends
+from reporting.filters import (
+    BY_BUSINESS_UNIT,
+    BY_ENGAGEMENT,
+    AppraisalFilter,
+    EngagementFilter,
+    HeatmapFilter,
+    OverviewFilter,
+    TrendFilter,
+)
+from reporting.permissions import Dashboard, require
+from reporting.scope import ReportScope
+
+FILTERS: dict[Dashboard, type[AppraisalFilter]] = {
+    Dashboard.OVERVIEW: OverviewFilter,
+    Dashboard.SCORES: AppraisalFilter,
+    Dashboard.COMPETENCIES: HeatmapFilter,
+    Dashboard.ENGAGEMENTS: EngagementFilter,
+    Dashboard.REVIEWERS: AppraisalFilter,
+    Dashboard.TRENDS: TrendFilter,
+}
+# Filters that choose what to show rather than narrow who is counted.
+NOT_NARROWING = ("cycle", "columns", "employee", "by")
+
+
+@dataclass
+class Report:
+    """One viewer's dashboard with its filters bound."""
+
+    dashboard: Dashboard
+    scope: ReportScope
+    filter: AppraisalFilter
+    valid: bool
+    cycle: ReviewCycle | None
+    page: int = 1  # of a dashboard that pages its rows
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether a filter that narrows who is counted is set."""
+        data = self.filter.data or {}
+        return any(
+            data.get(name) for name in self.filter.filters if name not in NOT_NARROWING
+        )
+
+    @property
+    def choices(self) -> dict[str, Any]:
+        """The valid filters' cleaned values (empty when invalid or unbound)."""
+        if not self.valid or not self.filter.is_bound:
+            return {}
+        return self.filter.form.cleaned_data
+
+    def parameters(self) -> dict[str, str]:
+        """The bound filters as plain strings, for an export of this report."""
+        data = self.filter.data or {}
+        values = {name: data.get(name) for name in self.filter.filters}
+        if self.cycle is not None and "cycle" in self.filter.filters:
+            values["cycle"] = str(self.cycle.pk)
+        return {name: str(value) for name, value in values.items() if value}
+
+    def appraisals(self) -> QuerySet[Appraisal]:
+        """The scoped appraisals the filters select (every cycle)."""
+        if not self.valid:
+            return Appraisal.objects.none()
+        return self.filter.qs
+
+    def _people(self) -> Any:
+        return self.appraisals().order_by().values("employee_id")
+
+    def plans(self) -> QuerySet[Plan]:
+        plans = self.scope.plans()
+        return plans.filter(employee_id__in=self._people()) if self.narrowed else plans
+
+    def reviews(self) -> QuerySet[Evaluation]:
+        reviews = self.scope.reviews()
+        if self.narrowed:
+            reviews = reviews.filter(employee_id__in=self._people())
+        return reviews
+
+
+def open_report(
+    membership: Membership,
+    dashboard: Dashboard,
+    data: QueryDict | dict[str, str] | None,
+) -> Report:
+    """The dashboard for ``membership`` with the filters ``data`` (the query
+    string, or an export's parameters). Raises PermissionDenied when the member may
+    not open it. One query for the cycles, one or two for the gate of members
+    other than HR admins, and the filters' own when they are bound."""
+    scope = ReportScope(membership)
+    require(scope, dashboard)
+    cycles = report_cycles()
+    bound = QueryDict(mutable=True)
+    bound.update(data or {})
+    current = current_of(cycles)
+    if not bound.get("cycle") and current is not None:
+        # The form shows the cycle the figures are about, and links carry it.
+        bound["cycle"] = str(current.pk)
+    data = bound
+    filterset = FILTERS[dashboard](
+        data or None,
+        queryset=scope.appraisals(),
+        # Pickers read the member from the request.
+        request=SimpleNamespace(membership=membership),
+        cycles=cycles,
+    )
+    valid = not filterset.is_bound or filterset.is_valid()
+    cycle = None
+    if valid:
+        chosen = (
+            filterset.form.cleaned_data.get("cycle") if filterset.is_bound else None
+        )
+        cycle = next((c for c in cycles if str(c.pk) == chosen), current)
+    page = data.get("page", "")
+    return Report(
+        dashboard, scope, filterset, valid, cycle, int(page) if page.isdigit() else 1
+    )
+
+
+def compute(report: Report, today: date | None = None) -> Any:
+    """The figures of ``report``'s dashboard, or None when it is invalid or there
+    is no cycle to show (the trends need none). Each dashboard's query count is in
+    its module's docstring."""
+    if not report.valid:
+        return None
+    if report.dashboard == Dashboard.TRENDS:
+        return score_trends(report.appraisals())
+    cycle = report.cycle
+    if cycle is None:
+        return None
+    if report.dashboard == Dashboard.OVERVIEW:
+        return cycle_overview(
+            cycle,
+            appraisals=report.appraisals(),
+            plans=report.plans(),
+            reviews=report.reviews(),
+            today=today or timezone.localdate(),
+        )
+    if report.dashboard == Dashboard.SCORES:
+        return score_distribution(
+            report.appraisals().filter(cycle=cycle), cycle, scale_of(cycle)
+        )
+    if report.dashboard == Dashboard.COMPETENCIES:
+        return competency_heatmap(
+            report.reviews().filter(plan__cycle=cycle),
+            report.choices.get("columns") or BY_BUSINESS_UNIT,
+        )
+    if report.dashboard == Dashboard.REVIEWERS:
+        return reviewer_consistency(report.reviews().filter(plan__cycle=cycle))
+    plans = report.scope.plans()
+    if isinstance(report.filter, EngagementFilter):
+        plans = report.filter.filter_plans(plans)
+    return engagement_analytics(
+        cycle,
+        by=report.choices.get("by") or BY_ENGAGEMENT,
+        page=report.page,
+        plans=plans,
+        reviews=report.scope.reviews(),
+        feedback=feedback_visible_to(report.scope.membership),
+        survey_engagements=report.scope.survey_engagement_ids(),
+    )
+
+
+def followed_person(report: Report) -> tuple[str, list[Any]] | None:
+    """On the trends: the chosen person's name and final score per cycle. One
+    query (the person is loaded by the filter)."""
+    employee = report.choices.get("employee")
+    if employee is None:
+        return None
+    return employee.full_name, person_trend(
+        report.appraisals().filter(employee=employee)
+    )

@@ -1,0 +1,10 @@
+"""URLs under /o/<org_slug>/reports/ for the reporting app."""
+
+from reporting.views import dashboards, jobs
+
+app_name = "reporting"
+
+urlpatterns = [
+    *dashboards.urlpatterns,
+    *jobs.urlpatterns,
+]
