@@ -15,7 +15,7 @@ TEST_ENV := DATABASE_URL=postgres://hrms_owner@127.0.0.1:5432/hrms \
 	CELERY_TASK_ALWAYS_EAGER=true \
 	DEBUG=true
 
-.PHONY: help install run test lint format services system-deps bench bench-pages bench-throughput bench-load clean
+.PHONY: help install run test lint format services system-deps bench bench-pages bench-reporting bench-throughput bench-load clean
 
 help:
 	@echo "make run   - install, migrate the embedded SQLite database, load the demo, serve http://127.0.0.1:8000"
@@ -23,6 +23,7 @@ help:
 	@echo "make lint  - ruff format --check, ruff check, mypy, lint-imports (the import contracts)"
 	@echo "make bench - benchmarks that print ratios measured in one run (bench/README.md)"
 	@echo "make bench-pages - every main page of every role at 1,000 and 10,000 employees against a floor page"
+	@echo "make bench-reporting - the reporting dashboards at 1,000 and 10,000 employees against the floor, and the exports"
 	@echo "make bench-throughput - requests/s of the floor, HR home and a plan page at 10,000 employees (gunicorn, wrk)"
 	@echo "make bench-load - 50 users for 2 minutes with Redis stopped and a worker killed (docs/benchmarks.md)"
 
@@ -78,7 +79,7 @@ test: install services system-deps lint
 # target fails at the end if one of them found a broken invariant.
 bench: install services system-deps
 	@status=0; \
-	for script in pages recompute people_directory throughput; do \
+	for script in pages reporting recompute people_directory throughput; do \
 		$(TEST_ENV) $(PY) bench/$$script.py || status=1; \
 	done; \
 	exit $$status
@@ -86,6 +87,9 @@ bench: install services system-deps
 # Pass options with ARGS, e.g. make bench-pages ARGS="--only 'plan' --repeats 5".
 bench-pages: install services
 	$(TEST_ENV) $(PY) bench/pages.py $(ARGS)
+
+bench-reporting: install services
+	$(TEST_ENV) $(PY) bench/reporting.py $(ARGS)
 
 bench-throughput: install services system-deps
 	$(TEST_ENV) $(PY) bench/throughput.py $(ARGS)

@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.harness import run_in_bench_database  # noqa: E402
 from bench.page_runner import EMPLOYEE, HR, MANAGER, Page, World, run_pages  # noqa: E402
+from bench.reporting import dashboard_pages  # noqa: E402
 
 DATABASE = "hrms_bench_pages"
 
@@ -322,6 +323,12 @@ def page_table() -> list[Page]:
         Page(EMPLOYEE, "feedback ask: answer", "feedback:ask_answer", open_ask_of_employee),
         Page(EMPLOYEE, "competency library", "competencies:competencies"),
         Page(EMPLOYEE, "e-mail preferences", "feedback:preferences"),
+
+        Page(HR, "reports: exports (form)", "reporting:exports"),
+        Page(HR, "reports: report jobs", "reporting:jobs"),
+        Page(MANAGER, "reports: report jobs", "reporting:jobs"),
+        # The dashboards without filters; bench/reporting.py adds filtered ones.
+        *dashboard_pages(),
     ]
     # fmt: on
 
@@ -420,6 +427,11 @@ NOT_MEASURED: dict[str, str] = {
         _ACTION,
     ),
     "appraisals:recompute_status": "polled by the progress page while a recompute runs",
+    "reporting:export": _ACTION,
+    **dict.fromkeys(
+        ("reporting:job_detail", "reporting:job_progress", "reporting:job_download"),
+        "a report job's page: the seeded data has none; bench/reporting.py runs exports",
+    ),
 }
 
 

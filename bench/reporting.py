@@ -1,0 +1,803 @@
+"""The reporting dashboards at two sizes against the floor page, and the appraisal
+exports of a cycle: wall time and peak Python memory.
+
+Seeds two organisations with ``seed_scale`` (1,000 and 10,000 employees, the whole
+world: three review cycles, engagements, plans, evaluations, appraisals, feedback,
+client surveys) in a throwaway database of its own, runs VACUUM ANALYZE as the
+owner, then:
+
+1. opens every dashboard of ``dashboard_table()`` as the HR admin and as the line
+   manager of the seeded data (``manager@``, a practice director: direct reports are
+   what the reporting scope counts, and seed_scale gives nobody more than eight),
+   and the score trend of the appraisal page as each role, with Django's test
+   client through the whole middleware stack, as the application role under
+   row-level security; the bare dashboards, and the same with filters that name rows
+   of the organisation (a closed cycle, a business unit, a client, a person, the
+   heatmap's columns). Measured as bench/pages.py measures pages (the same
+   machinery, bench/page_runner.py): warm-up requests, one request whose queries are
+   counted, then ``--repeats`` rounds of one request per (dashboard, size) and the
+   floor (bench/floor.py), round-robin;
+2. asks for the export of the appraisals of the cycle in review, as XLSX and as
+   CSV, as the HR admin (``reporting.services.request_export``: with
+   CELERY_TASK_ALWAYS_EAGER the outbox runs the job when the request commits, which
+   is the warm-up), then times ``--export-repeats`` runs of the job
+   (``reporting.services.run_report_job`` in the organisation's tenant context, as the
+   task runs it), the sizes alternating, each after the job was put back in the
+   queue, and one more run of each under ``tracemalloc`` for the peak of Python's
+   memory. Files go to a temporary MEDIA_ROOT, removed at the end.
+
+It prints one row per dashboard: the queries at each size, the median milliseconds,
+the median as a multiple of the floor's, the growth from the small size to the large
+one and the response size; ``flag`` marks a dashboard over the goals of issue
+"Reporting I" (more than 30 times the floor at the large size, a growth above 1.5,
+more than 15 queries); then per export the rows, the file's size, the median wall
+time (the goal: under 10 s at the large size) and the peak memory at each size. The
+flags are information. The exit status is 1 only for a broken invariant: a query
+count that differs between the sizes, an answer other than 200, a dashboard whose
+object the seeded data does not have, a URL of the reporting app that is neither
+measured nor in ``NOT_DASHBOARDS``, or an export that did not finish with one row
+per appraisal.
+
+Run it with ``make bench`` or ``make bench-reporting`` (the environment of ``make
+test``; see bench/README.md). ``--only REGEX`` measures the dashboards whose "role
+label url-name" matches; ``--no-exports`` skips the exports; ``--show-urls`` prints
+each URL at the large size; ``--keep`` reuses the seeded database of an earlier
+``--keep`` run and leaves it in place.
+
+bench/pages.py measures the dashboards of ``dashboard_pages()`` (those without
+filters) among every other page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+# The project first: this file's own directory, which Python puts on the path for a
+# script, holds this module, whose name is the reporting app's.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.harness import (  # noqa: E402
+    analyze,
+    database_description,
+    measure,
+    run_in_bench_database,
+    seed_organization,
+)
+from bench.page_runner import (  # noqa: E402
+    EMPLOYEE,
+    GOAL_GROWTH,
+    GOAL_TIMES_FLOOR,
+    HR,
+    MANAGER,
+    SEED,
+    Page,
+    Result,
+    World,
+    explain_queries,
+    find_url,
+    load_world,
+    signed_in_client,
+    size_label,
+    url_names,
+)
+
+DATABASE = "hrms_bench_reporting"
+# Issue "Reporting I": at most this many queries per dashboard (the floor ratio and
+# the growth are page_runner's goals of issue 12).
+GOAL_QUERIES = 15
+# Issue "Reporting I": the XLSX export of a cycle's appraisals at the large size.
+GOAL_EXPORT_SECONDS = 10.0
+EXPORT_FORMATS = ("xlsx", "csv")
+EXPORT_KIND = "appraisals"
+
+# The reporting app's URLs that are not dashboards, and where they are measured.
+NOT_DASHBOARDS: dict[str, str] = {
+    "reporting:export": "an action, POST only: a dashboard's export, a report job",
+    "reporting:exports": "the exports form: bench/pages.py; the exports run below",
+    "reporting:jobs": "the list of report jobs: bench/pages.py",
+    "reporting:job_detail": "a report job's page: the exports run below",
+    "reporting:job_progress": "a report job's progress: the exports run below",
+    "reporting:job_download": "a report job's file: the exports run below",
+}
+
+# The filters of a dashboard's query string that name rows of the organisation, found
+# in the seeded world (inside its tenant context): name → value.
+Filters = Callable[[World], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """A dashboard as a role opens it, with the filters that name rows of the
+    organisation (its static query string, if any, is the page's)."""
+
+    page: Page
+    filters: Filters | None = None
+
+
+# --- What is measured ----------------------------------------------------------------
+
+
+def _finders() -> dict[str, Callable[[World], Any]]:
+    """The queries whose first row by primary key a dashboard is opened on or
+    filtered by, the same kind of row at both sizes."""
+    from appraisals.enums import AppraisalStatus
+    from appraisals.models import Appraisal
+    from engagements.enums import CycleStatus, EngagementRole, PlanKind
+    from engagements.models import Engagement, Plan
+
+    def staffed_engagement(w: World) -> Any:
+        """An engagement the employee login is staffed on in the cycle in review."""
+        plans = Plan.objects.filter(
+            employee=w.employee,
+            kind=PlanKind.ENGAGEMENT,
+            cycle__status=CycleStatus.REVIEW,
+        )
+        return Engagement.objects.filter(pk__in=plans.values("engagement"))
+
+    def reviewed_engagement(w: World) -> Any:
+        """An engagement the manager login reviews (their line's are not always
+        staffed: directors' reports are managers)."""
+        return Engagement.objects.filter(
+            role_assignments__employee=w.manager,
+            role_assignments__role=EngagementRole.REVIEWER,
+        )
+
+    def own_appraisal(w: World) -> Any:
+        return Appraisal.objects.filter(
+            employee=w.employee, cycle__status=CycleStatus.REVIEW
+        )
+
+    def report_appraisal(w: World) -> Any:
+        """A direct report's, open, so that its provisional scores count."""
+        return Appraisal.objects.filter(
+            employee__line_manager=w.manager,
+            cycle__status=CycleStatus.REVIEW,
+            status=AppraisalStatus.OPEN,
+        )
+
+    return {
+        "staffed_engagement": staffed_engagement,
+        "reviewed_engagement": reviewed_engagement,
+        "own_appraisal": own_appraisal,
+        "report_appraisal": report_appraisal,
+    }
+
+
+def _first_pk(queryset: Any, what: str) -> int:
+    pk = queryset.order_by("pk").values_list("pk", flat=True).first()
+    if pk is None:
+        raise LookupError(f"no {what}")
+    return int(pk)
+
+
+def closed_cycle(w: World) -> dict[str, Any]:
+    """The first closed cycle: finalised appraisals instead of open ones."""
+    from engagements.enums import CycleStatus
+    from engagements.models import ReviewCycle
+
+    cycles = ReviewCycle.objects.filter(status=CycleStatus.CLOSED)
+    return {"cycle": _first_pk(cycles, "closed cycle")}
+
+
+def employee_unit(w: World) -> dict[str, Any]:
+    """The employee login's business unit: a team (one per level-two manager)."""
+    return {"business_unit": w.employee.business_unit_id}
+
+
+def staffed_client(w: World) -> dict[str, Any]:
+    """The client of an engagement the employee login is staffed on."""
+    from engagements.models import Client
+
+    engagements = _finders()["staffed_engagement"](w)
+    clients = Client.objects.filter(pk__in=engagements.values("client"))
+    return {"client": _first_pk(clients, "client of the employee's engagements")}
+
+
+def the_employee(w: World) -> dict[str, Any]:
+    return {"employee": w.employee.pk}
+
+
+def a_direct_report(w: World) -> dict[str, Any]:
+    """A person of the manager's line: their first direct report (the reporting
+    scope counts direct reports)."""
+    from organizations.models import Employee
+
+    reports = Employee.objects.filter(line_manager=w.manager)
+    return {"employee": _first_pk(reports, "direct report of the manager")}
+
+
+def dashboard_pages() -> list[Page]:
+    """The dashboards opened without filters that name rows of the organisation: the
+    HR admin's, and the line manager's of those a line manager may open (the
+    reviewer consistency is HR's); and the score trend the appraisal page loads, for
+    each role. bench/pages.py measures these too."""
+    find = _finders()
+    H = True  # a section that the appraisal page loads with HTMX
+    # fmt: off
+    return [
+        # role   label                                  url name                   object / query
+        Page(HR, "reports", "reporting:home"),
+        Page(HR, "reports: overview", "reporting:overview"),
+        Page(HR, "reports: scores", "reporting:scores"),
+        Page(HR, "reports: competencies", "reporting:competencies"),
+        Page(HR, "reports: competencies by job title", "reporting:competencies", query="columns=job_title"),
+        Page(HR, "reports: competencies by engagement type", "reporting:competencies", query="columns=engagement_type"),
+        Page(HR, "reports: engagements", "reporting:engagements"),
+        Page(HR, "reports: engagement", "reporting:engagement", find["staffed_engagement"]),
+        Page(HR, "reports: reviewers", "reporting:reviewers"),
+        Page(HR, "reports: trends", "reporting:trends"),
+        Page(HR, "appraisal: score trend section", "reporting:appraisal_trend", find["own_appraisal"], htmx=H),
+
+        Page(MANAGER, "reports", "reporting:home"),
+        Page(MANAGER, "reports: overview", "reporting:overview"),
+        Page(MANAGER, "reports: scores", "reporting:scores"),
+        Page(MANAGER, "reports: competencies", "reporting:competencies"),
+        Page(MANAGER, "reports: competencies by job title", "reporting:competencies", query="columns=job_title"),
+        Page(MANAGER, "reports: engagements", "reporting:engagements"),
+        Page(MANAGER, "reports: engagement (reviewed)", "reporting:engagement", find["reviewed_engagement"]),
+        Page(MANAGER, "reports: trends", "reporting:trends"),
+        Page(MANAGER, "appraisal (a report's): score trend", "reporting:appraisal_trend", find["report_appraisal"], htmx=H),
+
+        Page(EMPLOYEE, "appraisal: score trend section", "reporting:appraisal_trend", find["own_appraisal"], htmx=H),
+    ]
+    # fmt: on
+
+
+def dashboard_table() -> list[Dashboard]:
+    """``dashboard_pages()`` and the dashboards with filters that name rows of the
+    organisation."""
+
+    # fmt: off
+    filtered = [
+        Dashboard(Page(HR, "reports: overview, a closed cycle", "reporting:overview"), closed_cycle),
+        Dashboard(Page(HR, "reports: overview, a business unit", "reporting:overview"), employee_unit),
+        Dashboard(Page(HR, "reports: scores, a business unit", "reporting:scores"), employee_unit),
+        Dashboard(Page(HR, "reports: engagements, a client", "reporting:engagements"), staffed_client),
+        Dashboard(Page(HR, "reports: reviewers, a closed cycle", "reporting:reviewers"), closed_cycle),
+        Dashboard(Page(HR, "reports: trends, one person", "reporting:trends"), the_employee),
+        Dashboard(Page(MANAGER, "reports: overview, a closed cycle", "reporting:overview"), closed_cycle),
+        Dashboard(Page(MANAGER, "reports: trends, one person", "reporting:trends"), a_direct_report),
+    ]
+    # fmt: on
+    return [Dashboard(p) for p in dashboard_pages()] + filtered
+
+
+# --- Finding and measuring the dashboards ----------------------------------------------
+
+
+def slug_of(size: int) -> str:
+    return f"reporting-{size}"
+
+
+def dashboard_url(dashboard: Dashboard, world: World) -> str | None:
+    """The dashboard's URL in ``world`` (None when its object is not in the data);
+    LookupError when a filter's row is not."""
+    from organizations.tenancy import tenant_context
+
+    url = find_url(dashboard.page, world)
+    if url is None or dashboard.filters is None:
+        return url
+    with tenant_context(world.organization):
+        query = urlencode(dashboard.filters(world))
+    return f"{url}{'&' if '?' in url else '?'}{query}"
+
+
+@dataclass
+class Measured:
+    """The dashboards that could be measured, each with a key, the request of each
+    (``key@slug``: client, URL, headers) and what could not be found."""
+
+    dashboards: list[tuple[str, Dashboard]] = field(default_factory=list)
+    requests: dict[str, tuple[Any, str, dict[str, str]]] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+def resolve(table: list[Dashboard], worlds: dict[str, World]) -> Measured:
+    """Sign in each role of each world and find each dashboard's URL at every size;
+    a dashboard missing at one size is not measured (an error)."""
+    found = Measured()
+    clients: dict[tuple[str, str], Any] = {}
+    for slug, world in worlds.items():
+        for role in {d.page.role for d in table}:
+            if world.people[role] is None:
+                found.errors.setdefault(f"no login {role}@", []).append(slug)
+            else:
+                clients[slug, role] = signed_in_client(f"{role}@{slug}.test")
+    for index, dashboard in enumerate(table):
+        page = dashboard.page
+        urls: dict[str, str] = {}
+        for slug, world in worlds.items():
+            if (slug, page.role) not in clients:
+                continue
+            try:
+                url = dashboard_url(dashboard, world)
+            except LookupError as missing:
+                problem = f"{page.role} / {page.label}: {missing}"
+                found.errors.setdefault(problem, []).append(slug)
+                continue
+            if url is None:
+                problem = f"{page.role} / {page.label}: its object is not in the data"
+                found.errors.setdefault(problem, []).append(slug)
+            else:
+                urls[slug] = url
+        if len(urls) < len(worlds):
+            continue
+        key = f"d{index}"
+        found.dashboards.append((key, dashboard))
+        for slug, url in urls.items():
+            headers = {"HX-Request": "true"} if page.htmx else {}
+            found.requests[f"{key}@{slug}"] = (clients[slug, page.role], url, headers)
+    return found
+
+
+def line_sizes(worlds: dict[str, World]) -> dict[str, int]:
+    """How many direct reports the manager login has in each world (the line the
+    reporting scope counts)."""
+    from organizations.models import Employee
+    from organizations.tenancy import tenant_context
+
+    sizes: dict[str, int] = {}
+    for slug, world in worlds.items():
+        with tenant_context(world.organization):
+            sizes[slug] = Employee.objects.filter(line_manager=world.manager).count()
+    return sizes
+
+
+def report_dashboards(
+    measured: Measured,
+    sizes: list[tuple[str, int]],
+    results: dict[str, Result],
+    repeats: int,
+) -> int:
+    """Print the dashboards' table and summary; return how many invariants are
+    broken."""
+    (small, n_small), (large, n_large) = sizes
+    s, b = size_label(n_small), size_label(n_large)
+    floor = results["floor"]
+    print(
+        f"\n  Median of {repeats} requests per dashboard; ×fl = median / the floor's "
+        f"median; growth = ms {b} / ms {s};\n  flag: ×fl > {GOAL_TIMES_FLOOR:.0f} at "
+        f"{b}, growth > {GOAL_GROWTH}, q > {GOAL_QUERIES}, "
+        "QUERIES (count differs), HTTP <status>.\n"
+    )
+    header = (
+        f"  {'role':<8} {'dashboard':<42} {'q ' + s:>6} {'q ' + b:>6} "
+        f"{'ms ' + s:>8} {'ms ' + b:>8} {'×fl ' + s:>7} {'×fl ' + b:>7} "
+        f"{'growth':>6} {'KB ' + b:>7}  flag"
+    )
+    print(header)
+    print("  " + "-" * (len(header) - 2))
+    broken = int(floor.status != 200)
+    if broken:
+        print(f"  the floor answered HTTP {floor.status}")
+    over = 0
+    for key, dashboard in measured.dashboards:
+        page = dashboard.page
+        a, z = results[f"{key}@{small}"], results[f"{key}@{large}"]
+        flags = [f"HTTP {r.status}" for r in (a, z) if r.status != 200]
+        if a.queries != z.queries:
+            flags.append("QUERIES")
+        broken += bool(flags)
+        times_floor = z.median / floor.median
+        growth = z.median / a.median
+        goals = []
+        if times_floor > GOAL_TIMES_FLOOR:
+            goals.append(f"×fl>{GOAL_TIMES_FLOOR:.0f}")
+        if growth > GOAL_GROWTH:
+            goals.append(f"growth>{GOAL_GROWTH}")
+        if max(a.queries, z.queries) > GOAL_QUERIES:
+            goals.append(f"q>{GOAL_QUERIES}")
+        over += bool(goals)
+        print(
+            f"  {page.role:<8} {page.label[:42]:<42} {a.queries:>6} {z.queries:>6} "
+            f"{a.median * 1000:>8.1f} {z.median * 1000:>8.1f} "
+            f"{a.median / floor.median:>7.1f} {times_floor:>7.1f} {growth:>6.2f} "
+            f"{z.size / 1024:>7.1f}  {' '.join(flags + goals)}"
+        )
+    print(
+        f"\n  floor: {floor.queries} query, median {floor.median * 1000:.2f} ms "
+        f"(min {min(floor.seconds) * 1000:.2f} ms), {floor.size / 1024:.1f} KB"
+    )
+    print(
+        f"  {len(measured.dashboards)} dashboards measured; {over} over the goals; "
+        f"{broken} with a broken invariant (QUERIES or HTTP)."
+    )
+    return broken
+
+
+def run_dashboards(
+    options: argparse.Namespace, worlds: dict[str, World], sizes: dict[str, int]
+) -> int:
+    """Measure the dashboards with the floor and print them; the number of broken
+    invariants."""
+    from django.test import Client
+    from django.urls import reverse
+
+    table = dashboard_table()
+    listed = {d.page.url_name for d in table} | set(NOT_DASHBOARDS)
+    missing = [
+        name
+        for name in url_names()
+        if name.startswith("reporting:") and name not in listed
+    ]
+    if options.only:
+        pattern = re.compile(options.only)
+        table = [
+            d
+            for d in table
+            if pattern.search(f"{d.page.role} {d.page.label} {d.page.url_name}")
+        ]
+    measured = resolve(table, worlds)
+    for name in missing:
+        measured.errors[f"URL {name} is neither measured nor in NOT_DASHBOARDS"] = []
+    requests = measured.requests
+    if options.show_urls:
+        large = slug_of(options.large)
+        for key, dashboard in measured.dashboards:
+            url = requests[f"{key}@{large}"][1]
+            print(f"  {dashboard.page.role:<8} {dashboard.page.label:<42} {url}")
+    # The floor reads no session: an anonymous client.
+    requests["floor"] = (
+        Client(raise_request_exception=False),
+        reverse("bench_floor"),
+        {},
+    )
+    for error, where in measured.errors.items():
+        print(f"  ERROR: {error}" + (f" (in {', '.join(where)})" if where else ""))
+
+    results = {key: Result() for key in requests}
+
+    def get(key: str) -> float:
+        client, url, headers = requests[key]
+        started = time.perf_counter()
+        response = client.get(url, headers=headers)
+        elapsed = time.perf_counter() - started
+        result = results[key]
+        if result.status in (0, 200):  # the first other answer stays
+            result.status = response.status_code
+        result.size = len(response.content)
+        return elapsed
+
+    total = len(requests) * (options.warmup + 1 + options.repeats)
+    print(
+        f"\n  {len(measured.dashboards)} dashboards x {len(worlds)} sizes and the "
+        f"floor: {total} requests",
+        flush=True,
+    )
+    started = time.perf_counter()
+    queries, timings = measure(
+        list(requests), get, warmup=options.warmup, repeats=options.repeats
+    )
+    print(f"  measured in {time.perf_counter() - started:.0f} s")
+    for key, result in results.items():
+        result.queries, result.seconds = queries[key], timings[key]
+    broken = report_dashboards(measured, list(sizes.items()), results, options.repeats)
+    small, large = sizes
+    for key, dashboard in measured.dashboards:
+        if results[f"{key}@{small}"].queries != results[f"{key}@{large}"].queries:
+            explain_queries(
+                dashboard.page, [requests[f"{key}@{slug}"] for slug in sizes]
+            )
+    if measured.errors:
+        print(f"  {len(measured.errors)} error(s) above: dashboards not measured.")
+    return broken + len(measured.errors)
+
+
+# --- The exports -----------------------------------------------------------------------
+
+
+@dataclass
+class Export:
+    """One report job, run again and again: where, what, and what it gave."""
+
+    organization: Any
+    actor: Any
+    parameters: dict[str, Any]
+    job_id: int
+    expected_rows: int
+    rows: int = 0
+    bytes: int = 0
+    seconds: list[float] = field(default_factory=list)
+    peak: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def ask_for_export(world: World, file_format: str) -> Export:
+    """As the HR admin, ask for the export of the appraisals of the cycle in review;
+    with CELERY_TASK_ALWAYS_EAGER the outbox runs it as the request commits (the
+    warm-up). Without, the job is run here once instead."""
+    from appraisals.models import Appraisal
+    from engagements.enums import CycleStatus
+    from engagements.models import ReviewCycle
+    from organizations.models import Membership
+    from organizations.tenancy import tenant_context
+    from reporting.services import request_export
+
+    organization = world.organization
+    with tenant_context(organization):
+        cycle = ReviewCycle.objects.get(status=CycleStatus.REVIEW)
+        expected = Appraisal.objects.filter(cycle=cycle).count()
+        actor = Membership.objects.select_related("organization", "user").get(
+            user__email=f"{HR}@{organization.slug}.test"
+        )
+    parameters = {"cycle": cycle.pk}
+    with tenant_context(organization):
+        job = request_export(
+            actor=actor,
+            kind=EXPORT_KIND,
+            file_format=file_format,
+            parameters=parameters,
+        )
+    export = Export(organization, actor, parameters, job.pk, expected)
+    if _job(export).status != "done":
+        run_export(export)
+    check(export)
+    return export
+
+
+def _job(export: Export) -> Any:
+    from organizations.tenancy import tenant_context
+    from reporting.models import ReportJob
+
+    with tenant_context(export.organization):
+        return ReportJob.objects.get(pk=export.job_id)
+
+
+def requeue(export: Export) -> None:
+    """Put the job back in the queue, its file deleted, as a new job would be."""
+    from organizations.tenancy import tenant_context
+    from reporting.enums import JobStatus
+    from reporting.models import ReportJob
+
+    job = _job(export)
+    if job.file.name:
+        job.file.storage.delete(job.file.name)
+    with tenant_context(export.organization):
+        ReportJob.objects.filter(pk=export.job_id).update(
+            status=JobStatus.QUEUED,
+            progress=0,
+            row_count=0,
+            file="",
+            error="",
+            finished_at=None,
+        )
+
+
+def run_export(export: Export) -> float:
+    """Run the job as its task does (the tenant context, ``run_report_job``);
+    return the seconds."""
+    from organizations.tenancy import tenant_context
+    from reporting.services import run_report_job
+
+    started = time.perf_counter()
+    with tenant_context(export.organization):
+        run_report_job(organization=export.organization, job_id=export.job_id)
+    return time.perf_counter() - started
+
+
+def held_peak(export: Export) -> int:
+    """The peak of Python's memory while the export's rows are read into a list:
+    what an export that wrote its file only once it had every row would hold."""
+    from organizations.tenancy import tenant_context
+    from reporting.exports.registry import get_dataset
+    from reporting.scope import ReportScope
+
+    dataset = get_dataset(EXPORT_KIND)
+    if dataset is None:
+        raise LookupError(f"no export dataset {EXPORT_KIND!r}")
+    with tenant_context(export.organization):
+        tracemalloc.start()
+        rows = list(dataset.rows(ReportScope(export.actor), export.parameters))
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    del rows
+    return peak
+
+
+def check(export: Export) -> None:
+    """Record the job's rows and file size; a problem unless it finished with one
+    row per appraisal of the cycle."""
+    job = _job(export)
+    if job.status != "done":
+        export.problems.append(f"job {job.status}: {job.error or 'no error recorded'}")
+        return
+    export.rows = job.row_count
+    export.bytes = job.file.size if job.file.name else 0
+    if job.row_count != export.expected_rows:
+        export.problems.append(
+            f"{job.row_count} rows for {export.expected_rows} appraisals"
+        )
+
+
+def run_exports(
+    options: argparse.Namespace, worlds: dict[str, World], sizes: dict[str, int]
+) -> int:
+    """Time the exports at both sizes and print them; the number of broken
+    invariants."""
+    # Not a line per eagerly run job ("Task ... succeeded") between the tables.
+    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
+    exports: dict[tuple[str, str], Export] = {}
+    for file_format in EXPORT_FORMATS:
+        for slug in sizes:
+            exports[slug, file_format] = ask_for_export(worlds[slug], file_format)
+    keys = [key for key, export in exports.items() if not export.problems]
+
+    def once(key: tuple[str, str]) -> float:
+        export = exports[key]
+        requeue(export)
+        seconds = run_export(export)
+        check(export)
+        return seconds
+
+    started = time.perf_counter()
+    for _ in range(options.export_repeats):
+        # Alternate, so drift in machine load hits every export alike.
+        for key in keys:
+            exports[key].seconds.append(once(key))
+    for key in keys:
+        requeue(exports[key])
+        tracemalloc.start()
+        run_export(exports[key])
+        exports[key].peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        check(exports[key])
+    held = {
+        slug: held_peak(exports[slug, file_format])
+        for slug, file_format in keys
+        if file_format == EXPORT_FORMATS[0]
+    }
+    print(f"\n  exports measured in {time.perf_counter() - started:.0f} s")
+    return report_exports(exports, held, sizes, options.export_repeats)
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:.1f}"
+
+
+def report_exports(
+    exports: dict[tuple[str, str], Export],
+    held: dict[str, int],
+    sizes: dict[str, int],
+    repeats: int,
+) -> int:
+    """Print the exports' table, the ratios of the large size to the small one and
+    the memory of the rows held in a list (``held``, per size); return how many
+    exports are broken."""
+    from reporting.exports.base import CHUNK
+
+    (small, _), (large, n_large) = sizes.items()
+    print(
+        f"\n  Export of the appraisals of the cycle in review as the HR admin "
+        f"(run_report_job), median of {repeats} runs;\n  peak = Python's memory at "
+        f"its highest during one more run (tracemalloc); flag: over "
+        f"{GOAL_EXPORT_SECONDS:.0f} s at {size_label(n_large)}.\n"
+    )
+    header = (
+        f"  {'format':<6} {'employees':>9} {'rows':>7} {'file KB':>8} {'median s':>8} "
+        f"{'min s':>6} {'rows/s':>7} {'peak MiB':>8}  flag"
+    )
+    print(header)
+    print("  " + "-" * (len(header) - 2))
+    broken = 0
+    for (slug, file_format), export in exports.items():
+        if export.problems:
+            broken += 1
+            print(
+                f"  {file_format:<6} {sizes[slug]:>9,}  BROKEN: {'; '.join(export.problems)}"
+            )
+            continue
+        median = statistics.median(export.seconds)
+        flag = (
+            f">{GOAL_EXPORT_SECONDS:.0f} s"
+            if slug == large and median > GOAL_EXPORT_SECONDS
+            else ""
+        )
+        print(
+            f"  {file_format:<6} {sizes[slug]:>9,} {export.rows:>7,} "
+            f"{export.bytes / 1024:>8.0f} {median:>8.2f} {min(export.seconds):>6.2f} "
+            f"{export.rows / median:>7.0f} {_mib(export.peak):>8}  {flag}"
+        )
+    print()
+    for file_format in EXPORT_FORMATS:
+        a, z = exports[small, file_format], exports[large, file_format]
+        if a.problems or z.problems:
+            continue
+        print(
+            f"  {file_format}: {z.rows / a.rows:.1f}x the rows: time "
+            f"x{statistics.median(z.seconds) / statistics.median(a.seconds):.2f}, "
+            f"peak memory x{z.peak / a.peak:.2f} "
+            f"({_mib(a.peak)} → {_mib(z.peak)} MiB)"
+        )
+    if len(held) == len(sizes):
+        print(
+            f"  the same rows held in a list instead: {_mib(held[small])} → "
+            f"{_mib(held[large])} MiB (x{held[large] / held[small]:.2f}); the "
+            f"export reads {CHUNK:,} rows at a time"
+        )
+    return broken
+
+
+# --- The run ---------------------------------------------------------------------------
+
+
+def run(owner: str, options: argparse.Namespace) -> int:
+    """Seed both sizes, measure the dashboards and the exports; the exit status."""
+    from organizations.models import Organization
+
+    print(f"Reporting benchmark on {database_description()}", flush=True)
+    sizes = {slug_of(n): n for n in (options.small, options.large)}
+    worlds: dict[str, World] = {}
+    for slug, size in sizes.items():
+        if options.keep and Organization.objects.filter(slug=slug).exists():
+            print(f"  {slug}: kept from an earlier run (--keep)", flush=True)
+        else:
+            started = time.perf_counter()
+            seed_organization(slug, size, SEED)
+            seconds = time.perf_counter() - started
+            print(f"  seed_scale --employees {size:>6}: {seconds:7.1f} s", flush=True)
+        worlds[slug] = load_world(slug)
+    analyze(owner)
+    lines = line_sizes(worlds)
+    print(
+        "  the manager login's line (direct reports, what the reporting scope "
+        "counts): "
+        + ", ".join(f"{lines[slug]} at {size:,}" for slug, size in sizes.items())
+    )
+
+    broken = run_dashboards(options, worlds, sizes)
+    if not options.no_exports:
+        broken += run_exports(options, worlds, sizes)
+    if broken:
+        print(f"\n  {broken} broken invariant(s) above.")
+    return 1 if broken else 0
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--small", type=int, default=1000, help="employees (1000)")
+    parser.add_argument("--large", type=int, default=10000, help="employees (10000)")
+    parser.add_argument("--repeats", type=int, default=15, help="timed rounds (15)")
+    parser.add_argument("--warmup", type=int, default=1, help="warm-up requests (1)")
+    parser.add_argument(
+        "--export-repeats", type=int, default=3, help="timed runs per export (3)"
+    )
+    parser.add_argument("--only", help="regex over 'role label url-name'")
+    parser.add_argument("--no-exports", action="store_true", help="skip the exports")
+    parser.add_argument("--show-urls", action="store_true", help="print each URL")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help=f"reuse the seeded database {DATABASE} if it exists and keep it afterwards",
+    )
+    options = parser.parse_args(None if argv is None else list(argv))
+    # The export files: a directory of the run's, whatever MEDIA_ROOT says.
+    media = tempfile.mkdtemp(prefix="bench-reporting-")
+    os.environ["MEDIA_ROOT"] = media
+    try:
+        return run_in_bench_database(
+            lambda owner: run(owner, options),
+            database=DATABASE,
+            settings_module="bench.settings",
+            keep=options.keep,
+        )
+    finally:
+        shutil.rmtree(media, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
