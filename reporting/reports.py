@@ -176,7 +176,9 @@ def compute(report: Report, today: date | None = None) -> Any:
             report.choices.get("columns") or BY_BUSINESS_UNIT,
         )
     if report.dashboard == Dashboard.REVIEWERS:
-        return reviewer_consistency(report.reviews().filter(plan__cycle=cycle))
+        return reviewer_consistency(
+            report.reviews().filter(plan__cycle=cycle), page=report.page
+        )
     plans = report.scope.plans()
     if isinstance(report.filter, EngagementFilter):
         plans = report.filter.filter_plans(plans)

@@ -63,14 +63,23 @@ class ReportScope:
         their line (their own left out)."""
         if self.is_hr:
             return Appraisal.objects.all()
-        return appraisals_visible_to(self.membership).exclude(
-            employee__user_id=self.user_id
+        # The access function decides; the explicit list of the people it admits
+        # (their reports) lets PostgreSQL start from them through the employee
+        # index instead of testing every appraisal of the organisation.
+        return appraisals_visible_to(self.membership).filter(
+            employee_id__in=self._line()
         )
 
+    def _line(self) -> QuerySet[Any, Any]:
+        return Employee.objects.filter(line_manager__user_id=self.user_id).values("pk")
+
     def employee_ids(self) -> QuerySet[Any, Any]:
-        """The ids of the people whose figures count, as a subquery (the people of
-        ``appraisals``, in every cycle)."""
-        return self.appraisals().order_by().values("employee_id").distinct()
+        """The ids of the people whose figures count, as a subquery: HR everyone;
+        others the people of their line (those whose appraisals ``appraisals``
+        counts)."""
+        if self.is_hr:
+            return Employee.objects.values("pk")
+        return self._line()
 
     # --- Engagements ---------------------------------------------------------------
 
@@ -110,9 +119,14 @@ class ReportScope:
         engagement plans where they hold a role."""
         if self.is_hr:
             return Plan.objects.all()
+        # One UNION of ids, each branch from an index, rather than an OR that
+        # makes PostgreSQL test every plan (as ``engagements_visible_to``).
+        line = Plan.objects.filter(employee_id__in=self.employee_ids())
+        roles = Plan.objects.filter(
+            kind=PlanKind.ENGAGEMENT, engagement_id__in=self.role_engagement_ids()
+        )
         return Plan.objects.filter(
-            Q(employee_id__in=self.employee_ids())
-            | Q(kind=PlanKind.ENGAGEMENT, engagement_id__in=self.role_engagement_ids())
+            pk__in=line.order_by().values("pk").union(roles.order_by().values("pk"))
         )
 
     def reviews(self) -> QuerySet[Evaluation]:
@@ -122,12 +136,15 @@ class ReportScope:
         reviews = Evaluation.objects.filter(kind=EvaluationKind.REVIEW)
         if self.is_hr:
             return reviews
+        line = reviews.filter(
+            appraisal_id__in=self.appraisals().order_by().values("pk")
+        )
+        roles = reviews.filter(
+            plan__kind=PlanKind.ENGAGEMENT,
+            plan__engagement_id__in=self.role_engagement_ids(READER_PERMS),
+        )
         return reviews.filter(
-            Q(appraisal_id__in=self.appraisals().order_by().values("pk"))
-            | Q(
-                plan__kind=PlanKind.ENGAGEMENT,
-                plan__engagement_id__in=self.role_engagement_ids(READER_PERMS),
-            )
+            pk__in=line.order_by().values("pk").union(roles.order_by().values("pk"))
         )
 
     # --- Which dashboards -------------------------------------------------------

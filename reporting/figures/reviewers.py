@@ -33,11 +33,17 @@ class ReviewerRow:
     bias: Decimal | None
 
 
+PAGE_SIZE = 25
+
+
 @dataclass(frozen=True)
 class Consistency:
-    rows: list[ReviewerRow]
+    rows: list[ReviewerRow]  # the page's reviewers, most lenient first
     organisation_mean: Decimal | None
     ratings: int
+    total: int = 0  # reviewers in all
+    page: int = 1
+    pages: int = 1
 
     @property
     def is_empty(self) -> bool:
@@ -51,9 +57,11 @@ class Consistency:
         )
 
 
-def reviewer_consistency(reviews: QuerySet[Evaluation]) -> Consistency:
+def reviewer_consistency(
+    reviews: QuerySet[Evaluation], *, page: int = 1, per_page: int = PAGE_SIZE
+) -> Consistency:
     """The consistency figures of the reviewers of ``reviews`` (narrowed to a cycle
-    by the caller), most lenient first. Two queries."""
+    by the caller), most lenient first, one page of ``per_page``. Two queries."""
     rated = reviews.filter(status__in=RATED, reviewer__isnull=False)
     counts = dict(rated.order_by().values_list("reviewer_id").annotate(n=Count("pk")))
     rows = list(
@@ -117,8 +125,13 @@ def reviewer_consistency(reviews: QuerySet[Evaluation]) -> Consistency:
     result.sort(key=lambda r: (-(r.bias or 0), r.name.casefold(), r.employee_id))
     all_n = sum(n for n, _ in by_competency.values())
     all_total = sum((t for _, t in by_competency.values()), Decimal(0))
+    pages = max(1, -(-len(result) // per_page))
+    page = min(max(1, page), pages)
     return Consistency(
-        rows=result,
+        rows=result[(page - 1) * per_page : page * per_page],
         organisation_mean=rounded(all_total / all_n) if all_n else None,
         ratings=int(all_n),
+        total=len(result),
+        page=page,
+        pages=pages,
     )

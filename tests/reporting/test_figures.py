@@ -284,3 +284,17 @@ def test_feedback_volume_counts_only_feedback_the_viewer_may_read(world):
     assert volume(world.manager) == {"praise": 1, "improvement": 1, "note": 0}
     # The engagement's reviewer reads all of its feedback.
     assert volume(world.reviewer) == {"praise": 1, "improvement": 1, "note": 1}
+
+
+def test_reviewers_come_a_page_at_a_time_most_lenient_first(world):
+    with tenant_context(world.org):
+        reviews = ReportScope(world.hr).reviews().filter(plan__cycle=world.cycle)
+
+        first = reviewer_consistency(reviews, per_page=1)
+        second = reviewer_consistency(reviews, per_page=1, page=2)
+
+    assert (first.total, first.pages) == (2, 2)
+    assert [r.name for r in first.rows + second.rows] == [
+        "Rita Reviewer",
+        "Rolf Reviewer",
+    ]
