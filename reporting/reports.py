@@ -174,6 +174,7 @@ def compute(report: Report, today: date | None = None) -> Any:
         return competency_heatmap(
             report.reviews().filter(plan__cycle=cycle),
             report.choices.get("columns") or BY_BUSINESS_UNIT,
+            narrow=not report.scope.is_hr,
         )
     if report.dashboard == Dashboard.REVIEWERS:
         return reviewer_consistency(

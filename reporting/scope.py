@@ -23,7 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from appraisals.enums import EvaluationKind
@@ -183,3 +185,22 @@ def may_read_surveys(scope: ReportScope, engagement: Engagement) -> bool:
     if ids is None:
         return True
     return Engagement.objects.filter(pk=engagement.pk, pk__in=ids).exists()
+
+
+def ids_in(table: str, column: str, ids: QuerySet[Any, Any]) -> Q | RawSQL:
+    """``table.column`` among the ids of the subquery ``ids``, computed once.
+
+    PostgreSQL estimates a viewer's scoped set (a UNION through their line or roles)
+    at one row, and then compares every row of the organisation's table with each of
+    its members: 3.4 million comparisons for a manager's heatmap at 1,000 employees.
+    ``= ANY(ARRAY(subquery))`` is evaluated once, as an array, and the column's index
+    serves the rest. For small sets only (the organisation's whole set would make a
+    large array); SQLite gets the plain ``IN``."""
+    if connection.vendor != "postgresql":
+        return Q(**{f"{column}__in": ids})
+    sql, params = ids.query.sql_with_params()
+    return RawSQL(  # noqa: S611 - the subquery is Django's, compiled with its params
+        f'"{table}"."{column}" = ANY(ARRAY({sql}))',
+        params,
+        output_field=BooleanField(),
+    )

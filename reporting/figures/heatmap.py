@@ -14,13 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Avg, Count, F, QuerySet, Sum
+from django.db.models import Avg, Count, F, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from appraisals.enums import EvaluationStatus
 from appraisals.models import CompetencyRating, Evaluation
 from reporting.figures.stats import MIN_GROUP, rounded
 from reporting.filters import BY_BUSINESS_UNIT, BY_ENGAGEMENT_TYPE, BY_JOB_TITLE
+from reporting.scope import ids_in
 
 RATED = (EvaluationStatus.SUBMITTED, EvaluationStatus.APPROVED)
 COLUMN_FIELDS = {
@@ -88,13 +89,20 @@ def _cell(count: int, total: Decimal | None, expected: Decimal | None) -> Cell:
     return Cell(count, rounded(average), rounded(expected), rounded(gap))
 
 
-def competency_heatmap(reviews: QuerySet[Evaluation], column_by: str) -> Heatmap:
+def competency_heatmap(
+    reviews: QuerySet[Evaluation], column_by: str, *, narrow: bool = False
+) -> Heatmap:
     """The heatmap of the competency ratings of ``reviews`` (scoped, filtered and
-    narrowed to a cycle by the caller), columns by ``column_by``. One query."""
+    narrowed to a cycle by the caller), columns by ``column_by``. ``narrow``: the
+    reviews are a viewer's few (a manager's line, a reviewer's engagements), read
+    first as a set of ids (``ids_in``). One query."""
     field = COLUMN_FIELDS[column_by]
+    rated = reviews.filter(status__in=RATED).values("pk")
     rows = (
         CompetencyRating.objects.filter(
-            evaluation__in=reviews.filter(status__in=RATED).values("pk"),
+            ids_in("appraisals_competencyrating", "evaluation_id", rated)
+            if narrow
+            else Q(evaluation__in=rated),
             not_applicable=False,
             value__isnull=False,
         )

@@ -298,3 +298,16 @@ def test_reviewers_come_a_page_at_a_time_most_lenient_first(world):
         "Rita Reviewer",
         "Rolf Reviewer",
     ]
+
+
+def test_a_managers_heatmap_counts_their_line_read_as_a_set_of_ids(world):
+    with tenant_context(world.org):
+        reviews = ReportScope(world.manager).reviews().filter(plan__cycle=world.cycle)
+
+        narrow = competency_heatmap(reviews, BY_BUSINESS_UNIT, narrow=True)
+        plain = competency_heatmap(reviews, BY_BUSINESS_UNIT)
+
+    assert narrow == plain
+    assert narrow.columns == ["Audit"]
+    (row,) = narrow.rows
+    assert [(c.count, c.average) for c in row.cells] == [(2, None)]
