@@ -17,7 +17,6 @@ from engagements.models import Engagement
 from organizations.enums import Role
 from organizations.models import Employee, Invitation, Membership, Organization
 from organizations.tenancy import tenant_context
-from reporting.enums import JobStatus
 from reporting.models import ReportJob
 from tests.authz.policy import Actor, Target
 from tests.authz.world_engagements import engagement_objects
@@ -30,7 +29,7 @@ from tests.factories import (
     MembershipFactory,
     OrganizationFactory,
 )
-from tests.reporting_factories import ReportJobFactory
+from tests.reporting_factories import finished_report_job
 
 # Engagement roles that give what the reviewer's gives on every URL; the matrix runs
 # the reviewer only (see ``test_other_engagement_roles_answer_like_the_reviewer``).
@@ -86,13 +85,8 @@ def _report_job(requester: Membership) -> ReportJob:
     """A ready export of ``requester``'s (its file is stored by the download URL's
     ``PREPARE``, in the test's MEDIA_ROOT)."""
     organization = requester.organization
-    return ReportJobFactory(
-        organization=organization,
-        requested_by=requester.user,
-        status=JobStatus.DONE,
-        progress=100,
-        row_count=1,
-        file=f"reports/{organization.pk}/matrix-report.csv",
+    return finished_report_job(
+        requester, f"reports/{organization.pk}/matrix-report.csv"
     )
 
 

@@ -24,7 +24,6 @@ from engagements.services.roles import assign_role
 from organizations.enums import Role
 from organizations.models import Employee, Membership, Organization
 from organizations.tenancy import tenant_context
-from reporting.enums import JobStatus
 from reporting.models import ReportJob
 from tests.appraisal_factories import RecomputeRunFactory
 from tests.authz.engine import close_download
@@ -65,7 +64,7 @@ from tests.feedback_factories import (
     FeedbackFactory,
     FeedbackRequestFactory,
 )
-from tests.reporting_factories import ReportJobFactory
+from tests.reporting_factories import finished_report_job
 
 pytestmark = pytest.mark.django_db
 
@@ -230,18 +229,10 @@ def _feedback_and_appraisal_objects(
 
 def _report_job(requester: Membership) -> ReportJob:
     """A finished export of ``requester``'s with its file stored."""
-    organization = requester.organization
     name = default_storage.save(
-        f"reports/{organization.pk}/budget.csv", ContentFile(b"Employee\r\n")
+        f"reports/{requester.organization.pk}/budget.csv", ContentFile(b"Employee\r\n")
     )
-    return ReportJobFactory(
-        organization=organization,
-        requested_by=requester.user,
-        status=JobStatus.DONE,
-        progress=100,
-        row_count=1,
-        file=name,
-    )
+    return finished_report_job(requester, name)
 
 
 def _engagement_objects(

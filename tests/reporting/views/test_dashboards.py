@@ -155,13 +155,21 @@ def _count(client, path):
     return len([q for q in queries if not BOOKKEEPING.match(q["sql"])])
 
 
-@pytest.mark.parametrize("name", [*DASHBOARDS, "engagement"])
-@pytest.mark.parametrize("role", ["hr", "manager"])
+@pytest.mark.parametrize(
+    ("role", "name"),
+    [
+        *[("hr", name) for name in [*DASHBOARDS, "engagement"]],
+        # Reviewer consistency is HR's only (403 for a manager, checked above).
+        *[
+            ("manager", name)
+            for name in [*DASHBOARDS, "engagement"]
+            if name != "reviewers"
+        ],
+    ],
+)
 def test_query_count_does_not_grow_with_the_organisation(db, client_as, name, role):
     small = build_world(OrganizationFactory(slug="small", name="Small"))
     large = build_world(OrganizationFactory(slug="large", name="Large"), extra_people=6)
-    if role == "manager" and name == "reviewers":
-        pytest.skip("HR only")
 
     counts = [
         _count(
