@@ -1,8 +1,11 @@
-"""The organizations app: after each migration, row-level security is (re)installed."""
+"""The organizations app: after each migration, row-level security is (re)installed.
+Importing it registers the ``field__any`` lookup (``organizations.lookups``)."""
 
 from django.apps import AppConfig
 from django.conf import settings
 from django.db.models.signals import post_migrate
+
+from organizations import lookups  # noqa: F401 - registers ``field__any``
 
 
 def _install_rls(

@@ -85,3 +85,266 @@ class ReportJob(TenantModel):
         """The file name offered to the browser: the report and the day requested."""
         day = timezone.localtime(self.created_at).date().isoformat()
         return f"{self.kind}-{day}.{self.file_format}"
+
+
+# --- Rating tallies ---------------------------------------------------------------------
+#
+# The competency ratings of a cycle, summed per the dimensions the organisation-wide
+# heatmap and reviewer consistency group by, kept by PostgreSQL statement-level
+# triggers in the transaction of every write they depend on (migration
+# ``0002_rating_tallies``, docs/reporting.md "Cost"), whichever code writes it. Never
+# written by the application; ``reporting.tallies`` recounts them (and is what the
+# dashboards read where no trigger keeps them). A rating counts as the heatmap
+# counts it: in a review evaluation that is submitted or approved, not N/A, with a
+# value. A tally reaching zero ratings is deleted.
+
+
+def _key(to: str, *, null: bool = False) -> models.ForeignKey:
+    # No database constraint: derived rows, kept by the triggers with the rows they
+    # count, and never a reason to refuse deleting a cycle or a unit.
+    return models.ForeignKey(
+        to,
+        null=null,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+
+
+class CompetencyTally(TenantModel):
+    """The ratings of ``competency`` in ``cycle`` given to people of ``business_unit``
+    with ``job_title`` on plans of ``engagement_type`` (None: a general plan, or an
+    engagement without a type): how many, their sum and the sum of their expected
+    levels. One row per combination that has ratings: a few thousand per cycle at
+    10,000 employees, against ~100,000 ratings."""
+
+    cycle = _key("engagements.ReviewCycle")
+    competency = _key("competencies.Competency")
+    business_unit = _key("organizations.BusinessUnit", null=True)
+    job_title = _key("organizations.JobTitle", null=True)
+    engagement_type = _key("engagements.EngagementType", null=True)
+    n = models.IntegerField()
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    expected = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "organization",
+                    "cycle",
+                    "competency",
+                    "business_unit",
+                    "job_title",
+                    "engagement_type",
+                ],
+                nulls_distinct=False,
+                name="competency_tally_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle_id}/{self.competency_id}: {self.n}"
+
+
+class ReviewerTally(TenantModel):
+    """The ratings of ``competency`` that ``reviewer`` gave in ``cycle``: how many,
+    their sum and the sum of their squares (the reviewer's mean, spread and bias
+    follow exactly). Reviews without a reviewer are not counted here."""
+
+    cycle = _key("engagements.ReviewCycle")
+    reviewer = _key("organizations.Employee")
+    competency = _key("competencies.Competency")
+    n = models.IntegerField()
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    squares = models.DecimalField(max_digits=16, decimal_places=4)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "cycle", "reviewer", "competency"],
+                name="reviewer_tally_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle_id}/{self.reviewer_id}/{self.competency_id}: {self.n}"
+
+
+# --- Cycle tallies ------------------------------------------------------------------------
+#
+# Kept the same way (migration ``0003_cycle_tallies``): what HR's cycle overview and
+# trends read for the whole organisation instead of a cycle's review evaluations
+# and every cycle's appraisals.
+
+
+class ReviewDayTally(TenantModel):
+    """The review evaluations of ``cycle`` created on ``day`` and those approved on
+    ``day``, days in the organisation's time zone (the triggers count each day anew
+    when the organisation changes its time zone). The cycle overview's completion
+    line: a row per day with either, a few hundred per cycle at most."""
+
+    cycle = _key("engagements.ReviewCycle")
+    day = models.DateField()
+    created = models.IntegerField()
+    approved = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "cycle", "day"], name="review_day_tally_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle_id}/{self.day}: {self.created}, {self.approved}"
+
+
+class OwedReviewTally(TenantModel):
+    """The review evaluations of ``cycle`` that ``reviewer`` owes (a draft, or one
+    sent back to them) with ``due_date``: the cycle overview's reviewers with the most
+    overdue work, counted from a row per (reviewer, due date) instead of the cycle's
+    reviews."""
+
+    cycle = _key("engagements.ReviewCycle")
+    reviewer = _key("organizations.Employee")
+    due_date = models.DateField(null=True)
+    n = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "cycle", "reviewer", "due_date"],
+                nulls_distinct=False,
+                name="owed_review_tally_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle_id}/{self.reviewer_id}/{self.due_date}: {self.n}"
+
+
+class ScoreTally(TenantModel):
+    """The appraisals of ``cycle`` with a final score whose person is in
+    ``business_unit`` with ``job_title``, per appraisal ``status``: how many and the
+    sum of their final scores. The trends across cycles: a few hundred rows per
+    cycle, against one appraisal per employee."""
+
+    cycle = _key("engagements.ReviewCycle")
+    business_unit = _key("organizations.BusinessUnit", null=True)
+    job_title = _key("organizations.JobTitle", null=True)
+    status = models.CharField(max_length=12)
+    scored = models.IntegerField()
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "organization",
+                    "cycle",
+                    "business_unit",
+                    "job_title",
+                    "status",
+                ],
+                nulls_distinct=False,
+                name="score_tally_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle_id}/{self.business_unit_id}/{self.status}: {self.scored}"
+
+
+class DistributionTally(TenantModel):
+    """The appraisals of ``cycle`` whose person is in ``business_unit`` with
+    ``job_title``, per appraisal ``status``, ``final_score`` (None: not scored yet)
+    and percent ``band`` (0-4, as ``figures.distribution.band_expression``): how
+    many. The score distribution's histogram, bands, medians and groups by business
+    unit and job title, exactly: at most one row per appraisal, fewer the more
+    people share a score."""
+
+    cycle = _key("engagements.ReviewCycle")
+    business_unit = _key("organizations.BusinessUnit", null=True)
+    job_title = _key("organizations.JobTitle", null=True)
+    status = models.CharField(max_length=12)
+    final_score = models.DecimalField(max_digits=5, decimal_places=2, null=True)
+    band = models.SmallIntegerField()
+    n = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "organization",
+                    "cycle",
+                    "business_unit",
+                    "job_title",
+                    "status",
+                    "final_score",
+                    "band",
+                ],
+                nulls_distinct=False,
+                name="distribution_tally_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle_id}/{self.business_unit_id}/{self.final_score}: {self.n}"
+
+
+class StaffingTally(TenantModel):
+    """How many engagement plans ``employee`` has in ``cycle`` on engagements of
+    ``engagement_type`` (None: an engagement without a type). What
+    ``TypeDistributionTally`` follows: a person counts under a type while this is
+    above zero."""
+
+    cycle = _key("engagements.ReviewCycle")
+    employee = _key("organizations.Employee")
+    engagement_type = _key("engagements.EngagementType", null=True)
+    plans = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "cycle", "employee", "engagement_type"],
+                nulls_distinct=False,
+                name="staffing_tally_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle_id}/{self.employee_id}/{self.engagement_type_id}"
+
+
+class TypeDistributionTally(TenantModel):
+    """The appraisals of ``cycle`` of the people staffed on an engagement of
+    ``engagement_type`` in that cycle (each person once per type, however many such
+    plans), per appraisal ``status``, ``final_score`` and percent ``band``: how
+    many. The score distribution by engagement type."""
+
+    cycle = _key("engagements.ReviewCycle")
+    engagement_type = _key("engagements.EngagementType", null=True)
+    status = models.CharField(max_length=12)
+    final_score = models.DecimalField(max_digits=5, decimal_places=2, null=True)
+    band = models.SmallIntegerField()
+    n = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "organization",
+                    "cycle",
+                    "engagement_type",
+                    "status",
+                    "final_score",
+                    "band",
+                ],
+                nulls_distinct=False,
+                name="type_distribution_tally_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle_id}/{self.engagement_type_id}/{self.final_score}: {self.n}"

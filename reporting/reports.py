@@ -10,7 +10,7 @@ organisation make the report invalid: no figures, the messages beside the fields
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from types import SimpleNamespace
 from typing import Any
@@ -24,12 +24,18 @@ from engagements.models import Plan, ReviewCycle
 from feedback.selectors.access import feedback_visible_to
 from organizations.models import Membership
 from reporting.figures.cycles import current_of, report_cycles, scale_of
-from reporting.figures.distribution import score_distribution
+from reporting.figures.distribution import (
+    distribution_from_tallies,
+    score_distribution,
+)
 from reporting.figures.engagements import engagement_analytics
-from reporting.figures.heatmap import competency_heatmap
-from reporting.figures.overview import cycle_overview
-from reporting.figures.reviewers import reviewer_consistency
-from reporting.figures.trends import person_trend, score_trends
+from reporting.figures.heatmap import competency_heatmap, heatmap_from_tallies
+from reporting.figures.overview import cycle_overview, overview_from_tallies
+from reporting.figures.reviewers import (
+    consistency_from_tallies,
+    reviewer_consistency,
+)
+from reporting.figures.trends import person_trend, score_trends, trends_from_tallies
 from reporting.filters import (
     BY_BUSINESS_UNIT,
     BY_ENGAGEMENT,
@@ -39,8 +45,15 @@ from reporting.filters import (
     OverviewFilter,
     TrendFilter,
 )
+from reporting.models import (
+    CompetencyTally,
+    DistributionTally,
+    ScoreTally,
+    TypeDistributionTally,
+)
 from reporting.permissions import Dashboard, require
 from reporting.scope import ReportScope
+from reporting.tallies import tally_filters
 
 FILTERS: dict[Dashboard, type[AppraisalFilter]] = {
     Dashboard.OVERVIEW: OverviewFilter,
@@ -64,6 +77,7 @@ class Report:
     valid: bool
     cycle: ReviewCycle | None
     page: int = 1  # of a dashboard that pages its rows
+    _selected: list[int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def narrowed(self) -> bool:
@@ -88,23 +102,45 @@ class Report:
             values["cycle"] = str(self.cycle.pk)
         return {name: str(value) for name, value in values.items() if value}
 
+    def tally_filters(self) -> dict[str, Any] | None:
+        """The rating tallies' lookups that count what this report counts, or None
+        when they cannot (``reporting.tallies.tally_filters``)."""
+        data = self.filter.data or {}
+        narrowing = {
+            name: self.choices.get(name)
+            for name in self.filter.filters
+            if name not in NOT_NARROWING and data.get(name)
+        }
+        return tally_filters(is_hr=self.scope.is_hr, narrowing=narrowing)
+
     def appraisals(self) -> QuerySet[Appraisal]:
         """The scoped appraisals the filters select (every cycle)."""
         if not self.valid:
             return Appraisal.objects.none()
         return self.filter.qs
 
-    def _people(self) -> Any:
-        return self.appraisals().order_by().values("employee_id")
+    def _people(self) -> list[int]:
+        """The people the narrowing filters select, read once (one query, the
+        first time): a business unit or a client is a small part of the
+        organisation, and a list of ids lets every figure's query start from them
+        through the person's index."""
+        if self._selected is None:
+            self._selected = list(
+                self.appraisals()
+                .order_by()
+                .values_list("employee_id", flat=True)
+                .distinct()
+            )
+        return self._selected
 
     def plans(self) -> QuerySet[Plan]:
         plans = self.scope.plans()
-        return plans.filter(employee_id__in=self._people()) if self.narrowed else plans
+        return plans.filter(employee_id__any=self._people()) if self.narrowed else plans
 
     def reviews(self) -> QuerySet[Evaluation]:
         reviews = self.scope.reviews()
         if self.narrowed:
-            reviews = reviews.filter(employee_id__in=self._people())
+            reviews = reviews.filter(employee_id__any=self._people())
         return reviews
 
 
@@ -154,11 +190,16 @@ def compute(report: Report, today: date | None = None) -> Any:
     if not report.valid:
         return None
     if report.dashboard == Dashboard.TRENDS:
+        tallied = report.tally_filters()
+        if tallied is not None:
+            return trends_from_tallies(ScoreTally.objects.filter(**tallied))
         return score_trends(report.appraisals())
     cycle = report.cycle
     if cycle is None:
         return None
     if report.dashboard == Dashboard.OVERVIEW:
+        if report.tally_filters() == {}:
+            return overview_from_tallies(cycle, today=today or timezone.localdate())
         return cycle_overview(
             cycle,
             appraisals=report.appraisals(),
@@ -167,16 +208,39 @@ def compute(report: Report, today: date | None = None) -> Any:
             today=today or timezone.localdate(),
         )
     if report.dashboard == Dashboard.SCORES:
-        return score_distribution(
-            report.appraisals().filter(cycle=cycle), cycle, scale_of(cycle)
-        )
+        appraisals = report.appraisals().filter(cycle=cycle)
+        tallied = report.tally_filters()
+        if tallied is not None:
+            return distribution_from_tallies(
+                DistributionTally.objects.filter(cycle=cycle, **tallied),
+                cycle,
+                scale_of(cycle),
+                types=(
+                    None
+                    if tallied
+                    else TypeDistributionTally.objects.filter(cycle=cycle)
+                ),
+                appraisals=appraisals,
+            )
+        return score_distribution(appraisals, cycle, scale_of(cycle))
     if report.dashboard == Dashboard.COMPETENCIES:
+        columns = report.choices.get("columns") or BY_BUSINESS_UNIT
+        tallied = report.tally_filters()
+        if tallied is not None:
+            return heatmap_from_tallies(
+                CompetencyTally.objects.filter(cycle=cycle, **tallied),
+                columns,
+                page=report.page,
+            )
         return competency_heatmap(
             report.reviews().filter(plan__cycle=cycle),
-            report.choices.get("columns") or BY_BUSINESS_UNIT,
+            columns,
             narrow=not report.scope.is_hr,
+            page=report.page,
         )
     if report.dashboard == Dashboard.REVIEWERS:
+        if report.tally_filters() == {}:
+            return consistency_from_tallies(cycle, page=report.page)
         return reviewer_consistency(
             report.reviews().filter(plan__cycle=cycle), page=report.page
         )

@@ -14,17 +14,20 @@ open.
   count the plans and goals.
 - **Employees**: their own figures only (their trend on their appraisal page).
 
-Every method builds a queryset and runs no query; the dashboards use them as
-subqueries, so the scope costs nothing of its own.
+For HR admins every method builds a queryset and runs no query. For anyone else the
+scope first reads, in one query (``_facts``, the first time it is needed), the
+viewer's direct reports and the engagements of each of their roles; every method then
+filters by those ids as one array parameter (``field__any``), so that each figure's
+query stays small to build and to plan, however many figures the page shows.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Q, QuerySet
+from django.db.models import BooleanField, CharField, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 
@@ -33,13 +36,17 @@ from appraisals.models import Appraisal, Evaluation
 from appraisals.selectors.access import appraisals_visible_to
 from engagements.enums import PlanKind
 from engagements.models import Engagement, Plan
-from engagements.selectors.access import engagement_ids_with_perm
+from engagements.selectors.access import engagement_perm_parts
 from feedback.permissions import READER_PERMS
 from organizations.models import Employee, Membership
 
 # The engagement permissions that make someone a planner, reviewer or approver.
 PLANNER_PERM = "plan_engagement"
 ROLE_PERMS = (PLANNER_PERM, *READER_PERMS)
+# ``_facts``' key of the direct reports (no permission is named so), and where the
+# facts are kept on the membership object of the request.
+LINE = "line"
+FACTS_ATTRIBUTE = "_report_scope_facts"
 
 
 @dataclass(frozen=True)
@@ -47,8 +54,6 @@ class ReportScope:
     """The viewer of a report and what of the organisation they may count."""
 
     membership: Membership
-    # Answers worth one query per request (``has_line``), kept on the scope.
-    _cache: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def is_hr(self) -> bool:
@@ -72,8 +77,31 @@ class ReportScope:
             employee_id__in=self._line()
         )
 
+    def _facts(self) -> dict[str, list[int]]:
+        """The viewer's direct reports (``"line"``) and, per role permission, the
+        engagements they hold it on. One query, the first time per membership
+        object: every scope of a request (the page's, its menu's, its pickers')
+        shares the answer."""
+        facts: dict[str, list[int]] | None = getattr(
+            self.membership, FACTS_ATTRIBUTE, None
+        )
+        if facts is None:
+            line = (
+                Employee.objects.filter(line_manager__user_id=self.user_id)
+                .order_by()  # a part of a UNION (SQLite refuses an ORDER BY there)
+                .annotate(tag=Value(LINE, output_field=CharField()))
+                .values_list("tag", "pk")
+            )
+            facts = {LINE: [], **{p: [] for p in ROLE_PERMS}}
+            for tag, pk in line.union(
+                *engagement_perm_parts(self.membership, ROLE_PERMS), all=True
+            ):
+                facts[tag].append(pk)
+            setattr(self.membership, FACTS_ATTRIBUTE, facts)
+        return facts
+
     def _line(self) -> QuerySet[Any, Any]:
-        return Employee.objects.filter(line_manager__user_id=self.user_id).values("pk")
+        return Employee.objects.filter(pk__any=self._facts()[LINE]).values("pk")
 
     def employee_ids(self) -> QuerySet[Any, Any]:
         """The ids of the people whose figures count, as a subquery: HR everyone;
@@ -88,10 +116,9 @@ class ReportScope:
     def role_engagement_ids(self, perms: tuple[str, ...] = ROLE_PERMS) -> Any:
         """The ids of the engagements where the viewer holds one of ``perms``, as a
         subquery (empty for nobody; HR admins need none: see ``engagements``)."""
-        ids = engagement_ids_with_perm(self.membership, perms[0])
-        for perm in perms[1:]:
-            ids = ids.union(engagement_ids_with_perm(self.membership, perm))
-        return ids
+        facts = self._facts()
+        ids = sorted({pk for perm in perms for pk in facts[perm]})
+        return Engagement.objects.filter(pk__any=ids).values("pk")
 
     def engagements(self) -> QuerySet[Engagement]:
         """The engagements the viewer sees analytics of: HR all; others those where
@@ -153,14 +180,10 @@ class ReportScope:
 
     def has_line(self) -> bool:
         """Whether the viewer has a direct report (HR: True): whether their line
-        may count anyone. One query, the first time per scope."""
+        may count anyone. One query, the first time per scope (``_facts``)."""
         if self.is_hr:
             return True
-        if "has_line" not in self._cache:
-            self._cache["has_line"] = Employee.objects.filter(
-                line_manager__user_id=self.user_id
-            ).exists()
-        return bool(self._cache["has_line"])
+        return bool(self._facts()[LINE])
 
 
 def get_engagement_for_report(scope: ReportScope, pk: int) -> Engagement:

@@ -20,7 +20,6 @@ from guardian.shortcuts import remove_perm
 
 from appraisals.consistency import check_scores, snapshot_differences
 from appraisals.enums import AppraisalStatus
-from appraisals.management.commands.check_consistency import read_only
 from appraisals.models import Appraisal, Evaluation, GoalRating
 from appraisals.scores import recompute_appraisals
 from bench.recompute import seed_cycle
@@ -37,6 +36,7 @@ from organizations.models import (
 )
 from organizations.notifications import queue_email, receives_email
 from organizations.tenancy import tenant_context
+from reporting.management.commands.check_consistency import read_only
 from tests.appraisals.test_scoring_rules import build_worked_example
 from tests.engagement_factories import EngagementFactory, GoalFactory, PlanFactory
 from tests.factories import MembershipFactory, OrganizationFactory, TenantFactory

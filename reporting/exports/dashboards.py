@@ -87,10 +87,12 @@ def _scores(figures: Any) -> Iterator[Row]:
 
 
 def _competencies(figures: Any) -> Iterator[Row]:
+    # The heatmap comes a page of columns at a time; "All" once, with the last.
+    last = figures.page == figures.pages
     for row in figures.rows:
         for column, cell in [
             *zip(figures.columns, row.cells, strict=True),
-            (gettext("All"), row.total),
+            *([(gettext("All"), row.total)] if last else []),
         ]:
             if cell.count:
                 yield (

@@ -17,14 +17,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When
+from django.db import connection
+from django.db.models import Case, Count, F, IntegerField, QuerySet, Sum, Value, When
 from django.utils.translation import gettext as _
 
 from appraisals.enums import AppraisalStatus
 from appraisals.models import Appraisal
 from engagements.enums import PlanKind
 from engagements.models import ReviewCycle
-from reporting.figures.stats import Bin, Summary, binned, edges, summarise
+from reporting.figures.stats import Bin, Summary, binned, edges, rounded, summarise
+from reporting.models import DistributionTally, TypeDistributionTally
 
 # Percent bands: five of twenty points each, the last including 100.
 BAND_EDGES = [Decimal(0), Decimal(20), Decimal(40), Decimal(60), Decimal(80)]
@@ -97,6 +99,13 @@ def _rows(appraisals: QuerySet[Appraisal], group: str, *extra: str) -> list[Any]
     )
 
 
+def _by_type(appraisals: QuerySet[Appraisal]) -> list[Any]:
+    staffed = appraisals.filter(
+        employee__plans__cycle=F("cycle"), employee__plans__kind=PlanKind.ENGAGEMENT
+    )
+    return _rows(staffed, "employee__plans__engagement__engagement_type__name")
+
+
 def score_distribution(
     appraisals: QuerySet[Appraisal],
     cycle: ReviewCycle,
@@ -105,18 +114,157 @@ def score_distribution(
     """The distribution of ``appraisals`` (already narrowed to the viewer's scope,
     the cycle and the filters) on the rating ``scale`` (lowest, highest point).
     Three queries."""
-    low, high = scale
     by_unit = _rows(appraisals, "employee__business_unit__name", "status")
-    by_title = _rows(appraisals, "employee__job_title__name")
-    staffed = appraisals.filter(
-        employee__plans__cycle=F("cycle"), employee__plans__kind=PlanKind.ENGAGEMENT
+    return distribution_of(
+        cycle,
+        scale,
+        overall=by_unit,
+        by_business_unit=_grouped(by_unit, _("No business unit")),
+        by_job_title=_grouped(
+            _rows(appraisals, "employee__job_title__name"), _("No job title")
+        ),
+        by_engagement_type=_grouped(_by_type(appraisals), _("No engagement type")),
     )
-    by_type = _rows(staffed, "employee__plans__engagement__engagement_type__name")
+
+
+def distribution_from_tallies(
+    tallies: QuerySet[DistributionTally],
+    cycle: ReviewCycle,
+    scale: tuple[Decimal, Decimal],
+    *,
+    types: QuerySet[TypeDistributionTally] | None,
+    appraisals: QuerySet[Appraisal],
+) -> Distribution:
+    """The same distribution from the cycle's distribution tallies ``tallies``
+    (narrowed by unit or title by the caller) and, for the engagement types, the
+    cycle's ``types`` tallies (which count everyone: None when the tallies are
+    narrowed, and the types come from the same ``appraisals`` as
+    ``score_distribution`` takes). Each group's count, mean, median, spread and
+    bands are summed in SQL, one row per group. Four queries."""
+    overall = list(
+        tallies.order_by().values("final_score", "band", "status").annotate(n=Sum("n"))
+    )
+    return distribution_of(
+        cycle,
+        scale,
+        overall=overall,
+        by_business_unit=_summed_groups(
+            tallies, "business_unit", _("No business unit")
+        ),
+        by_job_title=_summed_groups(tallies, "job_title", _("No job title")),
+        by_engagement_type=(
+            _grouped(_by_type(appraisals), _("No engagement type"))
+            if types is None
+            else _summed_groups(types, "engagement_type", _("No engagement type"))
+        ),
+    )
+
+
+# Per group of the grouped tallies ``g`` (group, final score, band, how many): the
+# count, sum and sum of squares of the scores, the count per band, and the two
+# middle scores (zero-based positions (count - 1) / 2 and count / 2: the smallest
+# score whose running count passes each).
+_GROUPS_SQL = """
+    WITH g AS MATERIALIZED ({tallies}),
+    s AS (
+        SELECT grp, final_score, sum(n) AS n FROM g GROUP BY grp, final_score
+    ),
+    c AS (
+        SELECT grp, final_score,
+               sum(n) OVER (PARTITION BY grp ORDER BY final_score) AS upto,
+               sum(n) OVER (PARTITION BY grp) AS count
+        FROM s
+    ),
+    m AS (
+        SELECT grp,
+               min(final_score) FILTER (WHERE upto > (count - 1) / 2) AS low,
+               min(final_score) FILTER (WHERE upto > count / 2) AS high
+        FROM c GROUP BY grp
+    )
+    SELECT {name}, b.count, b.total, b.squares, b.band0, b.band1, b.band2,
+           b.band3, b.band4, m.low, m.high
+    FROM (
+        SELECT grp, sum(n) AS count, sum(n * final_score) AS total,
+               sum(n * final_score * final_score) AS squares,
+               {bands}
+        FROM g GROUP BY grp
+    ) b
+    JOIN m ON m.grp IS NOT DISTINCT FROM b.grp
+    {names}
+"""
+
+
+def _summed_groups(
+    tallies: QuerySet[Any], group: str, none_label: str, *, by_name: bool = False
+) -> list[Group]:
+    """The groups of ``tallies`` by the key ``group`` (a foreign key), each summed
+    in SQL: one query, one row per group. Grouped by id and named afterwards
+    (numbers sort faster than names); where two rows share a name (two units of
+    the same name), grouped by name again, as ``score_distribution`` groups."""
+    inner = (
+        tallies.filter(final_score__isnull=False)
+        .annotate(grp=F(f"{group}__name" if by_name else f"{group}_id"))
+        .order_by()
+        .values_list("grp", "final_score", "band")
+        .annotate(n=Sum("n"))
+    )
+    table = tallies.model._meta.get_field(group).related_model._meta.db_table
+    name, names = (
+        ("b.grp", "")
+        if by_name
+        else ("names.name", f'LEFT JOIN "{table}" names ON names.id = b.grp')
+    )
+    sql, params = inner.query.sql_with_params()
+    bands = ", ".join(
+        f"COALESCE(sum(n) FILTER (WHERE band = {i}), 0) AS band{i}"
+        for i in range(len(BAND_EDGES))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _GROUPS_SQL.format(tallies=sql, bands=bands, name=name, names=names),
+            params,
+        )
+        rows = cursor.fetchall()
+    if not by_name and len({row[0] for row in rows}) < len(rows):
+        return _summed_groups(tallies, group, none_label, by_name=True)
+    groups = []
+    for name, count, total, squares, *rest in rows:
+        *band_counts, low, high = rest
+        mean = total / count
+        variance = max(squares / count - mean * mean, Decimal(0))
+        summary = Summary(
+            count=int(count),
+            mean=rounded(mean),
+            median=rounded((low + high) / 2),
+            stdev=rounded(variance.sqrt()),
+        )
+        groups.append(
+            Group(
+                name=name or none_label,
+                summary=summary,
+                bands=[int(b) for b in band_counts],
+            )
+        )
+    return sorted(groups, key=lambda g: (g.name == none_label, g.name.casefold()))
+
+
+def distribution_of(
+    cycle: ReviewCycle,
+    scale: tuple[Decimal, Decimal],
+    *,
+    overall: list[Any],
+    by_business_unit: list[Group],
+    by_job_title: list[Group],
+    by_engagement_type: list[Group],
+) -> Distribution:
+    """The distribution from ``overall`` rows of (final score, band, status, how
+    many) and the groups."""
+    low, high = scale
 
     counts: dict[Decimal, int] = {}
     bands = [0] * len(BAND_EDGES)
     provisional = unscored = 0
-    for row in by_unit:
+    for row in overall:
         score = row["final_score"]
         if score is None:
             unscored += row["n"]
@@ -134,7 +282,7 @@ def score_distribution(
         band_labels=BAND_LABELS,
         provisional=provisional,
         unscored=unscored,
-        by_business_unit=_grouped(by_unit, _("No business unit")),
-        by_job_title=_grouped(by_title, _("No job title")),
-        by_engagement_type=_grouped(by_type, _("No engagement type")),
+        by_business_unit=by_business_unit,
+        by_job_title=by_job_title,
+        by_engagement_type=by_engagement_type,
     )

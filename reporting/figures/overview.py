@@ -5,7 +5,17 @@ approvers with the most overdue work.
 Counts come from the rows the viewer may count (``ReportScope``), narrowed by the
 dashboard's filters (through the appraisals they select). An evaluation is
 **overdue** when its due date has passed and it is not approved; the reviewer owes
-a draft or returned one, the approver a submitted one. Six queries.
+a draft or returned one, the approver a submitted one. Six queries either way:
+
+- ``cycle_overview`` groups the rows it is given (a line manager's, or narrowed by a
+  filter);
+- ``overview_from_tallies`` reads the whole organisation's cycle from the tallies the
+  database keeps (PostgreSQL): the plans per status (``CyclePlanTally``), the review
+  evaluations per status and due date (``CycleReviewTally``), per engagement for the
+  approvers (``EngagementReviewTally``), the appraisals per status
+  (``CycleAppraisalTally``), the reviews created and approved per day
+  (``ReviewDayTally``) and those each reviewer owes per due date
+  (``OwedReviewTally``).
 """
 
 from __future__ import annotations
@@ -14,14 +24,22 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from appraisals.enums import AppraisalStatus, EvaluationStatus
-from appraisals.models import Appraisal, Evaluation
+from appraisals.models import (
+    Appraisal,
+    CycleAppraisalTally,
+    CycleReviewTally,
+    Evaluation,
+)
 from engagements.enums import CycleStatus, EngagementRole, PlanStatus
-from engagements.models import Plan, ReviewCycle, RoleAssignment
+from engagements.models import CyclePlanTally, Plan, ReviewCycle, RoleAssignment
+from organizations.tenancy import current_organization_id
+from reporting.models import OwedReviewTally, ReviewDayTally
 
 TOP_PEOPLE = 10
 MAX_DAYS = 366
@@ -80,20 +98,24 @@ def _by_status(qs: QuerySet[Any], choices: Any) -> list[tuple[str, int]]:
     return [(str(choice.label), found.get(choice.value, 0)) for choice in choices]
 
 
-def _completion(
-    reviews: QuerySet[Evaluation], opened: date | None, last: date
-) -> list[DayCount]:
-    """Approved reviews per day (organisation's time zone) from the day the review
-    opened (its first review evaluation) to ``last``, days without any included;
-    at most a year. One query."""
+def _approved_per_day(reviews: QuerySet[Evaluation]) -> dict[date, int]:
+    """Approved reviews per day (organisation's time zone). One query."""
     tz = timezone.get_current_timezone()
-    per_day: dict[date, int] = dict(
+    return dict(
         reviews.filter(status=EvaluationStatus.APPROVED, approved_at__isnull=False)
         .annotate(day=TruncDate("approved_at", tzinfo=tz))
         .order_by()
         .values_list("day")
         .annotate(n=Count("pk"))
     )
+
+
+def _completion(
+    per_day: dict[date, int], opened: date | None, last: date
+) -> list[DayCount]:
+    """Approved reviews per day (``per_day``) from the day the review opened (its
+    first review evaluation) to ``last``, days without any included; at most a
+    year."""
     if opened is None and not per_day:
         return []
     first = min([*per_day, *([opened] if opened else [])])
@@ -161,7 +183,7 @@ def cycle_overview(
         overdue=overdue,
         appraisals_by_status=_by_status(appraisals, AppraisalStatus),
         completion=_completion(
-            reviews, opened, today if in_review else opened or today
+            _approved_per_day(reviews), opened, today if in_review else opened or today
         ),
         late_reviewers=_top(
             late_reviews.filter(status__in=REVIEWER_OWES, reviewer__isnull=False),
@@ -173,4 +195,96 @@ def cycle_overview(
             "employee",
             Count("engagement__plans__evaluations", distinct=True),
         ),
+    )
+
+
+# The approvers of the engagements with the most submitted reviews past their due
+# date: the cycle's per-engagement tallies joined to the approver roles.
+_LATE_APPROVERS_SQL = """
+    SELECT ra.employee_id, e.full_name, sum(t.n) AS n
+    FROM appraisals_engagementreviewtally t
+    JOIN engagements_roleassignment ra
+        ON ra.organization_id = t.organization_id
+       AND ra.engagement_id = t.engagement_id AND ra.role = %s
+    JOIN organizations_employee e
+        ON e.organization_id = ra.organization_id AND e.id = ra.employee_id
+    WHERE t.organization_id = %s AND t.cycle_id = %s AND t.status = %s
+      AND t.due_date < %s
+    GROUP BY ra.employee_id, e.full_name
+    ORDER BY n DESC, e.full_name, ra.employee_id
+    LIMIT %s
+"""
+
+
+def overview_from_tallies(cycle: ReviewCycle, *, today: date) -> Overview:
+    """The overview of the whole organisation's ``cycle`` from the tallies
+    (PostgreSQL). Six queries."""
+    plans = dict(
+        CyclePlanTally.objects.filter(cycle=cycle)
+        .order_by()
+        .values_list("status")
+        .annotate(total=Sum("n"))
+    )
+    review_counts = dict.fromkeys(EvaluationStatus.values, 0)
+    overdue = 0
+    for status, due, n in CycleReviewTally.objects.filter(cycle=cycle).values_list(
+        "status", "due_date", "n"
+    ):
+        review_counts[status] += n
+        if due is not None and due < today and status != EvaluationStatus.APPROVED:
+            overdue += n
+    appraisals = dict(
+        CycleAppraisalTally.objects.filter(cycle=cycle)
+        .order_by()
+        .values_list("status")
+        .annotate(total=Sum("n"))
+    )
+    per_day, opened = {}, None
+    for day, created, approved in ReviewDayTally.objects.filter(
+        cycle=cycle
+    ).values_list("day", "created", "approved"):
+        if approved:
+            per_day[day] = approved
+        if created and (opened is None or day < opened):
+            opened = day
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LATE_APPROVERS_SQL,
+            [
+                EngagementRole.APPROVER.value,
+                current_organization_id(),
+                cycle.pk,
+                EvaluationStatus.SUBMITTED.value,
+                today,
+                TOP_PEOPLE,
+            ],
+        )
+        approvers = [Person(pk, name, n) for pk, name, n in cursor.fetchall()]
+    reviewers = [
+        Person(employee_id=pk, name=name, overdue=n)
+        for pk, name, n in OwedReviewTally.objects.filter(
+            cycle=cycle, due_date__lt=today
+        )
+        .values("reviewer_id", "reviewer__full_name")
+        .annotate(n=Sum("n"))
+        .order_by("-n", "reviewer__full_name", "reviewer_id")
+        .values_list("reviewer_id", "reviewer__full_name", "n")[:TOP_PEOPLE]
+    ]
+    in_review = cycle.status == CycleStatus.REVIEW
+    return Overview(
+        cycle=cycle,
+        plans_by_status=[(str(s.label), plans.get(s.value, 0)) for s in PlanStatus],
+        evaluations_by_status=[
+            (str(s.label), review_counts[s.value]) for s in EvaluationStatus
+        ],
+        evaluations_total=sum(review_counts.values()),
+        overdue=overdue,
+        appraisals_by_status=[
+            (str(s.label), appraisals.get(s.value, 0)) for s in AppraisalStatus
+        ],
+        completion=_completion(
+            per_day, opened, today if in_review else opened or today
+        ),
+        late_reviewers=reviewers,
+        late_approvers=approvers,
     )

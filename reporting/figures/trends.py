@@ -4,21 +4,28 @@ cycle.
 
 A score counts when it is stored; scores of appraisals still open are provisional
 and the tables say so. Cycles appear in the order of their start, only those with
-scores. Two queries for the groups, one for a person.
+scores. One query for the groups (``score_trends`` groups the appraisals it is given;
+``trends_from_tallies`` reads the whole organisation's from the score tallies the
+database keeps, ``models.ScoreTally``: a few hundred rows per cycle), one for a
+person.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from appraisals.enums import AppraisalStatus
 from appraisals.models import Appraisal
 from reporting.figures.stats import rounded
+from reporting.models import ScoreTally
 
 
 @dataclass(frozen=True)
@@ -71,7 +78,7 @@ def score_trends(appraisals: QuerySet[Appraisal]) -> Trends:
     """Average final score per cycle of ``appraisals`` (scoped and filtered by the
     caller, every cycle), overall and per business unit. One query: one row per
     (cycle, business unit)."""
-    rows = list(
+    return trends_of(
         appraisals.filter(final_score__isnull=False)
         .order_by()
         .values_list(
@@ -86,6 +93,33 @@ def score_trends(appraisals: QuerySet[Appraisal]) -> Trends:
             provisional=Count("pk", filter=Q(status=AppraisalStatus.OPEN)),
         )
     )
+
+
+def trends_from_tallies(tallies: QuerySet[ScoreTally]) -> Trends:
+    """The same trends from the score tallies ``tallies`` (the organisation's,
+    narrowed by business unit or job title by the caller). One query."""
+    return trends_of(
+        tallies.order_by()
+        .values_list(
+            "cycle_id",
+            "cycle__name",
+            "cycle__start_date",
+            "business_unit__name",
+        )
+        .annotate(
+            total=Sum("total"),
+            n=Sum("scored"),
+            provisional=Coalesce(
+                Sum("scored", filter=Q(status=AppraisalStatus.OPEN)), 0
+            ),
+        )
+    )
+
+
+def trends_of(grouped: Iterable[tuple[Any, ...]]) -> Trends:
+    """The trends from one row per (cycle, business unit): cycle id, name and start,
+    unit name, sum of final scores, how many, how many provisional."""
+    rows = list(grouped)
     cycles = sorted({(start, pk, name) for pk, name, start, *_ in rows})
     ordered = [(pk, name) for _, pk, name in cycles]
     overall: dict[int, list] = defaultdict(lambda: [Decimal(0), 0, 0])

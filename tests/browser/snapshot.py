@@ -23,9 +23,12 @@ from django.utils import timezone
 from appraisals.tallies import DERIVED_MODELS
 from organizations.models import Organization
 from organizations.tenancy import RLS_SETTING
+from reporting.tallies import DERIVED_MODELS as REPORTING_DERIVED_MODELS
 
 # Kept by database triggers from the rows of other tables (docs/performance.md).
-DERIVED_TABLES = frozenset(model._meta.db_table for model in DERIVED_MODELS)
+DERIVED_TABLES = frozenset(
+    model._meta.db_table for model in (*DERIVED_MODELS, *REPORTING_DERIVED_MODELS)
+)
 
 # The tables of the installed models: name, row-level security, columns to copy
 # (quoted, in table order; generated columns cannot be written and are left out).

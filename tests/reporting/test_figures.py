@@ -4,28 +4,53 @@ scores) exists in every test and must never count."""
 
 from __future__ import annotations
 
+import random
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
+from appraisals.enums import AppraisalStatus, EvaluationStatus
 from appraisals.models import Evaluation
+from engagements.enums import EngagementRole
 from engagements.models import Plan
+from engagements.services.roles import assign_role
 from feedback.enums import FeedbackKind, Visibility
 from feedback.models import Feedback
 from feedback.selectors.access import feedback_visible_to
+from organizations.models import BusinessUnit, Employee
 from organizations.tenancy import tenant_context
-from reporting.figures.distribution import score_distribution
+from reporting.figures.distribution import (
+    distribution_from_tallies,
+    score_distribution,
+)
 from reporting.figures.engagements import engagement_analytics, engagement_detail
-from reporting.figures.heatmap import competency_heatmap
-from reporting.figures.overview import cycle_overview
-from reporting.figures.reviewers import reviewer_consistency
+from reporting.figures.heatmap import (
+    Heatmap,
+    competency_heatmap,
+    heatmap_from_tallies,
+    heatmap_of,
+)
+from reporting.figures.overview import Overview, cycle_overview, overview_from_tallies
+from reporting.figures.reviewers import (
+    Consistency,
+    consistency_from_tallies,
+    reviewer_consistency,
+)
 from reporting.figures.stats import median
-from reporting.figures.trends import score_trends
+from reporting.figures.trends import score_trends, trends_from_tallies
 from reporting.filters import BY_BUSINESS_UNIT, BY_CLIENT
+from reporting.models import (
+    CompetencyTally,
+    DistributionTally,
+    ScoreTally,
+    TypeDistributionTally,
+)
 from reporting.scope import ReportScope
+from tests.appraisal_factories import AppraisalFactory
 from tests.engagement_factories import EngagementFactory, PlanFactory
-from tests.factories import OrganizationFactory
+from tests.factories import EmployeeFactory, OrganizationFactory
 from tests.feedback_factories import FeedbackFactory
 from tests.reporting.worlds import ReportWorld, build_world
 
@@ -40,13 +65,20 @@ def world(db: None) -> ReportWorld:
     return build_world(OrganizationFactory(slug="home", name="Home"))
 
 
-def test_distribution_of_the_whole_organisation(world):
+@pytest.mark.parametrize("source", ["ratings", "tallies"])
+def test_distribution_of_the_whole_organisation(world, source):
     with tenant_context(world.org):
-        scope = ReportScope(world.hr)
-
-        figures = score_distribution(
-            scope.appraisals().filter(cycle=world.cycle), world.cycle, SCALE
-        )
+        appraisals = ReportScope(world.hr).appraisals().filter(cycle=world.cycle)
+        if source == "tallies":
+            figures = distribution_from_tallies(
+                DistributionTally.objects.filter(cycle=world.cycle),
+                world.cycle,
+                SCALE,
+                types=TypeDistributionTally.objects.filter(cycle=world.cycle),
+                appraisals=appraisals,
+            )
+        else:
+            figures = score_distribution(appraisals, world.cycle, SCALE)
 
     assert (figures.summary.count, figures.summary.mean) == (3, D("3.17"))
     assert (figures.summary.median, figures.summary.stdev) == (D("3.00"), D("0.62"))
@@ -58,6 +90,12 @@ def test_distribution_of_the_whole_organisation(world):
     ] == [
         ("Audit", 2, D("3.50")),
         ("Tax", 1, D("2.50")),
+    ]
+    assert [(g.name, g.summary.count) for g in figures.by_job_title] == [
+        ("Consultant", 3)
+    ]
+    assert [(g.name, g.summary.count) for g in figures.by_engagement_type] == [
+        ("No engagement type", 3)
     ]
 
 
@@ -83,11 +121,35 @@ def test_an_employee_counts_nobody_in_the_dashboards(world):
     assert counted == []
 
 
-def test_heatmap_suppresses_cells_of_fewer_than_three_ratings(world):
-    with tenant_context(world.org):
-        reviews = ReportScope(world.hr).reviews().filter(plan__cycle=world.cycle)
+def _heatmap(world: ReportWorld, source: str) -> Heatmap:
+    """HR's heatmap of the world's cycle, grouped from the ratings or read from the
+    tallies the triggers keep (what the dashboard reads for HR)."""
+    if source == "tallies":
+        return heatmap_from_tallies(
+            CompetencyTally.objects.filter(cycle=world.cycle), BY_BUSINESS_UNIT
+        )
+    reviews = ReportScope(world.hr).reviews().filter(plan__cycle=world.cycle)
+    return competency_heatmap(reviews, BY_BUSINESS_UNIT)
 
-        figures = competency_heatmap(reviews, BY_BUSINESS_UNIT)
+
+def _consistency(world: ReportWorld, source: str, **page: int) -> Consistency:
+    if source == "tallies":
+        return consistency_from_tallies(world.cycle, **page)
+    reviews = ReportScope(world.hr).reviews().filter(plan__cycle=world.cycle)
+    return reviewer_consistency(reviews, **page)
+
+
+SOURCES = pytest.mark.parametrize("source", ["ratings", "tallies"])
+
+
+def _heatmap_of(rows: list[dict[str, object]], *, page: int) -> Heatmap:
+    return heatmap_of(rows, BY_BUSINESS_UNIT, page)
+
+
+@SOURCES
+def test_heatmap_suppresses_cells_of_fewer_than_three_ratings(world, source):
+    with tenant_context(world.org):
+        figures = _heatmap(world, source)
 
     assert figures.columns == ["Audit", "Tax"]
     (row,) = figures.rows
@@ -106,11 +168,10 @@ def test_heatmap_suppresses_cells_of_fewer_than_three_ratings(world):
     )
 
 
-def test_reviewer_bias_against_the_organisation_mean(world):
+@SOURCES
+def test_reviewer_bias_against_the_organisation_mean(world, source):
     with tenant_context(world.org):
-        reviews = ReportScope(world.hr).reviews().filter(plan__cycle=world.cycle)
-
-        figures = reviewer_consistency(reviews)
+        figures = _consistency(world, source)
 
     assert figures.organisation_mean == D("3.50")
     assert [(r.name, r.reviews, r.mean, r.spread, r.bias) for r in figures.rows] == [
@@ -119,23 +180,66 @@ def test_reviewer_bias_against_the_organisation_mean(world):
     ]
 
 
-def test_overview_counts_by_status_and_completion(world):
-    with tenant_context(world.org):
-        scope = ReportScope(world.hr)
+def _overview(world: ReportWorld, source: str) -> Overview:
+    scope, today = ReportScope(world.hr), timezone.localdate()
+    if source == "tallies":
+        return overview_from_tallies(world.cycle, today=today)
+    return cycle_overview(
+        world.cycle,
+        appraisals=scope.appraisals(),
+        plans=scope.plans(),
+        reviews=scope.reviews(),
+        today=today,
+    )
 
-        figures = cycle_overview(
-            world.cycle,
-            appraisals=scope.appraisals(),
-            plans=scope.plans(),
-            reviews=scope.reviews(),
-            today=timezone.localdate(),
-        )
+
+@SOURCES
+def test_overview_counts_by_status_and_completion(world, source):
+    with tenant_context(world.org):
+        figures = _overview(world, source)
 
     assert figures.evaluations_total == 4
     assert dict(figures.appraisals_by_status)["Open"] == 2
     assert dict(figures.appraisals_by_status)["Finalised"] == 2
+    assert dict(figures.plans_by_status)["Draft"] == 4
     assert figures.approved_share == 100
     assert figures.completion[-1].cumulative == 4
+    assert (figures.completion[0].day, figures.completion[-1].day) == (
+        timezone.localdate() - timedelta(days=1),
+        timezone.localdate(),
+    )
+
+
+@SOURCES
+def test_overview_names_who_holds_the_overdue_work(world, source):
+    with tenant_context(world.org):
+        rolf = Employee.objects.get(full_name="Rolf Reviewer")
+        assign_role(
+            actor=None,
+            engagement=world.engagement,
+            employee=rolf,
+            role=EngagementRole.APPROVER,
+        )
+        late = timezone.localdate() - timedelta(days=2)
+        # Rita owes Ben's review (sent back), Rolf must approve Cleo's.
+        Evaluation.objects.filter(plan__employee=world.people["Ben"]).update(
+            status=EvaluationStatus.RETURNED, due_date=late, approved_at=None
+        )
+        Evaluation.objects.filter(plan__employee=world.people["Cleo"]).update(
+            status=EvaluationStatus.SUBMITTED, due_date=late, approved_at=None
+        )
+
+        figures = _overview(world, source)
+        other = _overview(world, "rows" if source == "tallies" else "tallies")
+
+    assert (figures.overdue, figures.approved_share) == (2, 50)
+    assert [(p.name, p.overdue) for p in figures.late_reviewers] == [
+        ("Rita Reviewer", 1)
+    ]
+    assert [(p.name, p.overdue) for p in figures.late_approvers] == [
+        ("Rolf Reviewer", 1)
+    ]
+    assert figures == other  # the tallies and the rows agree
 
 
 def _analytics(world, membership, **options):
@@ -216,9 +320,13 @@ def test_engagement_detail_shows_the_reviewers_team(world):
     ]
 
 
-def test_trends_per_business_unit(world):
+@SOURCES
+def test_trends_per_business_unit(world, source):
     with tenant_context(world.org):
-        figures = score_trends(ReportScope(world.hr).appraisals())
+        if source == "tallies":
+            figures = trends_from_tallies(ScoreTally.objects.all())
+        else:
+            figures = score_trends(ReportScope(world.hr).appraisals())
 
     assert figures.cycles == ["Review"]
     assert figures.overall.points[0].mean == D("3.17")
@@ -286,18 +394,19 @@ def test_feedback_volume_counts_only_feedback_the_viewer_may_read(world):
     assert volume(world.reviewer) == {"praise": 1, "improvement": 1, "note": 1}
 
 
-def test_reviewers_come_a_page_at_a_time_most_lenient_first(world):
+@SOURCES
+def test_reviewers_come_a_page_at_a_time_most_lenient_first(world, source):
     with tenant_context(world.org):
-        reviews = ReportScope(world.hr).reviews().filter(plan__cycle=world.cycle)
-
-        first = reviewer_consistency(reviews, per_page=1)
-        second = reviewer_consistency(reviews, per_page=1, page=2)
+        first = _consistency(world, source, per_page=1)
+        second = _consistency(world, source, per_page=1, page=2)
+        past_the_end = _consistency(world, source, per_page=1, page=9)
 
     assert (first.total, first.pages) == (2, 2)
     assert [r.name for r in first.rows + second.rows] == [
         "Rita Reviewer",
         "Rolf Reviewer",
     ]
+    assert (past_the_end.page, past_the_end.rows) == (2, second.rows)
 
 
 def test_a_managers_heatmap_counts_their_line_read_as_a_set_of_ids(world):
@@ -311,3 +420,60 @@ def test_a_managers_heatmap_counts_their_line_read_as_a_set_of_ids(world):
     assert narrow.columns == ["Audit"]
     (row,) = narrow.rows
     assert [(c.count, c.average) for c in row.cells] == [(2, None)]
+
+
+def test_heatmap_columns_come_twelve_to_a_page_and_all_counts_every_column():
+    rows = [
+        {"competency": "Teamwork", "column": f"Unit {i:02}", "n": 3, "total": D(9)}
+        | {"expected": D(6)}
+        for i in range(14)
+    ]
+
+    first = _heatmap_of(rows, page=1)
+    second = _heatmap_of(rows, page=2)
+    past_the_end = _heatmap_of(rows, page=5)
+
+    assert (first.total, first.pages, len(first.columns)) == (14, 2, 12)
+    assert second.columns == ["Unit 12", "Unit 13"]
+    assert past_the_end.columns == second.columns
+    (row,) = second.rows
+    assert [(c.count, c.average, c.gap) for c in row.cells] == [
+        (3, D("3.00"), D("1.00")),
+        (3, D("3.00"), D("1.00")),
+    ]
+    assert (row.total.count, row.total.average) == (42, D("3.00"))
+    assert first.rows[0].total == row.total
+
+
+def test_the_distribution_tallies_give_the_figures_of_the_appraisals(world):
+    # Seventy more people with scores spread over the scale, in three units and no
+    # unit, some open, some finalised: every figure the same both ways (medians of
+    # odd and even groups, spreads, bands, the engagement types).
+    rng = random.Random(7)
+    with tenant_context(world.org):
+        units = [*BusinessUnit.objects.all(), None]
+        for i in range(70):
+            score = D(rng.randint(100, 500)) / 100
+            AppraisalFactory(
+                organization=world.org,
+                cycle=world.cycle,
+                employee=EmployeeFactory(
+                    organization=world.org, business_unit=units[i % len(units)]
+                ),
+                status=AppraisalStatus.OPEN if i % 3 else AppraisalStatus.FINALIZED,
+                final_score=score if i % 11 else None,
+                percent=(score - 1) * 25 if i % 11 else None,
+            )
+        appraisals = ReportScope(world.hr).appraisals().filter(cycle=world.cycle)
+
+        grouped = score_distribution(appraisals, world.cycle, SCALE)
+        tallied = distribution_from_tallies(
+            DistributionTally.objects.filter(cycle=world.cycle),
+            world.cycle,
+            SCALE,
+            types=TypeDistributionTally.objects.filter(cycle=world.cycle),
+            appraisals=appraisals,
+        )
+
+    assert tallied == grouped
+    assert grouped.summary.count == 3 + 63

@@ -2,12 +2,12 @@
 stored data that disagrees with the rules, after a fault test, a load test or an
 incident.
 
-Runs each app's checks (``appraisals.consistency``, ``engagements.consistency``,
-``organizations.consistency``) inside the organisation's tenant context, read-only
+Runs each app's checks (``reporting.tallies``, ``appraisals.consistency``,
+``engagements.consistency``, ``organizations.consistency``) inside the organisation's tenant context, read-only
 and on one snapshot of the data (``read_only``). Prints each difference
 on its own line and a summary line per check; exits 1 (CommandError) when anything
 differs, 0 with "No differences found in ..." when nothing does. The command lives in
-``appraisals``, the highest app whose checks it runs (``make lint``'s layers).
+``reporting``, the highest app whose checks it runs (``make lint``'s layers).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from engagements.consistency import check_plan_weights, check_role_permissions
 from organizations.consistency import Difference, check_emails, check_outbox
 from organizations.models import Organization
 from organizations.tenancy import is_postgresql, tenant_context
+from reporting.tallies import check_reporting_tallies
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,16 @@ def checks() -> list[Check]:
                 "reviews only HR may approve are kept by database triggers "
                 "(docs/performance.md); a difference is a bug in them. Report it; "
                 "the pages show the stored counts until they are recounted."
+            ),
+        ),
+        Check(
+            _("Reporting tallies"),
+            lambda _age: check_reporting_tallies(),
+            _(
+                "HR's dashboards read tallies kept by database triggers "
+                '(docs/reporting.md, "Cost"); a difference is a bug in them. Report '
+                "it; the dashboards show the stored tallies until they are "
+                "recounted."
             ),
         ),
         Check(

@@ -1,0 +1,41 @@
+"""``field__any``: one array parameter, an ordinary query even when empty."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from organizations.models import Employee
+from organizations.tenancy import tenant_context
+from tests.factories import EmployeeFactory, OrganizationFactory
+
+
+@pytest.mark.django_db
+def test_any_matches_the_listed_ids_through_a_relation_too():
+    org = OrganizationFactory()
+    boss = EmployeeFactory(organization=org, full_name="Boss")
+    ada = EmployeeFactory(organization=org, full_name="Ada", line_manager=boss)
+    EmployeeFactory(organization=org, full_name="Ben")
+    with tenant_context(org):
+        assert list(
+            Employee.objects.filter(pk__any=[ada.pk, boss.pk]).values_list(
+                "full_name", flat=True
+            )
+        ) == ["Ada", "Boss"]
+        assert list(
+            Employee.objects.filter(line_manager__any=[boss.pk]).values_list(
+                "full_name", flat=True
+            )
+        ) == ["Ada"]
+
+
+@pytest.mark.django_db
+def test_an_empty_list_is_a_query_that_matches_nothing():
+    org = OrganizationFactory()
+    EmployeeFactory(organization=org)
+    with tenant_context(org), CaptureQueriesContext(connection) as captured:
+        found = list(Employee.objects.filter(pk__any=[]))
+
+    assert found == []
+    assert len(captured.captured_queries) == 1  # ``__in=[]`` would run none
