@@ -29,7 +29,18 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Case, Count, F, Max, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    Max,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+    Window,
+)
 from django.utils import timezone
 
 from appraisals.enums import EvaluationStatus
@@ -153,24 +164,37 @@ def engagement_analytics(
     """One page (``per_page`` rows by name) of the per-engagement or per-client
     (``by``) figures of ``cycle`` over the scoped querysets (``survey_engagements``:
     the ids of the engagements whose surveys the viewer reads, as a subquery, or
-    None for every engagement). Eight queries whatever the organisation's size: the
-    period, how many rows, the page's rows, then one grouped query per figure over
-    the page's engagements or clients only."""
+    None for every engagement). Seven queries whatever the organisation's size: the
+    period, the page's rows with how many there are in all, then one grouped query
+    per figure over the page's engagements or clients only (one more for a page past
+    the last)."""
     start, end = period(cycle)
     plans = plans.filter(cycle=cycle, kind=PlanKind.ENGAGEMENT)
     key = "engagement_id" if by == BY_ENGAGEMENT else "engagement__client_id"
     groups: QuerySet[Any] = (
         Engagement.objects.all() if by == BY_ENGAGEMENT else Client.objects.all()
     ).filter(pk__in=plans.order_by().values(key))
-    total = groups.count()
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
     fields = ("pk", "name", "client__name") if by == BY_ENGAGEMENT else ("pk", "name")
-    listed = list(
-        groups.order_by("name", "pk").values_list(*fields)[
-            (page - 1) * per_page : page * per_page
-        ]
-    )
+
+    def page_of(number: int) -> list[Any]:
+        # The page's rows and, on each, how many rows there are in all (read in
+        # the same pass over the cycle's plans).
+        return list(
+            groups.order_by("name", "pk")
+            .annotate(total=Window(Count("pk")))
+            .values_list(*fields, "total")[(number - 1) * per_page : number * per_page]
+        )
+
+    page = max(1, page)
+    listed = page_of(page)
+    if not listed and page > 1:
+        # Past the last page (a link kept from larger figures): the last one.
+        total = groups.count()
+        page = max(1, -(-total // per_page))
+        listed = page_of(page)
+    total = listed[0][-1] if listed else 0
+    pages = max(1, -(-total // per_page))
+    listed = [row[:-1] for row in listed]
     rows = {
         row[0]: Figures(key=row[0], name=row[1], client=(row[2:] or ("",))[0])
         for row in listed
