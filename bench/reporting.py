@@ -15,7 +15,8 @@ owner, then:
    of the organisation (a closed cycle, a business unit, a client, a person, the
    heatmap's columns). Measured as bench/pages.py measures pages (the same
    machinery, bench/page_runner.py): warm-up requests, one request whose queries are
-   counted, then ``--repeats`` rounds of one request per (dashboard, size) and the
+   counted (its lookups: transaction bookkeeping such as BEGIN and COMMIT left out,
+   as the suite's budgets leave it out), then ``--repeats`` rounds of one request per (dashboard, size) and the
    floor (bench/floor.py), round-robin;
 2. asks for the export of the appraisals of the cycle in review, as XLSX and as
    CSV, as the HR admin (``reporting.services.request_export``: with

@@ -17,7 +17,7 @@ from reporting.figures.distribution import Distribution, Group
 from reporting.figures.engagements import Analytics, EngagementDetail
 from reporting.figures.overview import Overview
 from reporting.figures.reviewers import Consistency
-from reporting.figures.trends import Line, Point, Trends
+from reporting.figures.trends import Line, Point
 
 # Lines start their scale at zero, as bars do, so that a flat line is not a cliff.
 LINE_OPTIONS: dict[str, Any] = {
@@ -161,10 +161,6 @@ def trend_lines(labels: list[str], lines: list[Line]) -> dict[str, Any]:
         },
         "options": LINE_OPTIONS,
     }
-
-
-def trends_chart(trends: Trends) -> dict[str, Any]:
-    return trend_lines(trends.cycles, [trends.overall, *trends.by_business_unit])
 
 
 def person_chart(name: str, points: list[Point]) -> dict[str, Any]:

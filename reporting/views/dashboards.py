@@ -12,6 +12,7 @@ the dashboard's dataset (``reporting.exports.dashboards``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -36,6 +37,27 @@ from reporting.scope import ReportScope, get_engagement_for_report, may_read_sur
 from reporting.services import request_export
 
 TEMPLATES = {d: f"reporting/{d.value}.html" for d in Dashboard}
+# Business units shown per page on the score distribution and the trends: a chart
+# of seventy units is unreadable, and the page would grow with the organisation.
+UNITS_PER_PAGE = 12
+
+
+@dataclass(frozen=True)
+class UnitPage:
+    """One page of a dashboard's business units (the figures hold them all: the
+    export writes every one)."""
+
+    rows: list[Any]
+    total: int
+    page: int
+    pages: int
+
+
+def _unit_page(units: list[Any], page: int) -> UnitPage:
+    pages = max(1, -(-len(units) // UNITS_PER_PAGE))
+    page = min(max(1, page), pages)
+    rows = units[(page - 1) * UNITS_PER_PAGE : page * UNITS_PER_PAGE]
+    return UnitPage(rows=rows, total=len(units), page=page, pages=pages)
 
 
 def _menu(request: TenantRequest, scope: ReportScope) -> list[tuple[Dashboard, str]]:
@@ -45,8 +67,11 @@ def _menu(request: TenantRequest, scope: ReportScope) -> list[tuple[Dashboard, s
     ]
 
 
-def _charts(dashboard: Dashboard, figures: Any) -> dict[str, Any]:
-    """The Chart.js configurations of ``figures``."""
+def _charts(
+    dashboard: Dashboard, figures: Any, units: UnitPage | None
+) -> dict[str, Any]:
+    """The Chart.js configurations of ``figures`` (the business units of ``units``,
+    the page's)."""
     if figures is None:
         return {}
     if dashboard == Dashboard.OVERVIEW:
@@ -64,7 +89,9 @@ def _charts(dashboard: Dashboard, figures: Any) -> dict[str, Any]:
         return {
             "histogram": charts.histogram(figures),
             "bands": charts.bands(figures),
-            "business_units": charts.grouped_bands(figures, figures.by_business_unit),
+            "business_units": charts.grouped_bands(
+                figures, units.rows if units else []
+            ),
             "job_titles": charts.grouped_bands(figures, figures.by_job_title),
             "engagement_types": charts.grouped_bands(
                 figures, figures.by_engagement_type
@@ -75,13 +102,21 @@ def _charts(dashboard: Dashboard, figures: Any) -> dict[str, Any]:
     if dashboard == Dashboard.REVIEWERS:
         return {"bias": charts.bias_bars(figures)}
     if dashboard == Dashboard.TRENDS:
-        return {"trends": charts.trends_chart(figures)}
+        return {"trends": charts.trend_lines(figures.cycles, _lines(figures, units))}
     return {}
+
+
+def _lines(trends: Any, units: UnitPage | None) -> list[Any]:
+    """The trends' lines shown: everyone counted, then the page's units."""
+    return [trends.overall, *(units.rows if units else [])]
 
 
 def _page(request: TenantRequest, dashboard: Dashboard) -> HttpResponse:
     report = open_report(request.membership, dashboard, request.GET.copy())
     figures = compute(report)
+    units = None
+    if figures is not None and dashboard in (Dashboard.SCORES, Dashboard.TRENDS):
+        units = _unit_page(figures.by_business_unit, report.page)
     slug = request.organization.slug
     context: dict[str, Any] = {
         "dashboard": dashboard,
@@ -89,7 +124,8 @@ def _page(request: TenantRequest, dashboard: Dashboard) -> HttpResponse:
         "filter": report.filter,
         "cycle": report.cycle,
         "figures": figures,
-        "charts": _charts(dashboard, figures),
+        "charts": _charts(dashboard, figures, units),
+        "units": units,
         "query_string": report.filter.query_string(),
         "reset_url": reverse(f"reporting:{dashboard.value}", args=[slug]),
         "export_url": reverse("reporting:export", args=[slug]),
@@ -100,6 +136,8 @@ def _page(request: TenantRequest, dashboard: Dashboard) -> HttpResponse:
         context["queue_url"] = reverse(
             "appraisals:cycle_progress_evaluations", args=[slug, report.cycle.pk]
         )
+    if dashboard == Dashboard.TRENDS and figures is not None:
+        context["trend_lines"] = _lines(figures, units)
     if dashboard == Dashboard.TRENDS:
         person = followed_person(report)
         if person is not None:

@@ -21,7 +21,11 @@ from organizations.tenancy import tenant_context
 from reporting.models import ReportJob
 from tests.appraisal_factories import AppraisalFactory
 from tests.engagement_factories import ReviewCycleFactory
-from tests.factories import OrganizationFactory
+from tests.factories import (
+    BusinessUnitFactory,
+    EmployeeFactory,
+    OrganizationFactory,
+)
 from tests.reporting.worlds import build_world
 
 QUERY_BUDGET = 15
@@ -73,6 +77,38 @@ def test_the_score_page_shows_the_figures_and_their_table(world, client_as):
     assert 'data-figure="provisional">1<' in page
     assert "Show the figures as a table" in page
     assert 'id="chart-histogram" type="application/json"' in page
+
+
+@pytest.mark.parametrize("name", ["scores", "trends"])
+def test_business_units_come_twelve_to_a_page(world, client_as, name):
+    # Fourteen units with a scored appraisal each, besides Audit and Tax: sixteen.
+    with tenant_context(world.org):
+        for n in range(14):
+            AppraisalFactory(
+                organization=world.org,
+                cycle=world.cycle,
+                employee=EmployeeFactory(
+                    organization=world.org,
+                    business_unit=BusinessUnitFactory(
+                        organization=world.org, name=f"Unit {n:02}"
+                    ),
+                ),
+                final_score=Decimal("3.00"),
+                percent=Decimal(50),
+            )
+    client = client_as(world.hr)
+
+    first = client.get(url(world, name)).content.decode()
+    second = client.get(url(world, name, query="page=2")).content.decode()
+
+    assert "16 business units, twelve to a page" in first
+    assert "page 1 of 2" in first
+    assert "page 2 of 2" in second
+    assert "<td>Audit</td>" in first
+    assert "<td>Unit 09</td>" in first
+    assert "<td>Unit 10</td>" not in first
+    assert "<td>Unit 13</td>" in second
+    assert "<td>Audit</td>" not in second
 
 
 def test_a_filter_narrows_the_figures(world, client_as):
