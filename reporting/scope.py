@@ -23,7 +23,7 @@ query stays small to build and to plan, however many figures the page shows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
@@ -47,6 +47,8 @@ ROLE_PERMS = (PLANNER_PERM, *READER_PERMS)
 # facts are kept on the membership object of the request.
 LINE = "line"
 FACTS_ATTRIBUTE = "_report_scope_facts"
+# ``_rows``' keys.
+ROWS, PLANS, REVIEWS = "rows", "plans", "reviews"
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class ReportScope:
     """The viewer of a report and what of the organisation they may count."""
 
     membership: Membership
+    # Ids read once per scope (``_rows``).
+    _cache: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def is_hr(self) -> bool:
@@ -145,36 +149,55 @@ class ReportScope:
 
     def plans(self) -> QuerySet[Plan]:
         """Plans whose goals count: HR all; others those of their line and the
-        engagement plans where they hold a role."""
+        engagement plans where they hold a role (read once: ``_rows``)."""
         if self.is_hr:
             return Plan.objects.all()
-        # One UNION of ids, each branch from an index, rather than an OR that
-        # makes PostgreSQL test every plan (as ``engagements_visible_to``).
-        line = Plan.objects.filter(employee_id__in=self.employee_ids())
-        roles = Plan.objects.filter(
-            kind=PlanKind.ENGAGEMENT, engagement_id__in=self.role_engagement_ids()
-        )
-        return Plan.objects.filter(
-            pk__in=line.order_by().values("pk").union(roles.order_by().values("pk"))
-        )
+        return Plan.objects.filter(pk__any=self._rows()[PLANS])
 
     def reviews(self) -> QuerySet[Evaluation]:
         """Review evaluations whose scores and ratings count (never
         self-assessments): HR all; others those of their line and those on
-        engagements they review or approve."""
+        engagements they review or approve (read once: ``_rows``)."""
         reviews = Evaluation.objects.filter(kind=EvaluationKind.REVIEW)
         if self.is_hr:
             return reviews
-        line = reviews.filter(
-            appraisal_id__in=self.appraisals().order_by().values("pk")
-        )
-        roles = reviews.filter(
-            plan__kind=PlanKind.ENGAGEMENT,
-            plan__engagement_id__in=self.role_engagement_ids(READER_PERMS),
-        )
-        return reviews.filter(
-            pk__in=line.order_by().values("pk").union(roles.order_by().values("pk"))
-        )
+        return reviews.filter(pk__any=self._rows()[REVIEWS])
+
+    def _rows(self) -> dict[str, list[int]]:
+        """The ids of the plans and review evaluations a viewer other than HR counts.
+        One query, the first time per scope: one UNION of four branches, each read
+        from an index (line plans, role plans, line reviews, role reviews). With
+        their exact number in hand, PostgreSQL probes each figure's rows by primary
+        key instead of scanning a whole cycle to meet a set it cannot size."""
+        if ROWS not in self._cache:
+            line_plans = Plan.objects.filter(employee_id__in=self.employee_ids())
+            role_plans = Plan.objects.filter(
+                kind=PlanKind.ENGAGEMENT, engagement_id__in=self.role_engagement_ids()
+            )
+            reviews = Evaluation.objects.filter(kind=EvaluationKind.REVIEW)
+            line_reviews = reviews.filter(
+                appraisal_id__in=self.appraisals().order_by().values("pk")
+            )
+            role_reviews = reviews.filter(
+                plan__kind=PlanKind.ENGAGEMENT,
+                plan__engagement_id__in=self.role_engagement_ids(READER_PERMS),
+            )
+            parts: list[QuerySet[Any, Any]] = [
+                rows.order_by()
+                .annotate(tag=Value(kind, output_field=CharField()))
+                .values_list("tag", "pk")
+                for kind, rows in (
+                    (PLANS, line_plans),
+                    (PLANS, role_plans),
+                    (REVIEWS, line_reviews),
+                    (REVIEWS, role_reviews),
+                )
+            ]
+            found: dict[str, set[int]] = {PLANS: set(), REVIEWS: set()}
+            for kind, pk in parts[0].union(*parts[1:], all=True):
+                found[kind].add(pk)
+            self._cache[ROWS] = {kind: sorted(ids) for kind, ids in found.items()}
+        return self._cache[ROWS]  # type: ignore[return-value]
 
     # --- Which dashboards -------------------------------------------------------
 
@@ -221,7 +244,8 @@ def ids_in(table: str, column: str, ids: QuerySet[Any, Any]) -> Q | RawSQL:
     large array); SQLite gets the plain ``IN``."""
     if connection.vendor != "postgresql":
         return Q(**{f"{column}__in": ids})
-    sql, params = ids.query.sql_with_params()
+    # Without the model's ordering: its joins would be read for nothing.
+    sql, params = ids.order_by().query.sql_with_params()
     return RawSQL(  # noqa: S611 - the subquery is Django's, compiled with its params
         f'"{table}"."{column}" = ANY(ARRAY({sql}))',
         params,

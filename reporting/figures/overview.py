@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -37,7 +37,7 @@ from appraisals.models import (
     Evaluation,
 )
 from engagements.enums import CycleStatus, EngagementRole, PlanStatus
-from engagements.models import CyclePlanTally, Plan, ReviewCycle, RoleAssignment
+from engagements.models import CyclePlanTally, Plan, ReviewCycle
 from organizations.tenancy import current_organization_id
 from reporting.models import OwedReviewTally, ReviewDayTally
 
@@ -165,11 +165,15 @@ def cycle_overview(
         overdue += n_late
         opened_at = first if opened_at is None else min(opened_at, first)
     late_reviews = reviews.filter(late)
-    approvers = RoleAssignment.objects.filter(
-        role=EngagementRole.APPROVER,
-        engagement__plans__evaluations__in=late_reviews.filter(
-            status=EvaluationStatus.SUBMITTED
-        ).values("pk"),
+    late_by_engagement, params = (
+        late_reviews.filter(
+            status=EvaluationStatus.SUBMITTED, plan__engagement__isnull=False
+        )
+        .annotate(engagement=F("plan__engagement_id"))
+        .order_by()
+        .values("engagement")
+        .annotate(late=Count("pk"))
+        .query.sql_with_params()
     )
     in_review = cycle.status == CycleStatus.REVIEW
     opened = timezone.localdate(opened_at) if opened_at else None
@@ -190,30 +194,52 @@ def cycle_overview(
             "reviewer",
             Count("pk"),
         ),
-        late_approvers=_top(
-            approvers,
-            "employee",
-            Count("engagement__plans__evaluations", distinct=True),
+        late_approvers=_late_approvers(
+            f"SELECT engagement AS engagement_id, late AS n FROM ({late_by_engagement}) g",  # noqa: S608 - Django's compiled query
+            list(params),
         ),
     )
 
 
 # The approvers of the engagements with the most submitted reviews past their due
 # date: the cycle's per-engagement tallies joined to the approver roles.
+# The approvers of the engagements with the most submitted reviews past their due
+# date, from ``late`` (engagement id, how many such reviews): it starts from the few
+# late reviews, not from every approver of the organisation.
 _LATE_APPROVERS_SQL = """
     SELECT ra.employee_id, e.full_name, sum(t.n) AS n
-    FROM appraisals_engagementreviewtally t
+    FROM ({late}) t
     JOIN engagements_roleassignment ra
-        ON ra.organization_id = t.organization_id
+        ON ra.organization_id = %s
        AND ra.engagement_id = t.engagement_id AND ra.role = %s
     JOIN organizations_employee e
         ON e.organization_id = ra.organization_id AND e.id = ra.employee_id
-    WHERE t.organization_id = %s AND t.cycle_id = %s AND t.status = %s
-      AND t.due_date < %s
     GROUP BY ra.employee_id, e.full_name
     ORDER BY n DESC, e.full_name, ra.employee_id
     LIMIT %s
 """
+# The same from the cycle's per-engagement tallies.
+_LATE_FROM_TALLIES = """
+    SELECT engagement_id, sum(n) AS n FROM appraisals_engagementreviewtally
+    WHERE organization_id = %s AND cycle_id = %s AND status = %s AND due_date < %s
+    GROUP BY engagement_id
+"""
+
+
+def _late_approvers(late: str, params: list[Any]) -> list[Person]:
+    """The approvers with the most late submitted reviews (``late``: the SQL of
+    (engagement id, how many) with its ``params``). One query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LATE_APPROVERS_SQL.format(late=late),
+            [
+                *params,
+                current_organization_id(),
+                EngagementRole.APPROVER.value,
+                TOP_PEOPLE,
+            ],
+        )
+        return [Person(pk, name, n) for pk, name, n in cursor.fetchall()]
 
 
 def overview_from_tallies(cycle: ReviewCycle, *, today: date) -> Overview:
@@ -247,19 +273,15 @@ def overview_from_tallies(cycle: ReviewCycle, *, today: date) -> Overview:
             per_day[day] = approved
         if created and (opened is None or day < opened):
             opened = day
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _LATE_APPROVERS_SQL,
-            [
-                EngagementRole.APPROVER.value,
-                current_organization_id(),
-                cycle.pk,
-                EvaluationStatus.SUBMITTED.value,
-                today,
-                TOP_PEOPLE,
-            ],
-        )
-        approvers = [Person(pk, name, n) for pk, name, n in cursor.fetchall()]
+    approvers = _late_approvers(
+        _LATE_FROM_TALLIES,
+        [
+            current_organization_id(),
+            cycle.pk,
+            EvaluationStatus.SUBMITTED.value,
+            today,
+        ],
+    )
     reviewers = [
         Person(employee_id=pk, name=name, overdue=n)
         for pk, name, n in OwedReviewTally.objects.filter(
