@@ -143,6 +143,13 @@ class Report:
             reviews = reviews.filter(employee_id__any=self._people())
         return reviews
 
+    def reviews_in(self, cycle: ReviewCycle) -> QuerySet[Evaluation]:
+        """``reviews`` of the plans of ``cycle`` (``ReportScope.reviews_in``)."""
+        reviews = self.scope.reviews_in(cycle)
+        if self.narrowed:
+            reviews = reviews.filter(employee_id__any=self._people())
+        return reviews
+
 
 def open_report(
     membership: Membership,
@@ -204,7 +211,7 @@ def compute(report: Report, today: date | None = None) -> Any:
             cycle,
             appraisals=report.appraisals(),
             plans=report.plans(),
-            reviews=report.reviews(),
+            reviews=report.reviews_in(cycle),
             today=today or timezone.localdate(),
         )
     if report.dashboard == Dashboard.SCORES:
@@ -233,7 +240,7 @@ def compute(report: Report, today: date | None = None) -> Any:
                 page=report.page,
             )
         return competency_heatmap(
-            report.reviews().filter(plan__cycle=cycle),
+            report.reviews_in(cycle),
             columns,
             narrow=not report.scope.is_hr,
             page=report.page,
@@ -241,9 +248,7 @@ def compute(report: Report, today: date | None = None) -> Any:
     if report.dashboard == Dashboard.REVIEWERS:
         if report.tally_filters() == {}:
             return consistency_from_tallies(cycle, page=report.page)
-        return reviewer_consistency(
-            report.reviews().filter(plan__cycle=cycle), page=report.page
-        )
+        return reviewer_consistency(report.reviews_in(cycle), page=report.page)
     plans = report.scope.plans()
     if isinstance(report.filter, EngagementFilter):
         plans = report.filter.filter_plans(plans)

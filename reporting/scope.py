@@ -35,7 +35,7 @@ from appraisals.enums import EvaluationKind
 from appraisals.models import Appraisal, Evaluation
 from appraisals.selectors.access import appraisals_visible_to
 from engagements.enums import PlanKind
-from engagements.models import Engagement, Plan
+from engagements.models import Engagement, Plan, ReviewCycle
 from engagements.selectors.access import engagement_perm_parts
 from feedback.permissions import READER_PERMS
 from organizations.models import Employee, Membership
@@ -163,7 +163,7 @@ class ReportScope:
             return reviews
         return reviews.filter(pk__any=self._rows()[REVIEWS])
 
-    def _rows(self) -> dict[str, list[int]]:
+    def _rows(self) -> dict[Any, list[int]]:
         """The ids of the plans and review evaluations a viewer other than HR counts.
         One query, the first time per scope: one UNION of four branches, each read
         from an index (line plans, role plans, line reviews, role reviews). With
@@ -185,19 +185,37 @@ class ReportScope:
             parts: list[QuerySet[Any, Any]] = [
                 rows.order_by()
                 .annotate(tag=Value(kind, output_field=CharField()))
-                .values_list("tag", "pk")
-                for kind, rows in (
-                    (PLANS, line_plans),
-                    (PLANS, role_plans),
-                    (REVIEWS, line_reviews),
-                    (REVIEWS, role_reviews),
+                .values_list("tag", "pk", cycle)
+                for kind, rows, cycle in (
+                    (PLANS, line_plans, "cycle_id"),
+                    (PLANS, role_plans, "cycle_id"),
+                    (REVIEWS, line_reviews, "plan__cycle_id"),
+                    (REVIEWS, role_reviews, "plan__cycle_id"),
                 )
             ]
             found: dict[str, set[int]] = {PLANS: set(), REVIEWS: set()}
-            for kind, pk in parts[0].union(*parts[1:], all=True):
+            by_cycle: dict[Any, set[int]] = {}
+            for kind, pk, cycle_id in parts[0].union(*parts[1:], all=True):
                 found[kind].add(pk)
-            self._cache[ROWS] = {kind: sorted(ids) for kind, ids in found.items()}
+                if kind == REVIEWS:
+                    by_cycle.setdefault(cycle_id, set()).add(pk)
+            rows_found: dict[Any, list[int]] = {
+                kind: sorted(ids) for kind, ids in found.items()
+            }
+            for cycle_id, ids in by_cycle.items():
+                rows_found[(REVIEWS, cycle_id)] = sorted(ids)
+            self._cache[ROWS] = rows_found
         return self._cache[ROWS]  # type: ignore[return-value]
+
+    def reviews_in(self, cycle: ReviewCycle) -> QuerySet[Evaluation]:
+        """``reviews`` of the plans of ``cycle``. For a viewer other than HR, read from
+        the ids of ``_rows`` (no query of its own): PostgreSQL then probes the
+        reviews by key, where a join on the plans' cycle would scan the cycle's
+        plans to meet them."""
+        if self.is_hr:
+            return self.reviews().filter(plan__cycle=cycle)
+        ids = self._rows().get((REVIEWS, cycle.pk), [])
+        return Evaluation.objects.filter(kind=EvaluationKind.REVIEW, pk__any=ids)
 
     # --- Which dashboards -------------------------------------------------------
 

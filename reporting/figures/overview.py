@@ -149,10 +149,10 @@ def cycle_overview(
     today: date,
 ) -> Overview:
     """The overview of ``cycle`` over the given rows (scoped and filtered by the
-    caller; the cycle is applied here). Six queries."""
+    caller; the cycle is applied here to the appraisals and plans, while
+    ``reviews`` are already the cycle's: ``Report.reviews_in``). Six queries."""
     appraisals = appraisals.filter(cycle=cycle)
     plans = plans.filter(cycle=cycle)
-    reviews = reviews.filter(plan__cycle=cycle)
     late = _overdue(today)
     review_counts = dict.fromkeys(EvaluationStatus.values, 0)
     overdue, opened_at = 0, None

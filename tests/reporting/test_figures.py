@@ -188,7 +188,7 @@ def _overview(world: ReportWorld, source: str) -> Overview:
         world.cycle,
         appraisals=scope.appraisals(),
         plans=scope.plans(),
-        reviews=scope.reviews(),
+        reviews=scope.reviews_in(world.cycle),
         today=today,
     )
 
