@@ -47,8 +47,8 @@ ROLE_PERMS = (PLANNER_PERM, *READER_PERMS)
 # facts are kept on the membership object of the request.
 LINE = "line"
 FACTS_ATTRIBUTE = "_report_scope_facts"
-# ``_rows``' keys.
-ROWS, PLANS, REVIEWS = "rows", "plans", "reviews"
+# ``_rows``' keys (and, for one cycle's reviews, (REVIEWS, cycle id)).
+PLANS, REVIEWS = "plans", "reviews"
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,8 @@ class ReportScope:
     """The viewer of a report and what of the organisation they may count."""
 
     membership: Membership
-    # Ids read once per scope (``_rows``).
-    _cache: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+    # The ids ``_rows`` reads once per scope: plans, reviews, reviews per cycle.
+    _ids: dict[Any, list[int]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def is_hr(self) -> bool:
@@ -169,7 +169,7 @@ class ReportScope:
         from an index (line plans, role plans, line reviews, role reviews). With
         their exact number in hand, PostgreSQL probes each figure's rows by primary
         key instead of scanning a whole cycle to meet a set it cannot size."""
-        if ROWS not in self._cache:
+        if not self._ids:
             line_plans = Plan.objects.filter(employee_id__in=self.employee_ids())
             role_plans = Plan.objects.filter(
                 kind=PlanKind.ENGAGEMENT, engagement_id__in=self.role_engagement_ids()
@@ -204,8 +204,8 @@ class ReportScope:
             }
             for cycle_id, ids in by_cycle.items():
                 rows_found[(REVIEWS, cycle_id)] = sorted(ids)
-            self._cache[ROWS] = rows_found
-        return self._cache[ROWS]  # type: ignore[return-value]
+            self._ids.update(rows_found)
+        return self._ids
 
     def reviews_in(self, cycle: ReviewCycle) -> QuerySet[Evaluation]:
         """``reviews`` of the plans of ``cycle``. For a viewer other than HR, read from
