@@ -1,19 +1,15 @@
-"""Query budgets: every organisation page is cheap, lists do not grow with their rows,
-and the tenant middleware costs the session, the user and the membership, no more."""
+"""Query budgets: every organisation page is cheap, and the tenant middleware costs
+the session, the user and the membership, no more (lists whose count does not grow
+with their rows: test_list_query_counts.py)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from appraisals.models import Appraisal, Evaluation
@@ -26,7 +22,6 @@ from organizations.models import Employee, Membership, Organization
 from organizations.tenancy import tenant_context
 from reporting.models import ReportJob
 from tests.appraisal_factories import RecomputeRunFactory
-from tests.authz.engine import close_download
 from tests.authz.policy import ORG_KWARG, Actor, Outcome, Target
 from tests.authz.routes import named_routes
 from tests.authz.table import POLICY
@@ -57,54 +52,22 @@ from tests.factories import (
     EmployeeFactory,
     InvitationFactory,
     JobTitleFactory,
-    MembershipFactory,
 )
 from tests.feedback_factories import (
     FeedbackAskFactory,
     FeedbackFactory,
     FeedbackRequestFactory,
 )
+from tests.organizations.views.query_budget import (
+    HTMX_ONLY,
+    PAGE_BUDGET,
+    get_counted,
+    lookups,
+    table_of,
+)
 from tests.reporting_factories import finished_report_job
 
 pytestmark = pytest.mark.django_db
-
-PAGE_BUDGET = 15
-# Tests run inside a transaction, so atomic blocks issue SAVEPOINT / RELEASE SAVEPOINT
-# (and ROLLBACK TO SAVEPOINT) statements that a production request does not; they are
-# not lookups and are left out when counting what a page or the middleware costs.
-SAVEPOINT = re.compile(r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b")
-# Also test-only: under an outer transaction the middleware clears the row-security
-# setting after the view (``set_row_security(None)``); at a real commit it ends by itself.
-RLS_RESET = re.compile(r"^\s*SELECT set_config\(")
-
-
-def _lookups(captured: list[dict[str, str]]) -> list[str]:
-    """The SQL of the captured queries, without test-only transaction bookkeeping."""
-    return [
-        q["sql"]
-        for q in captured
-        if not SAVEPOINT.match(q["sql"]) and not RLS_RESET.match(q["sql"])
-    ]
-
-
-def _table(sql: str) -> str:
-    match = re.search(r'\bFROM "(\w+)"', sql)
-    return match.group(1) if match else sql
-
-
-# Sections that only answer HTMX requests (a plain GET redirects to their page).
-HTMX_ONLY = {"appraisals:home_appraisals"}
-
-
-def _get(
-    client: Client, url: str, htmx: bool = False
-) -> tuple[Any, list[dict[str, str]]]:
-    headers = {"HX-Request": "true"} if htmx else {}
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url, headers=headers)
-    if getattr(response, "streaming", False):
-        close_download(response)  # a file download: its file is open until closed
-    return response, queries.captured_queries
 
 
 # --- (a) every organisation page within the budget ----------------------------------------
@@ -322,188 +285,13 @@ def test_organisation_page_renders_within_the_query_budget_for_hr_admin(
     client = client_as(directory.admin)
     url = reverse(name, kwargs=kwargs) + (f"?{query}" if query else "")
 
-    response, queries = _get(client, url, htmx=name in HTMX_ONLY)
+    response, queries = get_counted(client, url, htmx=name in HTMX_ONLY)
 
     assert response.status_code == 200
     # What a production request runs: the test transaction's savepoints and the
     # row-security reset after the view are left out, as in the apps' own budgets.
-    lookups = _lookups(queries)
-    assert len(lookups) <= PAGE_BUDGET, "\n".join(lookups)
-
-
-# --- (b) list pages: the same number of queries for 1, 3 and 30 rows ----------------------
-
-
-@dataclass
-class ListPage:
-    name: str
-    query: Callable[[dict[str, Any]], str]
-    add_rows: Callable[[Organization, Membership, dict[str, Any], int], None]
-    shown: Callable[[Any], int]
-    # Rows listed besides the added ones: the admin's and the manager's directory
-    # entries, or the unit or title the rows refer to.
-    fixed: int = 0
-
-
-def _add_people(
-    org: Organization, admin: Membership, refs: dict[str, Any], count: int
-) -> None:
-    for i in range(count):
-        # Every row has a login, a job title, a unit and a line manager to show.
-        MembershipFactory(
-            organization=org,
-            role=Role.EMPLOYEE if i % 2 else Role.MANAGER,
-            employee__job_title=refs["job_title"],
-            employee__business_unit=refs["business_unit"],
-            employee__line_manager=refs["manager"],
-        )
-
-
-def _add_units(
-    org: Organization, admin: Membership, refs: dict[str, Any], count: int
-) -> None:
-    for _ in range(count):
-        BusinessUnitFactory(organization=org, parent=refs["business_unit"])
-
-
-def _add_titles(
-    org: Organization, admin: Membership, refs: dict[str, Any], count: int
-) -> None:
-    JobTitleFactory.create_batch(count, organization=org)
-
-
-def _add_invitations(
-    org: Organization, admin: Membership, refs: dict[str, Any], count: int
-) -> None:
-    for _ in range(count):
-        InvitationFactory(
-            organization=org,
-            invited_by=admin.user,
-            employee=EmployeeFactory(
-                organization=org, job_title=None, business_unit=None
-            ),
-        )
-
-
-def _add_cycles(
-    org: Organization, admin: Membership, refs: dict[str, Any], count: int
-) -> None:
-    for _ in range(count):
-        # Each with plans to count, so the list's plan column has work to do.
-        cycle = ReviewCycleFactory(organization=org)
-        PlanFactory.create_batch(2, organization=org, cycle=cycle)
-
-
-def _add_clients(
-    org: Organization, admin: Membership, refs: dict[str, Any], count: int
-) -> None:
-    for _ in range(count):
-        EngagementFactory(organization=org, name="Ledger migration")
-
-
-def _add_engagements(
-    org: Organization, admin: Membership, refs: dict[str, Any], count: int
-) -> None:
-    for _ in range(count):
-        engagement = EngagementFactory(
-            organization=org,
-            name="Ledger migration",
-            business_unit=refs["business_unit"],
-        )
-        # A team of two to count, and an engagement that does not match the filters.
-        PlanFactory.create_batch(2, organization=org, engagement=engagement)
-        EngagementFactory(organization=org, name="Other work", status="closed")
-
-
-def _paginated(response: Any) -> int:
-    return response.context["paginator"].count
-
-
-LIST_PAGES = {
-    "people": ListPage(
-        "organizations:people", lambda refs: "", _add_people, _paginated, fixed=2
-    ),
-    "people_filtered": ListPage(
-        "organizations:people",
-        lambda refs: (
-            f"?q=Person&business_unit={refs['business_unit'].pk}"
-            f"&job_title={refs['job_title'].pk}&line_manager={refs['manager'].pk}"
-            "&is_active=true"
-        ),
-        _add_people,
-        _paginated,
-    ),
-    "business_units": ListPage(
-        "organizations:business_units", lambda refs: "", _add_units, _paginated, fixed=1
-    ),
-    "job_titles": ListPage(
-        "organizations:job_titles", lambda refs: "", _add_titles, _paginated, fixed=1
-    ),
-    "invitations": ListPage(
-        "organizations:invitations",
-        lambda refs: "",
-        _add_invitations,
-        lambda response: len(response.context["pending"]),
-    ),
-    "cycles": ListPage("engagements:cycles", lambda refs: "", _add_cycles, _paginated),
-    "clients": ListPage(
-        "engagements:clients", lambda refs: "", _add_clients, _paginated
-    ),
-    # Each added row also adds a closed engagement: the total counts what matches.
-    "engagements": ListPage(
-        "engagements:engagements",
-        lambda refs: "",
-        _add_engagements,
-        lambda response: response.context["paginator"].count // 2,
-    ),
-    "engagements_filtered": ListPage(
-        "engagements:engagements",
-        lambda refs: (
-            f"?q=ledger&status=active&business_unit={refs['business_unit'].pk}"
-            "&date_from=2025-01-01&date_to=2025-12-31"
-        ),
-        _add_engagements,
-        _paginated,
-    ),
-}
-
-
-@pytest.fixture
-def list_setup(org, make_member) -> tuple[Membership, dict[str, Any]]:
-    """An HR admin and the references rows point at: one unit, title and manager."""
-    admin = make_member(
-        org, Role.HR_ADMIN, employee__job_title=None, employee__business_unit=None
-    )
-    return admin, {
-        "business_unit": BusinessUnitFactory(organization=org),
-        "job_title": JobTitleFactory(organization=org),
-        "manager": EmployeeFactory(
-            organization=org, job_title=None, business_unit=None
-        ),
-    }
-
-
-@pytest.mark.parametrize(("fewer", "more"), [(1, 3), (3, 30)])
-@pytest.mark.parametrize("page", LIST_PAGES)
-def test_list_page_query_count_does_not_grow_with_its_rows(
-    org, list_setup, client_as, page, fewer, more
-):
-    admin, refs = list_setup
-    spec = LIST_PAGES[page]
-    client = client_as(admin)
-    url = reverse(spec.name, args=[org.slug]) + spec.query(refs)
-    spec.add_rows(org, admin, refs, fewer)
-    client.get(url)  # warm up: per-process caches are not the page's cost
-    few_response, few_queries = _get(client, url)
-    spec.add_rows(org, admin, refs, more - fewer)
-
-    many_response, many_queries = _get(client, url)
-
-    assert (spec.shown(few_response), spec.shown(many_response)) == (
-        fewer + spec.fixed,
-        more + spec.fixed,
-    )
-    assert len(many_queries) == len(few_queries), _lookups(many_queries)
+    counted = lookups(queries)
+    assert len(counted) <= PAGE_BUDGET, "\n".join(counted)
 
 
 # --- (c) the tenant middleware --------------------------------------------------------------
@@ -525,10 +313,10 @@ def test_tenant_middleware_costs_at_most_session_user_and_membership(
     )
     client = client_as(bare_employee)
 
-    response, queries = _get(client, url)
+    response, queries = get_counted(client, url)
 
     assert response.status_code == 405
-    assert [_table(sql) for sql in _lookups(queries)] == [
+    assert [table_of(sql) for sql in lookups(queries)] == [
         "django_session",
         "organizations_user",
         "organizations_membership",
@@ -541,13 +329,13 @@ def test_tenant_middleware_lookups_come_before_the_home_view_body(
     client = client_as(bare_employee)
     url = reverse("organizations:home", args=[bare_employee.organization.slug])
 
-    response, queries = _get(client, url)
+    response, queries = get_counted(client, url)
 
     assert response.status_code == 200
-    assert [_table(sql) for sql in _lookups(queries)[:3]] == [
+    assert [table_of(sql) for sql in lookups(queries)[:3]] == [
         "django_session",
         "organizations_user",
         "organizations_membership",
     ]
     # The membership lookup also sets the row-security setting: one query, not two.
-    assert "set_config" in _lookups(queries)[2]
+    assert "set_config" in lookups(queries)[2]
