@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
+from appraisals.enums import EvaluationKind
 from appraisals.models import Appraisal, Evaluation
 from engagements.models import Plan, ReviewCycle
 from feedback.selectors.access import feedback_visible_to
@@ -78,6 +79,9 @@ class Report:
     cycle: ReviewCycle | None
     page: int = 1  # of a dashboard that pages its rows
     _selected: list[int] | None = field(default=None, repr=False, compare=False)
+    _reviews: dict[int, list[int]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def narrowed(self) -> bool:
@@ -144,11 +148,24 @@ class Report:
         return reviews
 
     def reviews_in(self, cycle: ReviewCycle) -> QuerySet[Evaluation]:
-        """``reviews`` of the plans of ``cycle`` (``ReportScope.reviews_in``)."""
-        reviews = self.scope.reviews_in(cycle)
-        if self.narrowed:
-            reviews = reviews.filter(employee_id__any=self._people())
-        return reviews
+        """``reviews`` of the plans of ``cycle`` (``ReportScope.reviews_in``).
+
+        Narrowed, their ids are read once per cycle (one query, the first time),
+        starting from the selected people's plans of the cycle: then every figure
+        reads the few reviews by key, where a join on the plans' cycle would scan
+        the cycle's plans (~29,000 at 10,000 employees) once per figure."""
+        if not self.narrowed:
+            return self.scope.reviews_in(cycle)
+        ids = self._reviews.get(cycle.pk)
+        if ids is None:
+            plans = Plan.objects.filter(cycle=cycle, employee_id__any=self._people())
+            ids = self._reviews[cycle.pk] = list(
+                self.scope.reviews()
+                .filter(plan_id__in=plans.values("pk"))
+                .order_by()
+                .values_list("pk", flat=True)
+            )
+        return Evaluation.objects.filter(kind=EvaluationKind.REVIEW, pk__any=ids)
 
 
 def open_report(

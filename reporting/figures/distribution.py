@@ -160,38 +160,36 @@ def distribution_from_tallies(
     )
 
 
-# Per group of the grouped tallies ``g`` (group, final score, band, how many): the
-# count, sum and sum of squares of the scores, the count per band, and the two
-# middle scores (zero-based positions (count - 1) / 2 and count / 2: the smallest
-# score whose running count passes each).
+# Per group of the tally rows ``t`` (group, final score, band, how many), in one
+# pass over the rows sorted once: the count, the sum and sum of squares of the
+# scores, the count per band, and the two middle scores (zero-based positions
+# (count - 1) / 2 and count / 2: the smallest score whose running count passes
+# each; rows of the same score are peers and share their running count). Scores
+# are read as whole hundredths (they have two decimal places), so that the sort and
+# the sums run on integers (the counts in ``integer``, so that their running sums
+# stay ``bigint``); exact all the same.
 _GROUPS_SQL = """
-    WITH g AS MATERIALIZED ({tallies}),
-    s AS (
-        SELECT grp, final_score, sum(n) AS n FROM g GROUP BY grp, final_score
-    ),
-    c AS (
-        SELECT grp, final_score,
-               sum(n) OVER (PARTITION BY grp ORDER BY final_score) AS upto,
+    WITH c AS (
+        SELECT grp, cents, band, n,
+               sum(n) OVER (PARTITION BY grp ORDER BY cents) AS upto,
                sum(n) OVER (PARTITION BY grp) AS count
-        FROM s
-    ),
-    m AS (
-        SELECT grp,
-               min(final_score) FILTER (WHERE upto > (count - 1) / 2) AS low,
-               min(final_score) FILTER (WHERE upto > count / 2) AS high
-        FROM c GROUP BY grp
+        FROM (
+            SELECT grp, (final_score * 100)::integer AS cents, band, n
+            FROM ({tallies}) t
+        ) t
     )
-    SELECT {name}, b.count, b.total, b.squares, b.band0, b.band1, b.band2,
-           b.band3, b.band4, m.low, m.high
+    SELECT {name}, b.count, b.total, b.squares, {band_columns}, b.low, b.high
     FROM (
-        SELECT grp, sum(n) AS count, sum(n * final_score) AS total,
-               sum(n * final_score * final_score) AS squares,
-               {bands}
-        FROM g GROUP BY grp
+        SELECT grp, max(count) AS count, sum(n::bigint * cents) AS total,
+               sum(n::bigint * cents * cents) AS squares,
+               {bands},
+               min(cents) FILTER (WHERE upto > (count - 1) / 2) AS low,
+               min(cents) FILTER (WHERE upto > count / 2) AS high
+        FROM c GROUP BY grp
     ) b
-    JOIN m ON m.grp IS NOT DISTINCT FROM b.grp
     {names}
 """
+HUNDRED = Decimal(100)
 
 
 def _summed_groups(
@@ -201,12 +199,12 @@ def _summed_groups(
     in SQL: one query, one row per group. Grouped by id and named afterwards
     (numbers sort faster than names); where two rows share a name (two units of
     the same name), grouped by name again, as ``score_distribution`` groups."""
-    inner = (
+    rows_sql, params = (
         tallies.filter(final_score__isnull=False)
         .annotate(grp=F(f"{group}__name" if by_name else f"{group}_id"))
         .order_by()
-        .values_list("grp", "final_score", "band")
-        .annotate(n=Sum("n"))
+        .values_list("grp", "final_score", "band", "n")
+        .query.sql_with_params()
     )
     table = tallies.model._meta.get_field(group).related_model._meta.db_table
     name, names = (
@@ -214,14 +212,19 @@ def _summed_groups(
         if by_name
         else ("names.name", f'LEFT JOIN "{table}" names ON names.id = b.grp')
     )
-    sql, params = inner.query.sql_with_params()
-    bands = ", ".join(
-        f"COALESCE(sum(n) FILTER (WHERE band = {i}), 0) AS band{i}"
-        for i in range(len(BAND_EDGES))
-    )
+    bands = range(len(BAND_EDGES))
     with connection.cursor() as cursor:
         cursor.execute(
-            _GROUPS_SQL.format(tallies=sql, bands=bands, name=name, names=names),
+            _GROUPS_SQL.format(
+                tallies=rows_sql,
+                bands=", ".join(
+                    f"COALESCE(sum(n) FILTER (WHERE band = {i}), 0) AS band{i}"
+                    for i in bands
+                ),
+                band_columns=", ".join(f"b.band{i}" for i in bands),
+                name=name,
+                names=names,
+            ),
             params,
         )
         rows = cursor.fetchall()
@@ -230,12 +233,14 @@ def _summed_groups(
     groups = []
     for name, count, total, squares, *rest in rows:
         *band_counts, low, high = rest
-        mean = total / count
-        variance = max(squares / count - mean * mean, Decimal(0))
+        mean = Decimal(total) / count / HUNDRED
+        variance = max(
+            Decimal(squares) / count / (HUNDRED * HUNDRED) - mean * mean, Decimal(0)
+        )
         summary = Summary(
             count=int(count),
             mean=rounded(mean),
-            median=rounded((low + high) / 2),
+            median=rounded(Decimal(low + high) / 2 / HUNDRED),
             stdev=rounded(variance.sqrt()),
         )
         groups.append(

@@ -5,27 +5,29 @@ approvers with the most overdue work.
 Counts come from the rows the viewer may count (``ReportScope``), narrowed by the
 dashboard's filters (through the appraisals they select). An evaluation is
 **overdue** when its due date has passed and it is not approved; the reviewer owes
-a draft or returned one, the approver a submitted one. Six queries either way:
+a draft or returned one, the approver a submitted one.
 
 - ``cycle_overview`` groups the rows it is given (a line manager's, or narrowed by a
-  filter);
+  filter): three queries, the plans, the appraisals and the reviews; the reviews
+  are read once, and every figure of theirs (by status, per day, the late reviewers
+  and approvers) is grouped from that one pass (``_REVIEWS_SQL``);
 - ``overview_from_tallies`` reads the whole organisation's cycle from the tallies the
   database keeps (PostgreSQL): the plans per status (``CyclePlanTally``), the review
   evaluations per status and due date (``CycleReviewTally``), per engagement for the
   approvers (``EngagementReviewTally``), the appraisals per status
   (``CycleAppraisalTally``), the reviews created and approved per day
   (``ReviewDayTally``) and those each reviewer owes per due date
-  (``OwedReviewTally``).
+  (``OwedReviewTally``): six queries.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, Min, Q, QuerySet, Sum
+from django.db.models import Case, Count, OuterRef, QuerySet, Subquery, Sum, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -89,25 +91,9 @@ class Overview:
         return approved * 100 // self.evaluations_total
 
 
-def _overdue(today: date) -> Q:
-    return Q(due_date__lt=today) & ~Q(status=EvaluationStatus.APPROVED)
-
-
 def _by_status(qs: QuerySet[Any], choices: Any) -> list[tuple[str, int]]:
     found = dict(qs.order_by().values_list("status").annotate(n=Count("pk")))
     return [(str(choice.label), found.get(choice.value, 0)) for choice in choices]
-
-
-def _approved_per_day(reviews: QuerySet[Evaluation]) -> dict[date, int]:
-    """Approved reviews per day (organisation's time zone). One query."""
-    tz = timezone.get_current_timezone()
-    return dict(
-        reviews.filter(status=EvaluationStatus.APPROVED, approved_at__isnull=False)
-        .annotate(day=TruncDate("approved_at", tzinfo=tz))
-        .order_by()
-        .values_list("day")
-        .annotate(n=Count("pk"))
-    )
 
 
 def _completion(
@@ -129,17 +115,6 @@ def _completion(
     return days
 
 
-def _top(rows: QuerySet[Any], person: str, count: Any) -> list[Person]:
-    ranked = (
-        rows.order_by()
-        .values(person, f"{person}__full_name")
-        .annotate(n=count)
-        .order_by("-n", f"{person}__full_name", person)
-        .values_list(person, f"{person}__full_name", "n")[:TOP_PEOPLE]
-    )
-    return [Person(employee_id=pk, name=name, overdue=n) for pk, name, n in ranked]
-
-
 def cycle_overview(
     cycle: ReviewCycle,
     *,
@@ -150,59 +125,159 @@ def cycle_overview(
 ) -> Overview:
     """The overview of ``cycle`` over the given rows (scoped and filtered by the
     caller; the cycle is applied here to the appraisals and plans, while
-    ``reviews`` are already the cycle's: ``Report.reviews_in``). Six queries."""
+    ``reviews`` are already the cycle's: ``Report.reviews_in``). Three queries."""
     appraisals = appraisals.filter(cycle=cycle)
     plans = plans.filter(cycle=cycle)
-    late = _overdue(today)
-    review_counts = dict.fromkeys(EvaluationStatus.values, 0)
-    overdue, opened_at = 0, None
-    for status, n, n_late, first in (
-        reviews.order_by()
-        .values_list("status")
-        .annotate(n=Count("pk"), late=Count("pk", filter=late), first=Min("created_at"))
-    ):
-        review_counts[status] = n
-        overdue += n_late
-        opened_at = first if opened_at is None else min(opened_at, first)
-    late_reviews = reviews.filter(late)
-    late_by_engagement, params = (
-        late_reviews.filter(
-            status=EvaluationStatus.SUBMITTED, plan__engagement__isnull=False
-        )
-        .annotate(engagement=F("plan__engagement_id"))
-        .order_by()
-        .values("engagement")
-        .annotate(late=Count("pk"))
-        .query.sql_with_params()
-    )
+    figures = _review_figures(reviews, today)
     in_review = cycle.status == CycleStatus.REVIEW
-    opened = timezone.localdate(opened_at) if opened_at else None
+    opened = figures.opened
     return Overview(
         cycle=cycle,
         plans_by_status=_by_status(plans, PlanStatus),
         evaluations_by_status=[
-            (str(s.label), review_counts[s.value]) for s in EvaluationStatus
+            (str(s.label), figures.by_status.get(s.value, 0)) for s in EvaluationStatus
         ],
-        evaluations_total=sum(review_counts.values()),
-        overdue=overdue,
+        evaluations_total=sum(figures.by_status.values()),
+        overdue=figures.overdue,
         appraisals_by_status=_by_status(appraisals, AppraisalStatus),
         completion=_completion(
-            _approved_per_day(reviews), opened, today if in_review else opened or today
+            figures.per_day, opened, today if in_review else opened or today
         ),
-        late_reviewers=_top(
-            late_reviews.filter(status__in=REVIEWER_OWES, reviewer__isnull=False),
-            "reviewer",
-            Count("pk"),
-        ),
-        late_approvers=_late_approvers(
-            f"SELECT engagement AS engagement_id, late AS n FROM ({late_by_engagement}) g",  # noqa: S608 - Django's compiled query
-            list(params),
-        ),
+        late_reviewers=figures.late_reviewers,
+        late_approvers=figures.late_approvers,
     )
 
 
-# The approvers of the engagements with the most submitted reviews past their due
-# date: the cycle's per-engagement tallies joined to the approver roles.
+@dataclass
+class _ReviewFigures:
+    by_status: dict[str, int] = field(default_factory=dict)
+    overdue: int = 0
+    opened: date | None = None  # the day of the first review
+    per_day: dict[date, int] = field(default_factory=dict)  # approved per day
+    late_reviewers: list[Person] = field(default_factory=list)
+    late_approvers: list[Person] = field(default_factory=list)
+
+
+# Every figure of the reviews ``r`` in one statement: the reviews are read once
+# (MATERIALIZED), then grouped four ways, each part tagged: per status (with the
+# overdue ones and the first day), approved per day, and the ten reviewers and the
+# ten approvers with the most overdue work (an approver through the approver roles
+# of the engagement of a late submitted review).
+_REVIEWS_SQL = """
+    WITH r (status, due_date, approved_day, created_day, reviewer_id, engagement_id)
+    AS MATERIALIZED ({reviews}),
+    late AS (SELECT * FROM r WHERE due_date < %s AND status <> %s)
+    SELECT 'status', status, CAST(NULL AS bigint), CAST(NULL AS text), count(*),
+           sum(CASE WHEN due_date < %s AND status <> %s THEN 1 ELSE 0 END),
+           min(created_day)
+    FROM r GROUP BY status
+    UNION ALL
+    SELECT 'day', NULL, NULL, NULL, count(*), 0, approved_day
+    FROM r WHERE status = %s AND approved_day IS NOT NULL GROUP BY approved_day
+    UNION ALL
+    SELECT * FROM (
+        SELECT 'reviewer', NULL, e.id, e.full_name, count(*), 0, CAST(NULL AS date)
+        FROM late
+        JOIN organizations_employee e
+            ON e.organization_id = %s AND e.id = late.reviewer_id
+        WHERE late.status IN (%s, %s)
+        GROUP BY e.id, e.full_name
+        ORDER BY count(*) DESC, e.full_name, e.id
+        LIMIT %s
+    ) reviewers
+    UNION ALL
+    SELECT * FROM (
+        SELECT 'approver', NULL, e.id, e.full_name, count(*), 0, CAST(NULL AS date)
+        FROM late
+        JOIN engagements_roleassignment ra
+            ON ra.organization_id = %s
+           AND ra.engagement_id = late.engagement_id AND ra.role = %s
+        JOIN organizations_employee e
+            ON e.organization_id = ra.organization_id AND e.id = ra.employee_id
+        WHERE late.status = %s
+        GROUP BY e.id, e.full_name
+        ORDER BY count(*) DESC, e.full_name, e.id
+        LIMIT %s
+    ) approvers
+"""
+
+
+def _review_figures(reviews: QuerySet[Evaluation], today: date) -> _ReviewFigures:
+    """The figures of ``reviews`` (days in the organisation's time zone). One
+    query (``_REVIEWS_SQL``)."""
+    tz = timezone.get_current_timezone()
+    rows_sql, rows_params = (
+        reviews.order_by()
+        .annotate(
+            approved_day=TruncDate("approved_at", tzinfo=tz),
+            created_day=TruncDate("created_at", tzinfo=tz),
+            # Only a late submitted review's engagement is needed (its approvers
+            # owe it), read by key: a join would make PostgreSQL hash every plan.
+            engagement=Case(
+                When(
+                    status=EvaluationStatus.SUBMITTED,
+                    due_date__lt=today,
+                    then=Subquery(
+                        Plan.objects.filter(pk=OuterRef("plan_id")).values(
+                            "engagement_id"
+                        )
+                    ),
+                ),
+                default=None,
+            ),
+        )
+        .values_list(
+            "status",
+            "due_date",
+            "approved_day",
+            "created_day",
+            "reviewer_id",
+            "engagement",
+        )
+        .query.sql_with_params()
+    )
+    organization = current_organization_id()
+    approved = EvaluationStatus.APPROVED.value
+    params = [
+        *rows_params,
+        *(today, approved) * 2,
+        approved,
+        organization,
+        *(status.value for status in REVIEWER_OWES),
+        TOP_PEOPLE,
+        organization,
+        EngagementRole.APPROVER.value,
+        EvaluationStatus.SUBMITTED.value,
+        TOP_PEOPLE,
+    ]
+    figures = _ReviewFigures()
+    with connection.cursor() as cursor:
+        cursor.execute(_REVIEWS_SQL.format(reviews=rows_sql), params)
+        rows = cursor.fetchall()
+    for part, status, person, name, n, late, day in rows:
+        day = _as_date(day)
+        if part == "status":
+            figures.by_status[status] = n
+            figures.overdue += late
+            if day is not None and (figures.opened is None or day < figures.opened):
+                figures.opened = day
+        elif part == "day" and day is not None:
+            figures.per_day[day] = n
+        elif part != "day":
+            people = (
+                figures.late_reviewers if part == "reviewer" else figures.late_approvers
+            )
+            people.append(Person(employee_id=person, name=name, overdue=n))
+    return figures
+
+
+def _as_date(value: Any) -> date | None:
+    """A day from the raw cursor: a date on PostgreSQL, its ISO text on SQLite."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
 # The approvers of the engagements with the most submitted reviews past their due
 # date, from ``late`` (engagement id, how many such reviews): it starts from the few
 # late reviews, not from every approver of the organisation.
@@ -218,7 +293,7 @@ _LATE_APPROVERS_SQL = """
     ORDER BY n DESC, e.full_name, ra.employee_id
     LIMIT %s
 """
-# The same from the cycle's per-engagement tallies.
+# The late submitted reviews per engagement from the cycle's per-engagement tallies.
 _LATE_FROM_TALLIES = """
     SELECT engagement_id, sum(n) AS n FROM appraisals_engagementreviewtally
     WHERE organization_id = %s AND cycle_id = %s AND status = %s AND due_date < %s
