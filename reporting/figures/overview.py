@@ -218,9 +218,9 @@ def _review_figures(reviews: QuerySet[Evaluation], today: date) -> _ReviewFigure
                     status=EvaluationStatus.SUBMITTED,
                     due_date__lt=today,
                     then=Subquery(
-                        Plan.objects.filter(pk=OuterRef("plan_id")).values(
-                            "engagement_id"
-                        )
+                        Plan.objects.filter(pk=OuterRef("plan_id"))
+                        .order_by()
+                        .values("engagement_id")
                     ),
                 ),
                 default=None,

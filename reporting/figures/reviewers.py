@@ -25,11 +25,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
 
 from appraisals.enums import EvaluationKind
 from appraisals.models import CompetencyRating, Evaluation
-from engagements.models import ReviewCycle
+from engagements.models import Plan, ReviewCycle
 from organizations.tenancy import current_organization_id
 from reporting.figures.heatmap import RATED
 from reporting.figures.stats import rounded
@@ -180,12 +180,16 @@ _PAGE_SQL = """
         WHERE t.organization_id = %s AND t.cycle_id = %s
         GROUP BY t.reviewer_id
     )
-    SELECT per.reviewer_id, e.full_name, per.n, per.total, per.squares, per.expected,
-           count(*) OVER () AS reviewers
-    FROM per JOIN organizations_employee e
-        ON e.organization_id = %s AND e.id = per.reviewer_id
-    ORDER BY round((per.total - per.expected) / per.n, 2) DESC, lower(e.full_name),
-             per.reviewer_id
+    SELECT reviewer_id, name, n, total, squares, expected, count(*) OVER ()
+    FROM (
+        -- Each reviewer's name read by key (a join would hash every employee).
+        SELECT per.*, (
+            SELECT e.full_name FROM organizations_employee e
+            WHERE e.organization_id = %s AND e.id = per.reviewer_id
+        ) AS name
+        FROM per
+    ) named
+    ORDER BY round((total - expected) / n, 2) DESC, lower(name), reviewer_id
     LIMIT %s OFFSET %s
 """
 
@@ -227,10 +231,19 @@ def consistency_from_tallies(
     counts = dict(
         Evaluation.objects.filter(
             reviewer_id__in=[row[0] for row in found],
-            plan__cycle=cycle,
             kind=EvaluationKind.REVIEW,
             status__in=RATED,
         )
+        # The plan's cycle read by key for each of the page's reviews: a join on
+        # the cycle would make PostgreSQL hash the cycle's every plan.
+        .alias(
+            cycle_id=Subquery(
+                Plan.objects.filter(pk=OuterRef("plan_id"))
+                .order_by()
+                .values("cycle_id")
+            )
+        )
+        .filter(cycle_id=cycle.pk)
         .order_by()
         .values_list("reviewer_id")
         .annotate(n=Count("pk"))
