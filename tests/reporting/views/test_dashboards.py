@@ -119,6 +119,32 @@ def test_a_filter_narrows_the_figures(world, client_as):
     assert 'data-figure="mean">2.50<' in with_tax.content.decode()
 
 
+def test_the_filter_bar_offers_the_organisations_units_by_name_the_chosen_selected(
+    world, client_as
+):
+    tax = _unit(world, "Tax")
+    page = (
+        client_as(world.hr)
+        .get(url(world, "scores", query=f"business_unit={tax}"))
+        .content.decode()
+    )
+
+    select = re.search(r'<select name="business_unit".*?</select>', page, re.S)
+    assert select is not None
+    options = re.findall(
+        r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select[0]
+    )
+    with tenant_context(world.org):
+        units = list(BusinessUnit.objects.order_by("name").values_list("pk", "name"))
+    assert "Audit" in dict(units).values()
+    assert len(units) > 2
+    assert options == [
+        ("", "", "All units"),
+        *((str(pk), " selected" if pk == tax else "", name) for pk, name in units),
+    ]
+    assert str(_unit(world.rival, "Tax")) not in {value for value, _, _ in options}
+
+
 def test_a_filter_naming_another_organisations_unit_is_refused_beside_the_field(
     world, client_as
 ):
