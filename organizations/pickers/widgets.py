@@ -14,13 +14,14 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ImproperlyConfigured
-from django.forms.renderers import get_default_renderer
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django_scopes import get_scope
+
+from organizations.templatetags.app_tags import select_markup
 
 # The no-JavaScript text box is posted as "<field name><FIND_SUFFIX>".
 FIND_SUFFIX = "-find"
@@ -153,10 +154,9 @@ class PickerSelect(forms.Select):
         renderer: Any = None,
     ) -> SafeString:
         context = self.get_context(name, value, attrs)
-        # Django's own widgets mark their rendered template safe the same way.
-        select = mark_safe(  # noqa: S308 - a template rendered with autoescape
-            (renderer or get_default_renderer()).render(self.template_name, context)
-        )
+        # select.html's markup, written without a template render per option and
+        # per attribute list (a filter bar draws two pickers on every dashboard).
+        select = select_markup(context["widget"])
         find = context["find"]
         box = format_html(
             '<div class="picker-find mt-1" id="{}-box">'

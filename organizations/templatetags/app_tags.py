@@ -75,7 +75,13 @@ def _widget_context(field: BoundField, attrs: dict[str, Any]) -> dict[str, Any]:
 
 def _select_html(field: BoundField, attrs: dict[str, Any]) -> SafeString:
     """``field.as_widget(attrs=attrs)`` for a plain select."""
-    context = _widget_context(field, attrs)
+    return select_markup(_widget_context(field, attrs))
+
+
+def select_markup(context: dict[str, Any]) -> SafeString:
+    """django/forms/widgets/select.html rendered from a select widget's context
+    (``widget.get_context(...)["widget"]``); the pickers draw their select with it
+    too."""
     parts = [f'<select name="{_text(context["name"])}"{_attrs(context["attrs"])}>']
     for group_name, options, _index in context["optgroups"]:
         if group_name:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.forms.renderers import get_default_renderer
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -265,6 +266,22 @@ def test_staffing_widget_renders_no_option_per_employee(org: Organization) -> No
         f'<option value="{people[7].pk}" selected>'
         f"{people[7].full_name} ({people[7].code})</option>"
     ]
+
+
+@pytest.mark.parametrize("chosen", [[], [7], [3, 7]])
+def test_widget_select_reads_exactly_as_djangos_template(
+    org: Organization, chosen: list[int]
+) -> None:
+    people = _people(org, 10)
+    with tenant_context(org):
+        bound = StaffingForm({"employees": [people[i].pk for i in chosen]})["employees"]
+        widget = bound.field.widget
+        context = widget.get_context(bound.html_name, bound.value(), {"class": "x"})
+        rendered = widget.render(bound.html_name, bound.value(), {"class": "x"})
+        django = get_default_renderer().render(widget.template_name, context)
+
+    assert rendered.startswith(django)
+    assert rendered[len(django) :].startswith('<div class="picker-find')
 
 
 def test_widget_keeps_a_typed_key_in_its_text_box(org: Organization) -> None:
