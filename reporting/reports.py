@@ -147,23 +147,27 @@ class Report:
             reviews = reviews.filter(employee_id__any=self._people())
         return reviews
 
-    def reviews_in(self, cycle: ReviewCycle) -> QuerySet[Evaluation]:
+    def reviews_in(
+        self, cycle: ReviewCycle, *, read_once: bool = True
+    ) -> QuerySet[Evaluation]:
         """``reviews`` of the plans of ``cycle`` (``ReportScope.reviews_in``).
 
-        Narrowed, their ids are read once per cycle (one query, the first time),
-        starting from the selected people's plans of the cycle: then every figure
-        reads the few reviews by key, where a join on the plans' cycle would scan
-        the cycle's plans (~29,000 at 10,000 employees) once per figure."""
+        Narrowed, they start from the selected people's plans of the cycle, by
+        key, where a join on the plans' cycle would scan the cycle's plans (~29,000
+        at 10,000 employees). With ``read_once`` their ids are read first (one
+        query, the first time per cycle), for figures that read the reviews more
+        than once or join them to their ratings; without, a subquery, for a figure
+        that reads them once (the overview)."""
         if not self.narrowed:
             return self.scope.reviews_in(cycle)
+        plans = Plan.objects.filter(cycle=cycle, employee_id__any=self._people())
+        reviews = self.scope.reviews().filter(plan_id__in=plans.values("pk"))
+        if not read_once:
+            return reviews
         ids = self._reviews.get(cycle.pk)
         if ids is None:
-            plans = Plan.objects.filter(cycle=cycle, employee_id__any=self._people())
             ids = self._reviews[cycle.pk] = list(
-                self.scope.reviews()
-                .filter(plan_id__in=plans.values("pk"))
-                .order_by()
-                .values_list("pk", flat=True)
+                reviews.order_by().values_list("pk", flat=True)
             )
         return Evaluation.objects.filter(kind=EvaluationKind.REVIEW, pk__any=ids)
 
@@ -228,7 +232,7 @@ def compute(report: Report, today: date | None = None) -> Any:
             cycle,
             appraisals=report.appraisals(),
             plans=report.plans(),
-            reviews=report.reviews_in(cycle),
+            reviews=report.reviews_in(cycle, read_once=False),
             today=today or timezone.localdate(),
         )
     if report.dashboard == Dashboard.SCORES:
