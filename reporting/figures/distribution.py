@@ -160,21 +160,21 @@ def distribution_from_tallies(
     )
 
 
-# Per group of the tally rows ``t`` (group, final score, band, how many), in one
-# pass over the rows sorted once: the count, the sum and sum of squares of the
-# scores, the count per band, and the two middle scores (zero-based positions
-# (count - 1) / 2 and count / 2: the smallest score whose running count passes
-# each; rows of the same score are peers and share their running count). Scores
-# are read as whole hundredths (they have two decimal places), so that the sort and
-# the sums run on integers (the counts in ``integer``, so that their running sums
-# stay ``bigint``); exact all the same.
+# Per group of the tally rows ``t`` (group, final score, band, how many; summed per
+# group and score where that makes fewer rows), in one pass over the rows sorted once: the count, the sum and
+# sum of squares of the scores, the count per band, and the two middle scores
+# (zero-based positions (count - 1) / 2 and count / 2: the smallest score whose
+# running count passes each; rows of the same score are peers and share their
+# running count). Scores are read as whole hundredths (they have two decimal
+# places), so that the sort and the sums run on integers (the counts in
+# ``integer``, so that their running sums stay ``bigint``); exact all the same.
 _GROUPS_SQL = """
     WITH c AS (
         SELECT grp, cents, band, n,
                sum(n) OVER (PARTITION BY grp ORDER BY cents) AS upto,
                sum(n) OVER (PARTITION BY grp) AS count
         FROM (
-            SELECT grp, (final_score * 100)::integer AS cents, band, n
+            SELECT grp, (final_score * 100)::integer AS cents, band, n::integer AS n
             FROM ({tallies}) t
         ) t
     )
@@ -199,13 +199,21 @@ def _summed_groups(
     in SQL: one query, one row per group. Grouped by id and named afterwards
     (numbers sort faster than names); where two rows share a name (two units of
     the same name), grouped by name again, as ``score_distribution`` groups."""
-    rows_sql, params = (
+    rows = (
         tallies.filter(final_score__isnull=False)
         .annotate(grp=F(f"{group}__name" if by_name else f"{group}_id"))
         .order_by()
-        .values_list("grp", "final_score", "band", "n")
-        .query.sql_with_params()
     )
+    if group == "business_unit":
+        # A unit's rows hardly repeat a score (they differ by title and status
+        # only): summing them first would cost more than it saves the sort.
+        rows = rows.values_list("grp", "final_score", "band", "n")
+    else:
+        # Summed per group and score first (hashed, not sorted): a job title's or
+        # an engagement type's scores repeat across units and statuses, so the
+        # sort has several times fewer rows.
+        rows = rows.values_list("grp", "final_score", "band").annotate(n=Sum("n"))
+    rows_sql, params = rows.query.sql_with_params()
     table = tallies.model._meta.get_field(group).related_model._meta.db_table
     name, names = (
         ("b.grp", "")
