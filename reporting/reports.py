@@ -23,6 +23,7 @@ from appraisals.enums import EvaluationKind
 from appraisals.models import Appraisal, Evaluation
 from engagements.models import Plan, ReviewCycle
 from feedback.selectors.access import feedback_visible_to
+from organizations.lookups import Ids
 from organizations.models import Membership
 from reporting.figures.cycles import current_of, report_cycles, scale_of
 from reporting.figures.distribution import (
@@ -78,10 +79,8 @@ class Report:
     valid: bool
     cycle: ReviewCycle | None
     page: int = 1  # of a dashboard that pages its rows
-    _selected: list[int] | None = field(default=None, repr=False, compare=False)
-    _reviews: dict[int, list[int]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
+    _selected: Ids | None = field(default=None, repr=False, compare=False)
+    _reviews: dict[int, Ids] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def narrowed(self) -> bool:
@@ -123,13 +122,13 @@ class Report:
             return Appraisal.objects.none()
         return self.filter.qs
 
-    def _people(self) -> list[int]:
+    def _people(self) -> Ids:
         """The people the narrowing filters select, read once (one query, the
         first time): a business unit or a client is a small part of the
         organisation, and a list of ids lets every figure's query start from them
         through the person's index."""
         if self._selected is None:
-            self._selected = list(
+            self._selected = Ids(
                 self.appraisals()
                 .order_by()
                 .values_list("employee_id", flat=True)
@@ -166,7 +165,7 @@ class Report:
             return reviews
         ids = self._reviews.get(cycle.pk)
         if ids is None:
-            ids = self._reviews[cycle.pk] = list(
+            ids = self._reviews[cycle.pk] = Ids(
                 reviews.order_by().values_list("pk", flat=True)
             )
         return Evaluation.objects.filter(kind=EvaluationKind.REVIEW, pk__any=ids)

@@ -38,6 +38,7 @@ from engagements.enums import PlanKind
 from engagements.models import Engagement, Plan, ReviewCycle
 from engagements.selectors.access import engagement_perm_parts
 from feedback.permissions import READER_PERMS
+from organizations.lookups import Ids
 from organizations.models import Employee, Membership
 
 # The engagement permissions that make someone a planner, reviewer or approver.
@@ -57,7 +58,7 @@ class ReportScope:
 
     membership: Membership
     # The ids ``_rows`` reads once per scope: plans, reviews, reviews per cycle.
-    _ids: dict[Any, list[int]] = field(default_factory=dict, compare=False, repr=False)
+    _ids: dict[Any, Ids] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def is_hr(self) -> bool:
@@ -81,14 +82,12 @@ class ReportScope:
             employee_id__in=self._line()
         )
 
-    def _facts(self) -> dict[str, list[int]]:
+    def _facts(self) -> dict[str, Ids]:
         """The viewer's direct reports (``"line"``) and, per role permission, the
         engagements they hold it on. One query, the first time per membership
         object: every scope of a request (the page's, its menu's, its pickers')
         shares the answer."""
-        facts: dict[str, list[int]] | None = getattr(
-            self.membership, FACTS_ATTRIBUTE, None
-        )
+        facts: dict[str, Ids] | None = getattr(self.membership, FACTS_ATTRIBUTE, None)
         if facts is None:
             line = (
                 Employee.objects.filter(line_manager__user_id=self.user_id)
@@ -96,11 +95,12 @@ class ReportScope:
                 .annotate(tag=Value(LINE, output_field=CharField()))
                 .values_list("tag", "pk")
             )
-            facts = {LINE: [], **{p: [] for p in ROLE_PERMS}}
+            found: dict[str, list[int]] = {LINE: [], **{p: [] for p in ROLE_PERMS}}
             for tag, pk in line.union(
                 *engagement_perm_parts(self.membership, ROLE_PERMS), all=True
             ):
-                facts[tag].append(pk)
+                found[tag].append(pk)
+            facts = {tag: Ids(ids) for tag, ids in found.items()}
             setattr(self.membership, FACTS_ATTRIBUTE, facts)
         return facts
 
@@ -122,7 +122,7 @@ class ReportScope:
         subquery (empty for nobody; HR admins need none: see ``engagements``)."""
         facts = self._facts()
         ids = sorted({pk for perm in perms for pk in facts[perm]})
-        return Engagement.objects.filter(pk__any=ids).values("pk")
+        return Engagement.objects.filter(pk__any=Ids(ids)).values("pk")
 
     def engagements(self) -> QuerySet[Engagement]:
         """The engagements the viewer sees analytics of: HR all; others those where
@@ -163,7 +163,7 @@ class ReportScope:
             return reviews
         return reviews.filter(pk__any=self._rows()[REVIEWS])
 
-    def _rows(self) -> dict[Any, list[int]]:
+    def _rows(self) -> dict[Any, Ids]:
         """The ids of the plans and review evaluations a viewer other than HR counts.
         One query, the first time per scope: one UNION of four branches, each read
         from an index (line plans, role plans, line reviews, role reviews). With
@@ -199,11 +199,11 @@ class ReportScope:
                 found[kind].add(pk)
                 if kind == REVIEWS:
                     by_cycle.setdefault(cycle_id, set()).add(pk)
-            rows_found: dict[Any, list[int]] = {
-                kind: sorted(ids) for kind, ids in found.items()
+            rows_found: dict[Any, Ids] = {
+                kind: Ids(sorted(ids)) for kind, ids in found.items()
             }
             for cycle_id, ids in by_cycle.items():
-                rows_found[(REVIEWS, cycle_id)] = sorted(ids)
+                rows_found[(REVIEWS, cycle_id)] = Ids(sorted(ids))
             self._ids.update(rows_found)
         return self._ids
 
@@ -214,7 +214,7 @@ class ReportScope:
         plans to meet them."""
         if self.is_hr:
             return self.reviews().filter(plan__cycle=cycle)
-        ids = self._rows().get((REVIEWS, cycle.pk), [])
+        ids = self._rows().get((REVIEWS, cycle.pk), Ids([]))
         return Evaluation.objects.filter(kind=EvaluationKind.REVIEW, pk__any=ids)
 
     # --- Which dashboards -------------------------------------------------------

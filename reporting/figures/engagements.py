@@ -34,8 +34,10 @@ from django.db.models import (
     Count,
     F,
     Max,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
@@ -164,10 +166,10 @@ def engagement_analytics(
     """One page (``per_page`` rows by name) of the per-engagement or per-client
     (``by``) figures of ``cycle`` over the scoped querysets (``survey_engagements``:
     the ids of the engagements whose surveys the viewer reads, as a subquery, or
-    None for every engagement). Seven queries whatever the organisation's size: the
-    period, the page's rows with how many there are in all, then one grouped query
-    per figure over the page's engagements or clients only (one more for a page past
-    the last)."""
+    None for every engagement). Five queries whatever the organisation's size: the
+    period, the page's rows with how many there are in all, then grouped queries
+    over the page's engagements or clients only: the team, scores and goals from
+    their plans, the surveys, the feedback (one more for a page past the last)."""
     start, end = period(cycle)
     plans = plans.filter(cycle=cycle, kind=PlanKind.ENGAGEMENT)
     key = "engagement_id" if by == BY_ENGAGEMENT else "engagement__client_id"
@@ -218,33 +220,48 @@ def engagement_analytics(
             When(Q(engagement_id__in=survey_engagements), then=Value(1)),
             default=Value(0),
         )
-    for pk, team, may_read in (
-        plans.order_by()
-        .values_list(key)
-        .annotate(team=Count("employee_id", distinct=True), may_read=Max(readable))
-    ):
-        rows[pk].team = team
-        rows[pk].surveys_sent = 0 if may_read else None
-    for pk, total_score, n in (
+    # Per plan, its approved review's score (one review per plan) and its measured
+    # goals, read by key; summed per row with the team in one grouped query.
+    score = Subquery(
         reviews.filter(
-            plan__in=plans.values("pk"),
+            plan_id=OuterRef("pk"),
             status=EvaluationStatus.APPROVED,
             score__isnull=False,
         )
         .order_by()
-        .values_list(f"plan__{key}")
-        .annotate(total=Sum("score"), n=Count("pk"))
-    ):
-        rows[pk].score_total = Decimal(str(total_score))
-        rows[pk].scores = n
-    for pk, n, met in (
-        Goal.objects.filter(MEASURED, plan__in=plans.values("pk"))
+        .values("score")[:1]
+    )
+    measured = (
+        Goal.objects.filter(MEASURED, plan_id=OuterRef("pk"))
         .order_by()
-        .values_list(f"plan__{key}")
-        .annotate(n=Count("pk"), met=Count("pk", filter=AT_OR_ABOVE_TARGET))
+        .values("plan_id")
+    )
+    for pk, team, may_read, score_total, scores, goals, met in (
+        plans.order_by()
+        .values_list(key)
+        .annotate(
+            team=Count("employee_id", distinct=True),
+            may_read=Max(readable),
+            score_total=Sum(score),
+            scores=Count(score),
+            measured_goals=Sum(Subquery(measured.annotate(n=Count("pk")).values("n"))),
+            goals_met=Sum(
+                Subquery(
+                    measured.annotate(n=Count("pk", filter=AT_OR_ABOVE_TARGET)).values(
+                        "n"
+                    )
+                )
+            ),
+        )
     ):
-        rows[pk].goals = n
-        rows[pk].goals_met = met
+        figures = rows[pk]
+        figures.team = team
+        figures.surveys_sent = 0 if may_read else None
+        if scores:
+            figures.score_total = Decimal(str(score_total))
+            figures.scores = scores
+        figures.goals = goals or 0
+        figures.goals_met = met or 0
     staffed = plans.order_by().values("engagement_id")
     own_key = "engagement_id" if by == BY_ENGAGEMENT else "engagement__client_id"
     surveys = ClientSurvey.objects.filter(

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from organizations.lookups import Ids
 from organizations.models import Employee
 from organizations.tenancy import tenant_context
 from tests.factories import EmployeeFactory, OrganizationFactory
@@ -39,3 +40,30 @@ def test_an_empty_list_is_a_query_that_matches_nothing():
 
     assert found == []
     assert len(captured.captured_queries) == 1  # ``__in=[]`` would run none
+
+
+@pytest.mark.django_db
+def test_ids_read_once_match_as_the_list_does_sent_as_one_array_text():
+    org = OrganizationFactory()
+    boss = EmployeeFactory(organization=org, full_name="Boss")
+    ada = EmployeeFactory(organization=org, full_name="Ada", line_manager=boss)
+    EmployeeFactory(organization=org, full_name="Ben")
+    ids = Ids([ada.pk, boss.pk])
+    with tenant_context(org), CaptureQueriesContext(connection) as captured:
+        names = list(
+            Employee.objects.filter(pk__any=ids).values_list("full_name", flat=True)
+        )
+        reports = list(
+            Employee.objects.filter(line_manager__any=ids).values_list(
+                "full_name", flat=True
+            )
+        )
+        nobody = list(Employee.objects.filter(pk__any=Ids([])))
+
+    assert names == ["Ada", "Boss"]
+    assert reports == ["Ada"]
+    assert nobody == []
+    assert len(captured.captured_queries) == 3
+    assert ids.text() == f"{{{ada.pk},{boss.pk}}}"
+    assert len(ids) == 2
+    assert list(ids) == [ada.pk, boss.pk]
