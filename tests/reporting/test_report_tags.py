@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.template import Context, Template
 
+from reporting.figures.engagements import Figures
 from reporting.figures.heatmap import EMPTY, Cell
 
 ROW = Template("{% load report_tags %}{% heat_cell cell %}")
@@ -40,3 +41,61 @@ def test_a_gap_of_one_or_more_has_its_own_tone() -> None:
     html = draw(Cell(30, Decimal("5.00"), Decimal("3.50"), Decimal("1.50")))
     assert html.startswith('<td class="heat-high2" title="Gap 1.50 to the expected')
     assert "30 ratings" in html
+
+
+ENGAGEMENT_ROW = Template("{% load report_tags %}{% engagement_row row by slug %}")
+
+
+def _figures(**changes: object) -> Figures:
+    row = Figures(
+        key=7,
+        name="Audit <2026>",
+        client="Acme & Co",
+        team=4,
+        score_total=Decimal("7.50"),
+        scores=2,
+        goals=4,
+        goals_met=3,
+        surveys_sent=5,
+        surveys_answered=2,
+        csat_total=9,
+        feedback={"praise": 3, "suggestion": 0},
+    )
+    for name, value in changes.items():
+        setattr(row, name, value)
+    return row
+
+
+def test_an_engagement_row_links_its_report_and_shows_every_figure_escaped() -> None:
+    html = ENGAGEMENT_ROW.render(
+        Context({"row": _figures(), "by": "engagements", "slug": "acme"})
+    )
+
+    assert html == (
+        '<tr>\n<td><a href="/o/acme/reports/engagements/7/">Audit &lt;2026&gt;</a></td>'
+        "<td>Acme &amp; Co</td>\n"
+        '<td class="text-end">4</td>\n'
+        '<td class="text-end">3.75</td>\n'
+        '<td class="text-end">75.00 % '
+        '<span class="text-body-secondary small">(3/4)</span></td>\n'
+        '<td class="text-end">4.50</td>\n'
+        '<td class="text-end">2 / 5</td>\n'
+        '<td class="text-end">3</td><td class="text-end">0</td>\n</tr>'
+    )
+
+
+def test_a_client_row_without_figures_shows_dashes_and_unreadable_surveys() -> None:
+    row = _figures(
+        name="Acme",
+        scores=0,
+        score_total=Decimal(0),
+        goals=0,
+        surveys_sent=None,
+        surveys_answered=0,
+    )
+    html = ENGAGEMENT_ROW.render(Context({"row": row, "by": "clients", "slug": "acme"}))
+
+    assert html.startswith('<tr>\n<td>Acme</td>\n<td class="text-end">4</td>\n')
+    assert '<td class="text-end">–</td>\n<td class="text-end">–</td>\n' in html
+    assert "not yours to read" in html
+    assert "href" not in html
