@@ -2,7 +2,8 @@
 appraisals, one over its review evaluations not approved yet.
 
 Both share the search box and the business unit, engagement and reviewer filters
-(same names, so switching between the two lists keeps them). An appraisal matches an
+(same names, so switching between the two lists keeps them); the evaluations also
+filter by the approver they wait for. An appraisal matches an
 engagement or a reviewer when one of its review evaluations does. The page's bulk
 actions post the same fields back and act on exactly the rows they select.
 
@@ -23,7 +24,8 @@ from django.utils.translation import gettext_lazy as _
 from appraisals.enums import AppraisalStatus, EvaluationKind, EvaluationStatus
 from appraisals.models import Appraisal, Evaluation
 from appraisals.selectors.progress import ready_q
-from engagements.models import Engagement, ReviewCycle
+from engagements.enums import EngagementRole
+from engagements.models import Engagement, ReviewCycle, RoleAssignment
 from organizations.models import BusinessUnit, Employee
 from organizations.pickers import PickerFilter
 
@@ -139,9 +141,18 @@ class EvaluationProgressFilter(_ProgressFilter):
         empty_label=_("Any status"),
     )
 
+    # The reviews waiting on an approver: linked from the reporting overview's
+    # "approvers with the most overdue approvals" (as that list counts them).
+    approver = PickerFilter(
+        source="people",
+        label=_("Waiting for approver"),
+        method="by_approver",
+        empty_label=_("Any approver"),
+    )
+
     class Meta:
         model = Evaluation
-        fields = ["q", "state", "business_unit", "engagement", "reviewer"]
+        fields = ["q", "state", "business_unit", "engagement", "reviewer", "approver"]
 
     def by_state(
         self, queryset: QuerySet[Evaluation], name: str, value: str
@@ -159,3 +170,15 @@ class EvaluationProgressFilter(_ProgressFilter):
         self, queryset: QuerySet[Evaluation], name: str, value: Employee
     ) -> QuerySet[Evaluation]:
         return queryset.filter(reviewer=value)
+
+    def by_approver(
+        self, queryset: QuerySet[Evaluation], name: str, value: Employee
+    ) -> QuerySet[Evaluation]:
+        """Submitted reviews on the engagements where ``value`` holds the approver
+        role: the approvals they owe."""
+        approves = RoleAssignment.objects.filter(
+            employee=value, role=EngagementRole.APPROVER
+        ).values("engagement_id")
+        return queryset.filter(
+            status=EvaluationStatus.SUBMITTED, plan__engagement_id__in=approves
+        )

@@ -430,6 +430,11 @@ def test_evaluation_list_puts_overdue_first_and_leaves_approved_out(
         ("engagement={alpha}", ("extra",)),
         ("reviewer={rita}", ("extra",)),
         ("business_unit={south}", ("overdue", "submitted")),
+        # Gamma's approver owes its submitted review, not its draft.
+        ("approver={ann}", ("submitted",)),
+        ("approver={ann}&state=overdue", ("submitted",)),
+        # Rita approves nothing.
+        ("approver={rita}", ()),
     ],
 )
 def test_each_evaluation_filter_narrows_the_list(
@@ -442,8 +447,19 @@ def test_each_evaluation_filter_narrows_the_list(
         ),
         reviewer=work["rita"],
     )
+    ann = EmployeeFactory(organization=org, full_name="Ann Approver", job_title=None)
+    with tenant_context(org):
+        assign_role(
+            actor=None,
+            engagement=work["gamma"],
+            employee=ann,
+            role=EngagementRole.APPROVER,
+        )
     query = query.format(
-        alpha=work["alpha"].pk, rita=work["rita"].pk, south=work["south"].pk
+        alpha=work["alpha"].pk,
+        rita=work["rita"].pk,
+        south=work["south"].pk,
+        ann=ann.pk,
     )
 
     response = client_as(hr_admin).get(

@@ -6,17 +6,21 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from engagements.enums import CycleStatus
+from appraisals.enums import EvaluationKind, EvaluationStatus
+from appraisals.models import Evaluation
+from engagements.enums import CycleStatus, EngagementRole
+from engagements.services.roles import assign_role
 from organizations.enums import Role
-from organizations.models import BusinessUnit
+from organizations.models import BusinessUnit, Employee
 from organizations.tenancy import tenant_context
 from reporting.models import ReportJob
 from tests.appraisal_factories import AppraisalFactory
@@ -156,6 +160,44 @@ def test_a_filter_naming_another_organisations_unit_is_refused_beside_the_field(
     assert response.status_code == 400
     assert "invalid-feedback" in page
     assert 'data-figure="mean"' not in page
+
+
+def test_the_overview_links_late_reviewers_and_approvers_to_their_queues(
+    world, client_as
+):
+    late = timezone.localdate() - timedelta(days=2)
+    with tenant_context(world.org):
+        rolf = Employee.objects.get(full_name="Rolf Reviewer")
+        assign_role(
+            actor=None,
+            engagement=world.engagement,
+            employee=rolf,
+            role=EngagementRole.APPROVER,
+        )
+        cleo = Evaluation.objects.get(
+            plan__employee=world.people["Cleo"], kind=EvaluationKind.REVIEW
+        )
+        Evaluation.objects.filter(pk=cleo.pk).update(
+            status=EvaluationStatus.SUBMITTED, due_date=late, approved_at=None
+        )
+        Evaluation.objects.filter(plan__employee=world.people["Ben"]).update(
+            status=EvaluationStatus.RETURNED, due_date=late, approved_at=None
+        )
+        rita = Employee.objects.get(full_name="Rita Reviewer")
+    queue = reverse(
+        "appraisals:cycle_progress_evaluations", args=[world.org.slug, world.cycle.pk]
+    )
+
+    page = client_as(world.hr).get(url(world, "overview")).content.decode()
+
+    assert (
+        f'<a href="{queue}?reviewer={rita.pk}&amp;state=overdue">Rita Reviewer</a>'
+        in page
+    )
+    approver_link = f"{queue}?approver={rolf.pk}&state=overdue"
+    assert f'<a href="{approver_link.replace("&", "&amp;")}">Rolf Reviewer</a>' in page
+    listed = client_as(world.hr).get(approver_link).context["rows"]
+    assert [row.pk for row in listed] == [cleo.pk]
 
 
 def test_the_engagement_report_of_another_organisation_is_404(world, client_as):
