@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.harness import run_in_bench_database  # noqa: E402
 from bench.page_runner import EMPLOYEE, HR, MANAGER, Page, World, run_pages  # noqa: E402
-from bench.reporting import dashboard_pages  # noqa: E402
+from bench.reporting_dashboards import dashboard_pages  # noqa: E402
 
 DATABASE = "hrms_bench_pages"
 

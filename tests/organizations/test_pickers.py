@@ -1,7 +1,7 @@
 """Searchable pickers: the JSON endpoint (who may use which source, what it lists,
-search, pages, query cost), the widgets (only the chosen options are rendered), the
-fields (an id, a typed key or another organisation's id), and the pages that used to
-render the whole organisation (their size no longer grows with it)."""
+search, pages, query cost) and the pages that used to render the whole organisation
+(their size no longer grows with it). The widgets and fields in forms are
+test_picker_fields.py's."""
 
 from __future__ import annotations
 
@@ -11,15 +11,12 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.forms.renderers import get_default_renderer
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django_scopes import scope
 
 from engagements.enums import EngagementRole
-from engagements.forms import StaffingForm
-from engagements.models import Engagement, RoleAssignment
+from engagements.models import Engagement
 from engagements.services.roles import assign_role
 from organizations.enums import Role
 from organizations.models import Employee, Membership, Organization
@@ -57,6 +54,16 @@ def _entry(membership: Membership) -> Employee:
 
 def _values(response: Any) -> list[int]:
     return [row["value"] for row in response.json()["results"]]
+
+
+def _error_beside(page: str, auto_id: str) -> str:
+    match = re.search(
+        rf'<div class="invalid-feedback d-block" id="{auto_id}-error">(.*?)</div>',
+        page,
+        re.S,
+    )
+    assert match is not None, f"no error beside {auto_id}"
+    return match.group(1)
 
 
 # --- The endpoint: who may use a source, and what it lists -----------------------------
@@ -248,234 +255,6 @@ def test_endpoint_query_count_does_not_grow_with_the_rows(
 
     # The session, the user, the membership and the page.
     assert few == many == 4
-
-
-# --- Widgets: only the chosen options -------------------------------------------------------
-
-
-def test_staffing_widget_renders_no_option_per_employee(org: Organization) -> None:
-    people = _people(org, 200)
-    with tenant_context(org):
-        empty = str(StaffingForm()["employees"])
-        chosen = str(StaffingForm({"employees": [people[7].pk]})["employees"])
-
-    assert empty.count("<option") == 0
-    assert len(empty) < 2000
-    assert 'data-picker-url="/o/acme-test/pick/people/"' in empty
-    assert re.findall(r"<option[^>]*>[^<]*</option>", chosen) == [
-        f'<option value="{people[7].pk}" selected>'
-        f"{people[7].full_name} ({people[7].code})</option>"
-    ]
-
-
-@pytest.mark.parametrize("chosen", [[], [7], [3, 7]])
-def test_widget_select_reads_exactly_as_djangos_template(
-    org: Organization, chosen: list[int]
-) -> None:
-    people = _people(org, 10)
-    with tenant_context(org):
-        bound = StaffingForm({"employees": [people[i].pk for i in chosen]})["employees"]
-        widget = bound.field.widget
-        context = widget.get_context(bound.html_name, bound.value(), {"class": "x"})
-        rendered = widget.render(bound.html_name, bound.value(), {"class": "x"})
-        django = get_default_renderer().render(widget.template_name, context)
-
-    assert rendered.startswith(django)
-    assert rendered[len(django) :].startswith('<div class="picker-find')
-
-
-def test_widget_keeps_a_typed_key_in_its_text_box(org: Organization) -> None:
-    with tenant_context(org):
-        form = StaffingForm({"employees-find": "E-1, nobody@example.test"})
-
-        rendered = str(form["employees"])
-
-    assert 'name="employees-find"' in rendered
-    assert 'value="E-1, nobody@example.test"' in rendered
-
-
-def test_widget_outside_an_organisation_scope_refuses_to_render(
-    org: Organization,
-) -> None:
-    with tenant_context(org):
-        form = StaffingForm()
-    with scope(organization=None), pytest.raises(Exception, match="organisation"):
-        str(form["employees"])
-
-
-# --- Fields: an id, a typed key, another organisation's id -----------------------------------
-
-
-@pytest.fixture
-def engagement(org: Organization) -> Engagement:
-    return EngagementFactory(organization=org)
-
-
-def _roles(engagement: Engagement) -> list[tuple[int, str]]:
-    with tenant_context(engagement.organization):
-        return list(
-            RoleAssignment.objects.filter(engagement=engagement).values_list(
-                "employee_id", "role"
-            )
-        )
-
-
-def _assign_role(client: Client, engagement: Engagement, **data: Any) -> Any:
-    url = reverse(
-        "engagements:engagement_role_assign",
-        args=[engagement.organization.slug, engagement.pk],
-    )
-    return client.post(url, {"role": EngagementRole.REVIEWER, **data})
-
-
-def _error_beside(page: str, auto_id: str) -> str:
-    match = re.search(
-        rf'<div class="invalid-feedback d-block" id="{auto_id}-error">(.*?)</div>',
-        page,
-        re.S,
-    )
-    assert match is not None, f"no error beside {auto_id}"
-    return match.group(1)
-
-
-def test_role_picker_accepts_a_chosen_id(
-    client_as: ClientAs, hr_admin: Membership, engagement: Engagement
-) -> None:
-    person = _people(engagement.organization, 1)[0]
-
-    response = _assign_role(client_as(hr_admin), engagement, employee=person.pk)
-
-    assert response.status_code == 302
-    assert _roles(engagement) == [(person.pk, EngagementRole.REVIEWER)]
-
-
-@pytest.mark.parametrize("key", ["code", "email"])
-def test_role_picker_accepts_a_typed_code_or_email_without_javascript(
-    client_as: ClientAs, hr_admin: Membership, engagement: Engagement, key: str
-) -> None:
-    person = _people(engagement.organization, 1)[0]
-
-    response = _assign_role(
-        client_as(hr_admin),
-        engagement,
-        employee="",
-        **{"employee-find": f"  {getattr(person, key).upper()} "},
-    )
-
-    assert response.status_code == 302
-    assert _roles(engagement) == [(person.pk, EngagementRole.REVIEWER)]
-
-
-def test_role_picker_refuses_another_organisations_person_beside_the_field(
-    client_as: ClientAs,
-    hr_admin: Membership,
-    engagement: Engagement,
-    other_org: Organization,
-) -> None:
-    stranger = _people(other_org, 1)[0]
-
-    response = _assign_role(client_as(hr_admin), engagement, employee=stranger.pk)
-
-    assert response.status_code == 400
-    assert "Select a valid choice" in _error_beside(
-        response.content.decode(), "id_role_employee"
-    )
-    assert _roles(engagement) == []
-
-
-def test_role_picker_refuses_an_unknown_typed_key_beside_the_field(
-    client_as: ClientAs,
-    hr_admin: Membership,
-    engagement: Engagement,
-    other_org: Organization,
-) -> None:
-    stranger = _people(other_org, 1)[0]
-
-    response = _assign_role(
-        client_as(hr_admin), engagement, **{"employee-find": stranger.code}
-    )
-
-    page = response.content.decode()
-    assert response.status_code == 400
-    assert f"has the code or e-mail address “{stranger.code}”" in _error_beside(
-        page, "id_role_employee"
-    )
-    assert f'value="{stranger.code}"' in page  # kept in the box, to correct
-    assert _roles(engagement) == []
-
-
-def test_role_picker_refuses_a_typed_email_shared_by_two_people(
-    client_as: ClientAs, hr_admin: Membership, engagement: Engagement
-) -> None:
-    org = engagement.organization
-    _people(org, 2, email="shared@example.test")
-
-    response = _assign_role(
-        client_as(hr_admin), engagement, **{"employee-find": "shared@example.test"}
-    )
-
-    assert response.status_code == 400
-    assert "more than one choice" in _error_beside(
-        response.content.decode(), "id_role_employee"
-    )
-    assert _roles(engagement) == []
-
-
-def test_staffing_picker_takes_several_typed_codes_and_chosen_ids(
-    client_as: ClientAs, hr_admin: Membership, engagement: Engagement
-) -> None:
-    org = engagement.organization
-    cycle = PlanFactory(organization=org, engagement=engagement).cycle
-    first, second, third = _people(org, 3)
-    url = reverse("engagements:engagement_staff", args=[org.slug, engagement.pk])
-
-    response = client_as(hr_admin).post(
-        url,
-        {
-            "cycle": cycle.pk,
-            "employees": [first.pk],
-            "employees-find": f"{second.code}; {third.email},",
-            "allocation": "20",
-        },
-    )
-
-    assert response.status_code == 302
-    with tenant_context(org):
-        staffed = set(
-            engagement.plans.filter(cycle=cycle).values_list("employee_id", flat=True)
-        )
-    assert {first.pk, second.pk, third.pk} <= staffed
-
-
-def test_staffing_picker_refuses_a_foreign_id_and_staffs_nobody(
-    client_as: ClientAs,
-    hr_admin: Membership,
-    engagement: Engagement,
-    other_org: Organization,
-) -> None:
-    org = engagement.organization
-    cycle = PlanFactory(organization=org, engagement=engagement).cycle
-    mine = _people(org, 1)[0]
-    stranger = _people(other_org, 1)[0]
-    url = reverse("engagements:engagement_staff", args=[org.slug, engagement.pk])
-    with tenant_context(org):
-        before = engagement.plans.count()
-
-    response = client_as(hr_admin).post(
-        url,
-        {
-            "cycle": cycle.pk,
-            "employees": [mine.pk, stranger.pk],
-            "allocation": "20",
-        },
-    )
-
-    assert response.status_code == 400
-    assert f"{stranger.pk} is not one of the available choices" in _error_beside(
-        response.content.decode(), "id_employees"
-    )
-    with tenant_context(org):
-        assert engagement.plans.count() == before
 
 
 # --- Pages that used to render the organisation ------------------------------------------------

@@ -1,6 +1,7 @@
-"""HR's cycle progress page: access, the counts, the busiest engagements, the two
-filtered and paginated lists, and what a page costs. The bulk actions and the score
-recomputation are test_appraisal_cycle_progress_actions.py's; the tallies the counts
+"""HR's cycle progress page: access, the counts, the busiest engagements, the
+filtered and paginated appraisal list, and what a page costs. The evaluation list
+is test_appraisal_cycle_progress_evaluations.py's; the bulk actions and the score
+recomputation test_appraisal_cycle_progress_actions.py's; the tallies the counts
 read, tests/appraisals/test_progress_tallies.py's."""
 
 from __future__ import annotations
@@ -392,82 +393,6 @@ def test_hrs_own_appraisal_is_marked_as_their_own(client_as, org, hr_admin):
     rows = re.findall(r"<tr>.*?</tr>", response.content.decode(), re.S)
     (row,) = [r for r in rows if f"/appraisals/{own.pk}/" in r]
     assert "your own" in row
-
-
-# --- The evaluation list ----------------------------------------------------------------------
-
-
-def test_evaluation_list_puts_overdue_first_and_leaves_approved_out(
-    client_as, org, hr_admin
-):
-    work = _cycle_with_work(org)
-    later = EvaluationFactory(
-        plan=PlanFactory(organization=org, cycle=work["cycle"]),
-        due_date=timezone.localdate() + timedelta(days=3),
-    )
-    undated = EvaluationFactory(plan=PlanFactory(organization=org, cycle=work["cycle"]))
-
-    response = client_as(hr_admin).get(
-        _url("cycle_progress_evaluations", org, work["cycle"].pk)
-    )
-
-    # Due the same day: in the order they were assigned.
-    assert _listed(response) == [
-        work["overdue"].pk,
-        work["submitted"].pk,
-        later.pk,
-        undated.pk,
-    ]
-    assert "(overdue)" in _text(response)
-
-
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        ("state=overdue", ("overdue", "submitted")),
-        ("state=draft", ("overdue", "extra")),
-        ("state=submitted", ("submitted",)),
-        ("engagement={alpha}", ("extra",)),
-        ("reviewer={rita}", ("extra",)),
-        ("business_unit={south}", ("overdue", "submitted")),
-        # Gamma's approver owes its submitted review, not its draft.
-        ("approver={ann}", ("submitted",)),
-        ("approver={ann}&state=overdue", ("submitted",)),
-        # Rita approves nothing.
-        ("approver={rita}", ()),
-    ],
-)
-def test_each_evaluation_filter_narrows_the_list(
-    client_as, org, hr_admin, query, expected
-):
-    work = _cycle_with_work(org)
-    work["extra"] = EvaluationFactory(
-        plan=PlanFactory(
-            organization=org, cycle=work["cycle"], engagement=work["alpha"]
-        ),
-        reviewer=work["rita"],
-    )
-    ann = EmployeeFactory(organization=org, full_name="Ann Approver", job_title=None)
-    with tenant_context(org):
-        assign_role(
-            actor=None,
-            engagement=work["gamma"],
-            employee=ann,
-            role=EngagementRole.APPROVER,
-        )
-    query = query.format(
-        alpha=work["alpha"].pk,
-        rita=work["rita"].pk,
-        south=work["south"].pk,
-        ann=ann.pk,
-    )
-
-    response = client_as(hr_admin).get(
-        _url("cycle_progress_evaluations", org, work["cycle"].pk, query=query)
-    )
-
-    assert sorted(_listed(response)) == sorted(work[key].pk for key in expected)
-    assert response.context["bulk_count"] == len(expected)
 
 
 # --- Cost and size --------------------------------------------------------------------------
