@@ -123,13 +123,14 @@ class Report:
         return self.filter.qs
 
     def _people(self) -> Ids:
-        """The people the narrowing filters select, read once (one query, the
-        first time): a business unit or a client is a small part of the
-        organisation, and a list of ids lets every figure's query start from them
-        through the person's index."""
+        """The people whose appraisals of the report's cycle the narrowing filters
+        select, read once (one query, the first time): a business unit or a line is
+        a small part of the organisation, and a list of ids lets a figure's query
+        start from them through the person's index."""
         if self._selected is None:
             self._selected = Ids(
                 self.appraisals()
+                .filter(cycle=self.cycle)
                 .order_by()
                 .values_list("employee_id", flat=True)
                 .distinct()
@@ -137,10 +138,12 @@ class Report:
         return self._selected
 
     def plans(self) -> QuerySet[Plan]:
+        """The scope's plans, of the selected people when narrowed."""
         plans = self.scope.plans()
         return plans.filter(employee_id__any=self._people()) if self.narrowed else plans
 
     def reviews(self) -> QuerySet[Evaluation]:
+        """The scope's reviews, of the selected people when narrowed."""
         reviews = self.scope.reviews()
         if self.narrowed:
             reviews = reviews.filter(employee_id__any=self._people())
@@ -151,23 +154,18 @@ class Report:
     ) -> QuerySet[Evaluation]:
         """``reviews`` of the plans of ``cycle`` (``ReportScope.reviews_in``).
 
-        Narrowed, they start from the selected people's appraisals of the cycle
-        (one each), by key: a review belongs to the appraisal of its plan's cycle
-        and person (``appraisals.services.opening``). A join on the plans' cycle
-        would scan the cycle's plans (~29,000 at 10,000 employees); the people's
-        plans of every cycle are three times as many rows to read as their
-        appraisals' evaluations. With ``read_once`` their ids are read first (one
-        query, the first time per cycle), for figures that read the reviews more
-        than once or join them to their ratings; without, a subquery, for a figure
-        that reads them once (the overview)."""
+        Narrowed, they are the reviews of the appraisals of ``cycle`` that the
+        filters select (a review belongs to the appraisal of its plan's cycle and
+        person: ``appraisals.services.opening``), found by key: a join on the
+        plans' cycle would scan the cycle's plans (~29,000 at 10,000 employees).
+        With ``read_once`` their ids are read first (one query, the first time per
+        cycle), for figures that read the reviews more than once or join them to
+        their ratings; without, a subquery, for a figure that reads them once (the
+        overview)."""
         if not self.narrowed:
             return self.scope.reviews_in(cycle)
-        appraisals = Appraisal.objects.filter(
-            cycle=cycle, employee_id__any=self._people()
-        )
-        reviews = self.scope.reviews().filter(
-            appraisal_id__in=appraisals.order_by().values("pk")
-        )
+        selected = self.appraisals().filter(cycle=cycle).order_by().values("pk")
+        reviews = self.scope.reviews().filter(appraisal_id__in=selected)
         if not read_once:
             return reviews
         ids = self._reviews.get(cycle.pk)
