@@ -161,8 +161,8 @@ class _ReviewFigures:
 # Every figure of the reviews ``r`` in one statement: the reviews are read once
 # (MATERIALIZED), then grouped four ways, each part tagged: per status (with the
 # overdue ones and the first day), approved per day, and the ten reviewers and the
-# ten approvers with the most overdue work (an approver through the approver roles
-# of the engagement of a late submitted review).
+# ten approvers with the most overdue work (``_LATE_APPROVERS_SQL`` over the late
+# submitted reviews), each person with their rank.
 _REVIEWS_SQL = """
     WITH r (status, due_date, approved_day, created_day, reviewer_id, engagement_id)
     AS MATERIALIZED ({reviews}),
@@ -176,30 +176,24 @@ _REVIEWS_SQL = """
     FROM r WHERE status = %s AND approved_day IS NOT NULL GROUP BY approved_day
     UNION ALL
     SELECT * FROM (
-        SELECT 'reviewer', NULL, e.id, e.full_name, count(*), 0, CAST(NULL AS date)
+        SELECT 'reviewer', NULL, e.id, e.full_name, count(*),
+               row_number() OVER (ORDER BY count(*) DESC, e.full_name, e.id),
+               CAST(NULL AS date)
         FROM late
         JOIN organizations_employee e
             ON e.organization_id = %s AND e.id = late.reviewer_id
         WHERE late.status IN (%s, %s)
         GROUP BY e.id, e.full_name
-        ORDER BY count(*) DESC, e.full_name, e.id
+        ORDER BY 6
         LIMIT %s
     ) reviewers
     UNION ALL
-    SELECT * FROM (
-        SELECT 'approver', NULL, e.id, e.full_name, count(*), 0, CAST(NULL AS date)
-        FROM late
-        JOIN engagements_roleassignment ra
-            ON ra.organization_id = %s
-           AND ra.engagement_id = late.engagement_id AND ra.role = %s
-        JOIN organizations_employee e
-            ON e.organization_id = ra.organization_id AND e.id = ra.employee_id
-        WHERE late.status = %s
-        GROUP BY e.id, e.full_name
-        ORDER BY count(*) DESC, e.full_name, e.id
-        LIMIT %s
-    ) approvers
+    SELECT 'approver', NULL, a.employee_id, a.full_name, a.n, a.rank,
+           CAST(NULL AS date)
+    FROM ({approvers}) a
 """
+# The late submitted reviews of ``late``, one row each, for ``_LATE_APPROVERS_SQL``.
+_LATE_SUBMITTED = "SELECT engagement_id, 1 AS n FROM late WHERE status = %s"
 
 
 def _review_figures(reviews: QuerySet[Evaluation], today: date) -> _ReviewFigures:
@@ -245,15 +239,17 @@ def _review_figures(reviews: QuerySet[Evaluation], today: date) -> _ReviewFigure
         organization,
         *(status.value for status in REVIEWER_OWES),
         TOP_PEOPLE,
-        organization,
-        EngagementRole.APPROVER.value,
         EvaluationStatus.SUBMITTED.value,
-        TOP_PEOPLE,
+        *_approver_params(),
     ]
     figures = _ReviewFigures()
+    approvers = _LATE_APPROVERS_SQL.format(late=_LATE_SUBMITTED)
     with connection.cursor() as cursor:
-        cursor.execute(_REVIEWS_SQL.format(reviews=rows_sql), params)
-        rows = cursor.fetchall()
+        cursor.execute(
+            _REVIEWS_SQL.format(reviews=rows_sql, approvers=approvers), params
+        )
+        # The people by their rank (the parts of a UNION keep no order).
+        rows = sorted(cursor.fetchall(), key=lambda row: (row[0], row[5]))
     for part, status, person, name, n, late, day in rows:
         day = _as_date(day)
         if part == "status":
@@ -282,7 +278,10 @@ def _as_date(value: Any) -> date | None:
 # date, from ``late`` (engagement id, how many such reviews): it starts from the few
 # late reviews, not from every approver of the organisation.
 _LATE_APPROVERS_SQL = """
-    SELECT ra.employee_id, e.full_name, sum(t.n) AS n
+    SELECT ra.employee_id, e.full_name, sum(t.n) AS n,
+           row_number() OVER (
+               ORDER BY sum(t.n) DESC, e.full_name, ra.employee_id
+           ) AS rank
     FROM ({late}) t
     JOIN engagements_roleassignment ra
         ON ra.organization_id = %s
@@ -290,7 +289,7 @@ _LATE_APPROVERS_SQL = """
     JOIN organizations_employee e
         ON e.organization_id = ra.organization_id AND e.id = ra.employee_id
     GROUP BY ra.employee_id, e.full_name
-    ORDER BY n DESC, e.full_name, ra.employee_id
+    ORDER BY rank
     LIMIT %s
 """
 # The late submitted reviews per engagement from the cycle's per-engagement tallies.
@@ -301,20 +300,19 @@ _LATE_FROM_TALLIES = """
 """
 
 
+def _approver_params() -> list[Any]:
+    """``_LATE_APPROVERS_SQL``'s own parameters, after those of its ``late``."""
+    return [current_organization_id(), EngagementRole.APPROVER.value, TOP_PEOPLE]
+
+
 def _late_approvers(late: str, params: list[Any]) -> list[Person]:
     """The approvers with the most late submitted reviews (``late``: the SQL of
     (engagement id, how many) with its ``params``). One query."""
     with connection.cursor() as cursor:
         cursor.execute(
-            _LATE_APPROVERS_SQL.format(late=late),
-            [
-                *params,
-                current_organization_id(),
-                EngagementRole.APPROVER.value,
-                TOP_PEOPLE,
-            ],
+            _LATE_APPROVERS_SQL.format(late=late), [*params, *_approver_params()]
         )
-        return [Person(pk, name, n) for pk, name, n in cursor.fetchall()]
+        return [Person(pk, name, n) for pk, name, n, _rank in cursor.fetchall()]
 
 
 def overview_from_tallies(cycle: ReviewCycle, *, today: date) -> Overview:
