@@ -61,14 +61,11 @@ class AnyOf(Lookup):
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, params = self.process_lhs(compiler, connection)
-        if isinstance(self.rhs, Ids):
-            if connection.vendor == "postgresql":
-                return f"{lhs} = ANY(%s::bigint[])", [*params, self.rhs.text()]
-            values = list(self.rhs.values)
-        else:
-            values = list(self.rhs)
         if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s)", [*params, values]
+            if isinstance(self.rhs, Ids):
+                return f"{lhs} = ANY(%s::bigint[])", [*params, self.rhs.text()]
+            return f"{lhs} = ANY(%s)", [*params, list(self.rhs)]
+        values = list(self.rhs)
         # SQLite: the list as one JSON parameter, read as a table.
         return f"{lhs} IN (SELECT value FROM json_each(%s))", [  # noqa: S608 - lhs is Django's compiled column
             *params,
