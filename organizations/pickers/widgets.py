@@ -21,7 +21,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django_scopes import get_scope
 
-from organizations.templatetags.app_tags import select_markup
+from organizations.widget_markup import select_markup
 
 # The no-JavaScript text box is posted as "<field name><FIND_SUFFIX>".
 FIND_SUFFIX = "-find"

@@ -6,9 +6,9 @@ from typing import Any
 
 from django import forms, template
 from django.forms import BoundField
-from django.utils.formats import localize
-from django.utils.html import conditional_escape, escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
+
+from organizations.widget_markup import select_markup, textarea_markup
 
 register = template.Library()
 
@@ -65,12 +65,9 @@ def _widget_context(field: BoundField, attrs: dict[str, Any]) -> dict[str, Any]:
     return context
 
 
-# Django's templates render one template per option and per attribute list: a time
-# zone list (about 600 options) took 60-100 ms, a select of 70 business units several
-# milliseconds, each text area two templates. The two functions below write the
-# markup of django/forms/widgets/select.html (with select_option.html and
-# attrs.html) and textarea.html character for character from Django's own context;
-# tests/organizations/test_app_tags.py compares them with Django's rendering.
+# The two functions below write a plain select's and a text area's markup from
+# Django's own widget context (``organizations.widget_markup``) instead of rendering
+# Django's templates, one per option and per attribute list.
 
 
 def _select_html(field: BoundField, attrs: dict[str, Any]) -> SafeString:
@@ -78,46 +75,6 @@ def _select_html(field: BoundField, attrs: dict[str, Any]) -> SafeString:
     return select_markup(_widget_context(field, attrs))
 
 
-def select_markup(context: dict[str, Any]) -> SafeString:
-    """django/forms/widgets/select.html rendered from a select widget's context
-    (``widget.get_context(...)["widget"]``); the pickers draw their select with it
-    too."""
-    parts = [f'<select name="{_text(context["name"])}"{_attrs(context["attrs"])}>']
-    for group_name, options, _index in context["optgroups"]:
-        if group_name:
-            parts.append(f'\n  <optgroup label="{_text(group_name)}">')
-        for option in options:
-            # select_option.html ends with a newline, which the include keeps.
-            parts.append(
-                f'\n  <option value="{escape(option["value"])}"'
-                f"{_attrs(option['attrs'])}>{_text(option['label'])}</option>\n"
-            )
-        if group_name:
-            parts.append("\n  </optgroup>")
-    parts.append("\n</select>")
-    return mark_safe("".join(parts))  # noqa: S308  # every value above is escaped
-
-
 def _textarea_html(field: BoundField, attrs: dict[str, Any]) -> SafeString:
     """``field.as_widget(attrs=attrs)`` for a plain text area."""
-    context = _widget_context(field, attrs)
-    value = _text(context["value"]) if context["value"] else ""
-    return mark_safe(  # noqa: S308  # every value is escaped
-        f'<textarea name="{_text(context["name"])}"{_attrs(context["attrs"])}>\n'
-        f"{value}</textarea>"
-    )
-
-
-def _text(value: Any) -> str:
-    """What ``{{ value }}`` prints: localised, then escaped unless already safe."""
-    return str(conditional_escape(localize(value)))
-
-
-def _attrs(attrs: dict[str, Any]) -> str:
-    """``django/forms/widgets/attrs.html``: False leaves the attribute out, True
-    writes its bare name."""
-    return "".join(
-        f" {_text(name)}" if value is True else f' {_text(name)}="{escape(value)}"'
-        for name, value in attrs.items()
-        if value is not False
-    )
+    return textarea_markup(_widget_context(field, attrs))
