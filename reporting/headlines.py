@@ -58,17 +58,13 @@ def headlines(scope: ReportScope, cycle: ReviewCycle) -> Headlines:
             appraisals=summary.appraisals_total,
             final=sum(by_status.get(str(s.label), 0) for s in FINAL_STATUSES),
         )
-    reviews = (
-        scope.reviews()
-        .filter(plan__cycle=cycle)
-        .aggregate(
-            total=Count("pk"),
-            approved=Count("pk", filter=Q(status=EvaluationStatus.APPROVED)),
-            overdue=Count(
-                "pk",
-                filter=Q(due_date__lt=today) & ~Q(status=EvaluationStatus.APPROVED),
-            ),
-        )
+    reviews = scope.reviews_in(cycle).aggregate(
+        total=Count("pk"),
+        approved=Count("pk", filter=Q(status=EvaluationStatus.APPROVED)),
+        overdue=Count(
+            "pk",
+            filter=Q(due_date__lt=today) & ~Q(status=EvaluationStatus.APPROVED),
+        ),
     )
     appraisals = (
         scope.appraisals()

@@ -79,6 +79,7 @@ class Report:
     valid: bool
     cycle: ReviewCycle | None
     page: int = 1  # of a dashboard that pages its rows
+    cycles: list[ReviewCycle] = field(default_factory=list)  # those it may show
     _selected: Ids | None = field(default=None, repr=False, compare=False)
     _reviews: dict[int, Ids] = field(default_factory=dict, repr=False, compare=False)
 
@@ -137,22 +138,15 @@ class Report:
             )
         return self._selected
 
-    def plans(self) -> QuerySet[Plan]:
-        """The scope's plans, of the selected people when narrowed."""
-        plans = self.scope.plans()
+    def plans_in(self, cycle: ReviewCycle) -> QuerySet[Plan]:
+        """The scope's plans of ``cycle``, of the selected people when narrowed."""
+        plans = self.scope.plans_in(cycle)
         return plans.filter(employee_id__any=self._people()) if self.narrowed else plans
-
-    def reviews(self) -> QuerySet[Evaluation]:
-        """The scope's reviews, of the selected people when narrowed."""
-        reviews = self.scope.reviews()
-        if self.narrowed:
-            reviews = reviews.filter(employee_id__any=self._people())
-        return reviews
 
     def reviews_in(
         self, cycle: ReviewCycle, *, read_once: bool = True
     ) -> QuerySet[Evaluation]:
-        """``reviews`` of the plans of ``cycle`` (``ReportScope.reviews_in``).
+        """The scope's reviews of the plans of ``cycle`` (``ReportScope.reviews_in``).
 
         Narrowed, they are the reviews of the appraisals of ``cycle`` that the
         filters select (a review belongs to the appraisal of its plan's cycle and
@@ -165,7 +159,12 @@ class Report:
         if not self.narrowed:
             return self.scope.reviews_in(cycle)
         selected = self.appraisals().filter(cycle=cycle).order_by().values("pk")
-        reviews = self.scope.reviews().filter(appraisal_id__in=selected)
+        # The selected appraisals hold the cycle: HR admins need no join on the
+        # plans, others read the cycle's ids (the same read as ``plans_in``'s).
+        scoped = (
+            self.scope.reviews() if self.scope.is_hr else self.scope.reviews_in(cycle)
+        )
+        reviews = scoped.filter(appraisal_id__in=selected)
         if not read_once:
             return reviews
         ids = self._reviews.get(cycle.pk)
@@ -211,7 +210,13 @@ def open_report(
         cycle = next((c for c in cycles if str(c.pk) == chosen), current)
     page = data.get("page", "")
     return Report(
-        dashboard, scope, filterset, valid, cycle, int(page) if page.isdigit() else 1
+        dashboard,
+        scope,
+        filterset,
+        valid,
+        cycle,
+        int(page) if page.isdigit() else 1,
+        cycles,
     )
 
 
@@ -235,7 +240,7 @@ def compute(report: Report, today: date | None = None) -> Any:
         return cycle_overview(
             cycle,
             appraisals=report.appraisals(),
-            plans=report.plans(),
+            plans=report.plans_in(cycle),
             reviews=report.reviews_in(cycle, read_once=False),
             today=today or timezone.localdate(),
         )
@@ -274,15 +279,16 @@ def compute(report: Report, today: date | None = None) -> Any:
         if report.tally_filters() == {}:
             return consistency_from_tallies(cycle, page=report.page)
         return reviewer_consistency(report.reviews_in(cycle), page=report.page)
-    plans = report.scope.plans()
+    plans = report.scope.plans_in(cycle)
     if isinstance(report.filter, EngagementFilter):
         plans = report.filter.filter_plans(plans)
     return engagement_analytics(
         cycle,
+        cycles=report.cycles,
         by=report.choices.get("by") or BY_ENGAGEMENT,
         page=report.page,
         plans=plans,
-        reviews=report.scope.reviews(),
+        reviews=report.scope.reviews_in(cycle),
         feedback=feedback_visible_to(report.scope.membership),
         survey_engagements=report.scope.survey_engagement_ids(),
     )

@@ -48,7 +48,7 @@ ROLE_PERMS = (PLANNER_PERM, *READER_PERMS)
 # facts are kept on the membership object of the request.
 LINE = "line"
 FACTS_ATTRIBUTE = "_report_scope_facts"
-# ``_rows``' keys (and, for one cycle's reviews, (REVIEWS, cycle id)).
+# The keys of what ``_rows`` reads.
 PLANS, REVIEWS = "plans", "reviews"
 
 
@@ -57,8 +57,10 @@ class ReportScope:
     """The viewer of a report and what of the organisation they may count."""
 
     membership: Membership
-    # The ids ``_rows`` reads once per scope: plans, reviews, reviews per cycle.
-    _ids: dict[Any, Ids] = field(default_factory=dict, compare=False, repr=False)
+    # The ids ``_rows`` reads once per scope and cycle (None: every cycle).
+    _ids: dict[int | None, dict[str, Ids]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def is_hr(self) -> bool:
@@ -79,14 +81,20 @@ class ReportScope:
         # (their reports) lets PostgreSQL start from them through the employee
         # index instead of testing every appraisal of the organisation.
         return appraisals_visible_to(self.membership).filter(
-            employee_id__in=self._line()
+            employee_id__any=self._facts()[LINE]
         )
 
     def _facts(self) -> dict[str, Ids]:
         """The viewer's direct reports (``"line"``) and, per role permission, the
         engagements they hold it on. One query, the first time per membership
         object: every scope of a request (the page's, its menu's, its pickers')
-        shares the answer."""
+        shares the answer.
+
+        The permission rows are the login's, and a login may hold roles in two
+        organisations: the engagement ids may name another organisation's
+        engagements. They only ever narrow this organisation's rows (read through
+        its tenant managers, under row-level security), where such an id matches
+        nothing; never count or show them as they are."""
         facts: dict[str, Ids] | None = getattr(self.membership, FACTS_ATTRIBUTE, None)
         if facts is None:
             line = (
@@ -117,12 +125,13 @@ class ReportScope:
 
     # --- Engagements ---------------------------------------------------------------
 
-    def role_engagement_ids(self, perms: tuple[str, ...] = ROLE_PERMS) -> Any:
-        """The ids of the engagements where the viewer holds one of ``perms``, as a
-        subquery (empty for nobody; HR admins need none: see ``engagements``)."""
+    def role_engagement_ids(self, perms: tuple[str, ...] = ROLE_PERMS) -> Ids:
+        """The ids of the engagements where the viewer holds one of ``perms``
+        (``_facts``: possibly another organisation's too), to narrow this
+        organisation's rows with ``field__any`` (empty for nobody; HR admins need
+        none: see ``engagements``)."""
         facts = self._facts()
-        ids = sorted({pk for perm in perms for pk in facts[perm]})
-        return Engagement.objects.filter(pk__any=Ids(ids)).values("pk")
+        return Ids(sorted({pk for perm in perms for pk in facts[perm]}))
 
     def engagements(self) -> QuerySet[Engagement]:
         """The engagements the viewer sees analytics of: HR all; others those where
@@ -131,13 +140,13 @@ class ReportScope:
         if self.is_hr:
             return Engagement.objects.all()
         return Engagement.objects.filter(
-            Q(pk__in=self.role_engagement_ids())
+            Q(pk__any=self.role_engagement_ids())
             | Q(pk__in=self._line_plans().values("engagement_id"))
         )
 
-    def survey_engagement_ids(self) -> Any:
+    def survey_engagement_ids(self) -> Ids | None:
         """Engagements whose client surveys the viewer reads (HR all, reviewers and
-        approvers theirs), as a subquery; None for HR (no restriction)."""
+        approvers theirs), for ``field__any``; None for HR (no restriction)."""
         if self.is_hr:
             return None
         return self.role_engagement_ids(READER_PERMS)
@@ -145,77 +154,87 @@ class ReportScope:
     # --- Plans and evaluations -----------------------------------------------------------
 
     def _line_plans(self) -> QuerySet[Plan]:
-        return Plan.objects.filter(employee_id__in=self.employee_ids())
+        return Plan.objects.filter(employee_id__any=self._facts()[LINE])
 
     def plans(self) -> QuerySet[Plan]:
-        """Plans whose goals count: HR all; others those of their line and the
-        engagement plans where they hold a role (read once: ``_rows``)."""
+        """Plans whose goals count, of every cycle: HR all; others those of their
+        line and the engagement plans where they hold a role (read once:
+        ``_rows``)."""
         if self.is_hr:
             return Plan.objects.all()
-        return Plan.objects.filter(pk__any=self._rows()[PLANS])
+        return Plan.objects.filter(pk__any=self._rows(None)[PLANS])
+
+    def plans_in(self, cycle: ReviewCycle) -> QuerySet[Plan]:
+        """``plans`` of ``cycle`` (read once per cycle for a viewer other than HR:
+        ``_rows``)."""
+        if self.is_hr:
+            return Plan.objects.filter(cycle=cycle)
+        return Plan.objects.filter(pk__any=self._rows(cycle)[PLANS])
 
     def reviews(self) -> QuerySet[Evaluation]:
         """Review evaluations whose scores and ratings count (never
-        self-assessments): HR all; others those of their line and those on
-        engagements they review or approve (read once: ``_rows``)."""
+        self-assessments), of every cycle: HR all; others those of their line and
+        those on engagements they review or approve (read once: ``_rows``)."""
         reviews = Evaluation.objects.filter(kind=EvaluationKind.REVIEW)
         if self.is_hr:
             return reviews
-        return reviews.filter(pk__any=self._rows()[REVIEWS])
+        return reviews.filter(pk__any=self._rows(None)[REVIEWS])
 
-    def _rows(self) -> dict[Any, Ids]:
-        """The ids of the plans and review evaluations a viewer other than HR counts.
-        One query, the first time per scope: one UNION of four branches, each read
-        from an index (line plans, role plans, line reviews, role reviews). With
-        their exact number in hand, PostgreSQL probes each figure's rows by primary
-        key instead of scanning a whole cycle to meet a set it cannot size."""
-        if not self._ids:
-            line_plans = Plan.objects.filter(employee_id__in=self.employee_ids())
+    def reviews_in(self, cycle: ReviewCycle) -> QuerySet[Evaluation]:
+        """``reviews`` of the plans of ``cycle``. For a viewer other than HR, read by
+        key from the ids of ``_rows`` (the same query as ``plans_in``'s): PostgreSQL
+        then probes the reviews by key, where a join on the plans' cycle would scan
+        the cycle's plans to meet them."""
+        if self.is_hr:
+            return self.reviews().filter(plan__cycle=cycle)
+        return Evaluation.objects.filter(
+            kind=EvaluationKind.REVIEW, pk__any=self._rows(cycle)[REVIEWS]
+        )
+
+    def _rows(self, cycle: ReviewCycle | None) -> dict[str, Ids]:
+        """The ids of the plans and review evaluations a viewer other than HR counts,
+        of ``cycle`` (None: of every cycle). One query, the first time per scope
+        and cycle: one UNION of four branches, each read from an index (line plans,
+        role plans, line reviews, role reviews). With their exact number in hand,
+        PostgreSQL probes each figure's rows by primary key instead of scanning a
+        whole cycle to meet a set it cannot size; a dashboard of one cycle reads
+        that cycle's only (a third of them, with three cycles)."""
+        key = cycle.pk if cycle is not None else None
+        if key not in self._ids:
+            line_plans = self._line_plans()
             role_plans = Plan.objects.filter(
-                kind=PlanKind.ENGAGEMENT, engagement_id__in=self.role_engagement_ids()
+                kind=PlanKind.ENGAGEMENT, engagement_id__any=self.role_engagement_ids()
             )
             reviews = Evaluation.objects.filter(kind=EvaluationKind.REVIEW)
-            line_reviews = reviews.filter(
-                appraisal_id__in=self.appraisals().order_by().values("pk")
-            )
+            appraisals = self.appraisals()
             role_reviews = reviews.filter(
                 plan__kind=PlanKind.ENGAGEMENT,
-                plan__engagement_id__in=self.role_engagement_ids(READER_PERMS),
+                plan__engagement_id__any=self.role_engagement_ids(READER_PERMS),
+            )
+            if cycle is not None:
+                line_plans = line_plans.filter(cycle=cycle)
+                role_plans = role_plans.filter(cycle=cycle)
+                appraisals = appraisals.filter(cycle=cycle)
+                role_reviews = role_reviews.filter(plan__cycle=cycle)
+            line_reviews = reviews.filter(
+                appraisal_id__in=appraisals.order_by().values("pk")
             )
             parts: list[QuerySet[Any, Any]] = [
                 rows.order_by()
                 .annotate(tag=Value(kind, output_field=CharField()))
-                .values_list("tag", "pk", cycle)
-                for kind, rows, cycle in (
-                    (PLANS, line_plans, "cycle_id"),
-                    (PLANS, role_plans, "cycle_id"),
-                    (REVIEWS, line_reviews, "plan__cycle_id"),
-                    (REVIEWS, role_reviews, "plan__cycle_id"),
+                .values_list("tag", "pk")
+                for kind, rows in (
+                    (PLANS, line_plans),
+                    (PLANS, role_plans),
+                    (REVIEWS, line_reviews),
+                    (REVIEWS, role_reviews),
                 )
             ]
             found: dict[str, set[int]] = {PLANS: set(), REVIEWS: set()}
-            by_cycle: dict[Any, set[int]] = {}
-            for kind, pk, cycle_id in parts[0].union(*parts[1:], all=True):
+            for kind, pk in parts[0].union(*parts[1:], all=True):
                 found[kind].add(pk)
-                if kind == REVIEWS:
-                    by_cycle.setdefault(cycle_id, set()).add(pk)
-            rows_found: dict[Any, Ids] = {
-                kind: Ids(sorted(ids)) for kind, ids in found.items()
-            }
-            for cycle_id, ids in by_cycle.items():
-                rows_found[(REVIEWS, cycle_id)] = Ids(sorted(ids))
-            self._ids.update(rows_found)
-        return self._ids
-
-    def reviews_in(self, cycle: ReviewCycle) -> QuerySet[Evaluation]:
-        """``reviews`` of the plans of ``cycle``. For a viewer other than HR, read from
-        the ids of ``_rows`` (no query of its own): PostgreSQL then probes the
-        reviews by key, where a join on the plans' cycle would scan the cycle's
-        plans to meet them."""
-        if self.is_hr:
-            return self.reviews().filter(plan__cycle=cycle)
-        ids = self._rows().get((REVIEWS, cycle.pk), Ids([]))
-        return Evaluation.objects.filter(kind=EvaluationKind.REVIEW, pk__any=ids)
+            self._ids[key] = {kind: Ids(sorted(ids)) for kind, ids in found.items()}
+        return self._ids[key]
 
     # --- Which dashboards -------------------------------------------------------
 
@@ -243,12 +262,11 @@ def get_engagement_for_report(scope: ReportScope, pk: int) -> Engagement:
 
 
 def may_read_surveys(scope: ReportScope, engagement: Engagement) -> bool:
-    """Whether the member reads the engagement's client surveys (HR admins, its
-    reviewers and approvers). No query for HR admins, one otherwise."""
+    """Whether the member reads the client surveys of ``engagement`` (one of this
+    organisation's: HR admins, its reviewers and approvers). No query of its own
+    (``_facts``)."""
     ids = scope.survey_engagement_ids()
-    if ids is None:
-        return True
-    return Engagement.objects.filter(pk=engagement.pk, pk__in=ids).exists()
+    return ids is None or engagement.pk in set(ids)
 
 
 def ids_in(table: str, column: str, ids: QuerySet[Any, Any]) -> Q | RawSQL:

@@ -120,7 +120,7 @@ def _surveys(scope: ReportScope, params: Params) -> Any:
     qs = ClientSurvey.objects.all()
     engagement_ids = scope.survey_engagement_ids()
     if engagement_ids is not None:
-        qs = qs.filter(engagement_id__in=engagement_ids)
+        qs = qs.filter(engagement_id__any=engagement_ids)
     if period is None:
         return qs.none()
     return qs.filter(sent_at__date__range=period).order_by()
@@ -146,10 +146,11 @@ def _survey_rows(scope: ReportScope, params: Params) -> Iterator[Row]:
 
 
 def _reads_surveys(scope: ReportScope) -> bool:
+    # The ids may name another organisation's engagements (``ReportScope._facts``).
     engagement_ids = scope.survey_engagement_ids()
     return (
         engagement_ids is None
-        or Engagement.objects.filter(pk__in=engagement_ids).exists()
+        or Engagement.objects.filter(pk__any=engagement_ids).exists()
     )
 
 

@@ -11,7 +11,8 @@ satisfaction across cycles.
   target).
 - **Client satisfaction**: the mean overall rating of the client surveys answered,
   and answered/sent, of surveys sent from the cycle's first day until the next
-  cycle's first day (each survey belongs to one cycle).
+  cycle's first day (each survey belongs to one cycle; a draft cycle is no next
+  cycle: the dashboards never show one, and its surveys would count nowhere).
 - **Feedback**: feedback the viewer may read, given during the same period, by
   kind. Anonymous answers to feedback requests never count here: one engagement
   could narrow them to fewer than three authors.
@@ -23,6 +24,7 @@ engagements; client surveys only where the viewer may read them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -47,10 +49,11 @@ from django.utils import timezone
 
 from appraisals.enums import EvaluationStatus
 from appraisals.models import Evaluation
-from engagements.enums import Direction, PlanKind
+from engagements.enums import CycleStatus, Direction, PlanKind
 from engagements.models import Client, Engagement, Goal, Plan, ReviewCycle
 from feedback.enums import FeedbackKind
 from feedback.models import ClientSurvey, Feedback
+from organizations.lookups import Ids
 from reporting.figures.stats import rounded
 from reporting.filters import BY_CLIENT, BY_ENGAGEMENT
 
@@ -129,14 +132,15 @@ class Analytics:
         return self.rows if self.by == BY_CLIENT else []
 
 
-def period(cycle: ReviewCycle) -> tuple[datetime, datetime | None]:
+def period(
+    cycle: ReviewCycle, cycles: Iterable[ReviewCycle]
+) -> tuple[datetime, datetime | None]:
     """The cycle's reporting period in the organisation's time zone: from its first
-    day to the next cycle's first day (open when it is the latest). One query."""
-    following = (
-        ReviewCycle.objects.filter(start_date__gt=cycle.start_date)
-        .order_by("start_date")
-        .values_list("start_date", flat=True)
-        .first()
+    day to the first day of the next of ``cycles`` (the cycles the dashboards show,
+    never a draft), open when none starts later. No query."""
+    following = min(
+        (c.start_date for c in cycles if c.start_date > cycle.start_date),
+        default=None,
     )
     return _midnight(cycle.start_date), _midnight(following) if following else None
 
@@ -155,22 +159,24 @@ def _in_period(column: str, start: datetime, end: datetime | None) -> Q:
 def engagement_analytics(
     cycle: ReviewCycle,
     *,
+    cycles: Iterable[ReviewCycle],
     plans: QuerySet[Plan],
     reviews: QuerySet[Evaluation],
     feedback: QuerySet[Feedback],
-    survey_engagements: Any,
+    survey_engagements: Ids | None,
     by: str = BY_ENGAGEMENT,
     page: int = 1,
     per_page: int = PAGE_SIZE,
 ) -> Analytics:
     """One page (``per_page`` rows by name) of the per-engagement or per-client
-    (``by``) figures of ``cycle`` over the scoped querysets (``survey_engagements``:
-    the ids of the engagements whose surveys the viewer reads, as a subquery, or
-    None for every engagement). Five queries whatever the organisation's size: the
-    period, the page's rows with how many there are in all, then grouped queries
-    over the page's engagements or clients only: the team, scores and goals from
-    their plans, the surveys, the feedback (one more for a page past the last)."""
-    start, end = period(cycle)
+    (``by``) figures of ``cycle`` over the scoped querysets (``cycles``: those the
+    dashboards show, for the period; ``survey_engagements``: the ids of the
+    engagements whose surveys the viewer reads, or None for every engagement).
+    Four queries whatever the organisation's size: the page's rows with
+    how many there are in all, then grouped queries over the page's engagements or
+    clients only: the team, scores and goals from their plans, the surveys, the
+    feedback (one more for a page past the last)."""
+    start, end = period(cycle, cycles)
     plans = plans.filter(cycle=cycle, kind=PlanKind.ENGAGEMENT)
     key = "engagement_id" if by == BY_ENGAGEMENT else "engagement__client_id"
     groups: QuerySet[Any] = (
@@ -217,7 +223,7 @@ def engagement_analytics(
     readable: Any = Value(1)
     if survey_engagements is not None:
         readable = Case(
-            When(Q(engagement_id__in=survey_engagements), then=Value(1)),
+            When(Q(engagement_id__any=survey_engagements), then=Value(1)),
             default=Value(0),
         )
     # Per plan, its approved review's score (one review per plan) and its measured
@@ -268,7 +274,7 @@ def engagement_analytics(
         _in_period("sent_at", start, end), engagement_id__in=staffed
     )
     if survey_engagements is not None:
-        surveys = surveys.filter(engagement_id__in=survey_engagements)
+        surveys = surveys.filter(engagement_id__any=survey_engagements)
     if all(f.surveys_sent is None for f in rows.values()):
         surveys = surveys.none()  # none the viewer may read: no query
     answered = Q(answered_at__isnull=False)
@@ -370,12 +376,13 @@ def engagement_detail(
 
 
 def _csat_by_cycle(engagement: Engagement) -> list[CsatPoint]:
-    """The engagement's surveys per cycle period (``period``), oldest first, cycles
-    without surveys left out. Two queries."""
+    """The engagement's surveys per cycle period (``period``: the cycles the
+    dashboards show), oldest first, cycles without surveys left out. Two
+    queries."""
     cycles = list(
-        ReviewCycle.objects.order_by("start_date", "pk").values_list(
-            "name", "start_date"
-        )
+        ReviewCycle.objects.exclude(status=CycleStatus.DRAFT)
+        .order_by("start_date", "pk")
+        .values_list("name", "start_date")
     )
     surveys = list(
         ClientSurvey.objects.filter(engagement=engagement).values_list(

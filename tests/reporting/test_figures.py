@@ -247,8 +247,9 @@ def _analytics(world, membership, **options):
         scope = ReportScope(membership)
         return engagement_analytics(
             world.cycle,
-            plans=scope.plans(),
-            reviews=scope.reviews(),
+            cycles=[world.cycle],
+            plans=scope.plans_in(world.cycle),
+            reviews=scope.reviews_in(world.cycle),
             feedback=Feedback.objects.all(),
             survey_engagements=scope.survey_engagement_ids(),
             **options,
@@ -380,8 +381,9 @@ def test_feedback_volume_counts_only_feedback_the_viewer_may_read(world):
             scope = ReportScope(membership)
             (row,) = engagement_analytics(
                 world.cycle,
-                plans=scope.plans(),
-                reviews=scope.reviews(),
+                cycles=[world.cycle],
+                plans=scope.plans_in(world.cycle),
+                reviews=scope.reviews_in(world.cycle),
                 feedback=feedback_visible_to(membership),
                 survey_engagements=scope.survey_engagement_ids(),
             ).rows

@@ -195,9 +195,7 @@ def test_hr_dashboards_read_the_tallies_only_for_what_they_hold(
 
         tallied = report.tally_filters()
         figures = compute(report)
-        grouped = competency_heatmap(
-            report.reviews().filter(plan__cycle=world.cycle), BY_ENGAGEMENT_TYPE
-        )
+        grouped = competency_heatmap(report.reviews_in(world.cycle), BY_ENGAGEMENT_TYPE)
 
     assert (tallied is not None) == reads_tallies
     assert figures == grouped  # whichever way, the same figures
