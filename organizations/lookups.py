@@ -1,5 +1,6 @@
 """``field__any=[...]``: the field equals one of the listed values, sent as one array
-parameter (``= ANY(%s)`` on PostgreSQL).
+parameter (``= ANY(%s)`` on PostgreSQL); ``field__among=[...]`` the same as a set to
+join (``Among``).
 
 Unlike ``__in``, an empty list is an ordinary query that matches nothing (``__in=[]``
 makes Django skip the query, so the number of queries would depend on the data),
@@ -73,5 +74,26 @@ class AnyOf(Lookup):
         ]
 
 
+class Among(AnyOf):
+    """``field__among=Ids(...)``: the field is one of the ids, as a set PostgreSQL
+    joins (``IN (SELECT unnest(...))``, sized from the array) rather than a test
+    each row of a range must pass (``= ANY``). For a few hundred ids that each
+    name a few rows through an index of their own: ``= ANY`` tends to make
+    PostgreSQL 15 scan the whole range (a cycle's every plan) and test each row,
+    where the join probes the index once per id. Elsewhere the same as ``__any``."""
+
+    lookup_name = "among"
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        if connection.vendor != "postgresql":
+            return super().as_sql(compiler, connection)
+        lhs, params = self.process_lhs(compiler, connection)
+        values = self.rhs.text() if isinstance(self.rhs, Ids) else list(self.rhs)
+        cast = "::bigint[]" if isinstance(self.rhs, Ids) else ""
+        return f"{lhs} IN (SELECT unnest(%s{cast}))", [*params, values]
+
+
 models.Field.register_lookup(AnyOf)
 models.ForeignObject.register_lookup(AnyOf)  # relations keep lookups of their own
+models.Field.register_lookup(Among)
+models.ForeignObject.register_lookup(Among)

@@ -80,7 +80,10 @@ class Report:
     cycle: ReviewCycle | None
     page: int = 1  # of a dashboard that pages its rows
     cycles: list[ReviewCycle] = field(default_factory=list)  # those it may show
-    _selected: Ids | None = field(default=None, repr=False, compare=False)
+    # Per cycle, the selected appraisals and people (``_selection``), and reviews.
+    _selected: dict[int, tuple[Ids, Ids]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
     _reviews: dict[int, Ids] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -123,25 +126,39 @@ class Report:
             return Appraisal.objects.none()
         return self.filter.qs
 
-    def _people(self) -> Ids:
-        """The people whose appraisals of the report's cycle the narrowing filters
-        select, read once (one query, the first time): a business unit or a line is
-        a small part of the organisation, and a list of ids lets a figure's query
-        start from them through the person's index."""
-        if self._selected is None:
-            self._selected = Ids(
+    def _selection(self, cycle: ReviewCycle) -> tuple[Ids, Ids]:
+        """The appraisals of ``cycle`` that the narrowing filters select, and their
+        people, read once (one query, the first time per cycle): a business unit or
+        a line is a small part of the organisation, and lists of ids let a figure's
+        query start from them through an index (the appraisals' reviews, the
+        people's plans) instead of joining the filters' conditions again."""
+        selected = self._selected.get(cycle.pk)
+        if selected is None:
+            rows = list(
                 self.appraisals()
-                .filter(cycle=self.cycle)
+                .filter(cycle=cycle)
                 .order_by()
-                .values_list("employee_id", flat=True)
-                .distinct()
+                .values_list("pk", "employee_id")
+                .distinct()  # a filter through plans may repeat an appraisal
             )
-        return self._selected
+            selected = self._selected[cycle.pk] = (
+                Ids(pk for pk, _ in rows),
+                Ids(person for _, person in rows),
+            )
+        return selected
+
+    def appraisals_in(self, cycle: ReviewCycle) -> QuerySet[Appraisal]:
+        """The appraisals of ``cycle`` the filters select (by key when narrowed)."""
+        if not self.narrowed:
+            return self.appraisals().filter(cycle=cycle)
+        return Appraisal.objects.filter(pk__any=self._selection(cycle)[0])
 
     def plans_in(self, cycle: ReviewCycle) -> QuerySet[Plan]:
         """The scope's plans of ``cycle``, of the selected people when narrowed."""
         plans = self.scope.plans_in(cycle)
-        return plans.filter(employee_id__any=self._people()) if self.narrowed else plans
+        if not self.narrowed:
+            return plans
+        return plans.filter(employee_id__among=self._selection(cycle)[1])
 
     def reviews_in(
         self, cycle: ReviewCycle, *, read_once: bool = True
@@ -150,21 +167,20 @@ class Report:
 
         Narrowed, they are the reviews of the appraisals of ``cycle`` that the
         filters select (a review belongs to the appraisal of its plan's cycle and
-        person: ``appraisals.services.opening``), found by key: a join on the
-        plans' cycle would scan the cycle's plans (~29,000 at 10,000 employees).
-        With ``read_once`` their ids are read first (one query, the first time per
-        cycle), for figures that read the reviews more than once or join them to
-        their ratings; without, a subquery, for a figure that reads them once (the
-        overview)."""
+        person: ``appraisals.services.opening``), found by their appraisals' keys:
+        a join on the plans' cycle would scan the cycle's plans (~29,000 at 10,000
+        employees). With ``read_once`` their own ids are read next (one more query,
+        the first time per cycle), for figures that read the reviews more than once or
+        join them to their ratings; without, for a figure that reads them once
+        (the overview), by appraisal."""
         if not self.narrowed:
             return self.scope.reviews_in(cycle)
-        selected = self.appraisals().filter(cycle=cycle).order_by().values("pk")
         # The selected appraisals hold the cycle: HR admins need no join on the
         # plans, others read the cycle's ids (the same read as ``plans_in``'s).
         scoped = (
             self.scope.reviews() if self.scope.is_hr else self.scope.reviews_in(cycle)
         )
-        reviews = scoped.filter(appraisal_id__in=selected)
+        reviews = scoped.filter(appraisal_id__any=self._selection(cycle)[0])
         if not read_once:
             return reviews
         ids = self._reviews.get(cycle.pk)
@@ -239,7 +255,7 @@ def compute(report: Report, today: date | None = None) -> Any:
             return overview_from_tallies(cycle, today=today or timezone.localdate())
         return cycle_overview(
             cycle,
-            appraisals=report.appraisals(),
+            appraisals=report.appraisals_in(cycle),
             plans=report.plans_in(cycle),
             reviews=report.reviews_in(cycle, read_once=False),
             today=today or timezone.localdate(),

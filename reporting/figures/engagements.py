@@ -169,7 +169,8 @@ def engagement_analytics(
     per_page: int = PAGE_SIZE,
 ) -> Analytics:
     """One page (``per_page`` rows by name) of the per-engagement or per-client
-    (``by``) figures of ``cycle`` over the scoped querysets (``cycles``: those the
+    (``by``) figures of ``cycle`` over the scoped querysets (``plans``: the
+    cycle's, as ``Report.plans_in`` gives them; ``cycles``: those the
     dashboards show, for the period; ``survey_engagements``: the ids of the
     engagements whose surveys the viewer reads, or None for every engagement).
     Four queries whatever the organisation's size: the page's rows with
@@ -177,7 +178,7 @@ def engagement_analytics(
     clients only: the team, scores and goals from their plans, the surveys, the
     feedback (one more for a page past the last)."""
     start, end = period(cycle, cycles)
-    plans = plans.filter(cycle=cycle, kind=PlanKind.ENGAGEMENT)
+    plans = plans.filter(kind=PlanKind.ENGAGEMENT)
     key = "engagement_id" if by == BY_ENGAGEMENT else "engagement__client_id"
     groups: QuerySet[Any] = (
         Engagement.objects.all() if by == BY_ENGAGEMENT else Client.objects.all()

@@ -1,4 +1,5 @@
-"""``field__any``: one array parameter, an ordinary query even when empty."""
+"""``field__any`` and ``field__among``: one array parameter, an ordinary query even
+when empty."""
 
 from __future__ import annotations
 
@@ -67,3 +68,29 @@ def test_ids_read_once_match_as_the_list_does_sent_as_one_array_text():
     assert ids.text() == f"{{{ada.pk},{boss.pk}}}"
     assert len(ids) == 2
     assert list(ids) == [ada.pk, boss.pk]
+
+
+@pytest.mark.django_db
+def test_among_matches_as_any_does_as_a_set_to_join():
+    org = OrganizationFactory()
+    boss = EmployeeFactory(organization=org, full_name="Boss")
+    ada = EmployeeFactory(organization=org, full_name="Ada", line_manager=boss)
+    EmployeeFactory(organization=org, full_name="Ben")
+    with tenant_context(org), CaptureQueriesContext(connection) as captured:
+        names = list(
+            Employee.objects.filter(pk__among=Ids([ada.pk, boss.pk])).values_list(
+                "full_name", flat=True
+            )
+        )
+        reports = list(
+            Employee.objects.filter(line_manager__among=[boss.pk]).values_list(
+                "full_name", flat=True
+            )
+        )
+        nobody = list(Employee.objects.filter(pk__among=Ids([])))
+
+    assert names == ["Ada", "Boss"]
+    assert reports == ["Ada"]
+    assert nobody == []
+    assert len(captured.captured_queries) == 3  # an empty set is a query too
+    assert "unnest" in captured.captured_queries[0]["sql"]

@@ -186,8 +186,8 @@ def _overview(world: ReportWorld, source: str) -> Overview:
         return overview_from_tallies(world.cycle, today=today)
     return cycle_overview(
         world.cycle,
-        appraisals=scope.appraisals(),
-        plans=scope.plans(),
+        appraisals=scope.appraisals().filter(cycle=world.cycle),
+        plans=scope.plans_in(world.cycle),
         reviews=scope.reviews_in(world.cycle),
         today=today,
     )
