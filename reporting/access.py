@@ -7,7 +7,8 @@ its gate (404 for a job that does not exist, is another organisation's or is not
 visible). ``may_download`` decides again, at download time, whether the member may
 still have the file: an HR admin always; the member who asked for it only while they
 may still export that kind of report (a manager who lost their line, or a member
-whose role changed, may not).
+whose role changed, may not), or, for a PDF document, open the page of what it is
+about (``may_have``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from django.http import Http404
 
 from organizations.http import TenantRequest
 from organizations.models import Membership
+from reporting.documents.registry import get_document
+from reporting.enums import FileFormat
 from reporting.exports.registry import get_dataset
 from reporting.models import ReportJob
 from reporting.scope import ReportScope
@@ -42,11 +45,25 @@ def get_job_for(request: TenantRequest, pk: int) -> ReportJob:
 
 def may_download(membership: Membership, job: ReportJob) -> bool:
     """Whether ``membership`` may download ``job``'s file now: HR admins always; the
-    member who asked for it while they may still export its kind
-    (``Dataset.available``, one query or none). Anyone else: no."""
+    member who asked for it while they may still have it (``may_have``). Anyone
+    else: no."""
     if membership.is_hr_admin:
         return True
     if job.requested_by_id != membership.user_id:
         return False
+    return may_have(membership, job)
+
+
+def may_have(membership: Membership, job: ReportJob) -> bool:
+    """Whether ``membership`` may have the file of ``job`` now: for a PDF document,
+    whether they may open the page of what it is about (``Document.subject``, one
+    query); for an export, whether they may export its kind (``Dataset.available``,
+    one query or none). An unknown kind: no."""
+    if job.file_format == FileFormat.PDF:
+        document = get_document(job.kind)
+        return (
+            document is not None
+            and document.subject(membership, job.parameters) is not None
+        )
     dataset = get_dataset(job.kind)
     return dataset is not None and dataset.available(ReportScope(membership))

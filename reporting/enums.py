@@ -18,3 +18,10 @@ FINISHED_STATUSES = (JobStatus.DONE, JobStatus.FAILED)
 class FileFormat(models.TextChoices):
     CSV = "csv", _("CSV (comma-separated values)")
     XLSX = "xlsx", _("Excel workbook (XLSX)")
+    PDF = "pdf", _("PDF document")
+
+
+# The formats a member may export a dataset or a dashboard as (a PDF is a document
+# of its own: ``reporting.documents``).
+EXPORT_FORMATS = (FileFormat.CSV, FileFormat.XLSX)
+EXPORT_FORMAT_CHOICES = [(f.value, f.label) for f in EXPORT_FORMATS]

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from engagements.models import ReviewCycle
 from organizations.forms import set_choices
-from reporting.enums import FileFormat
+from reporting.enums import EXPORT_FORMAT_CHOICES, FileFormat
 from reporting.exports.base import Dataset
 from reporting.exports.registry import listed_datasets
 
@@ -32,7 +32,7 @@ class ExportForm(forms.Form):
     )
     file_format = forms.ChoiceField(
         label=_("Format"),
-        choices=FileFormat.choices,
+        choices=EXPORT_FORMAT_CHOICES,
         initial=FileFormat.XLSX,
         widget=forms.RadioSelect,
         error_messages={"invalid_choice": _("Choose CSV or XLSX.")},

@@ -30,7 +30,10 @@ from organizations.errors import DomainError
 from organizations.models import Membership, Organization
 from organizations.outbox import enqueue
 from organizations.tenancy import is_postgresql, tenant_context
-from reporting.enums import FINISHED_STATUSES, FileFormat, JobStatus
+from reporting.access import may_have
+from reporting.documents.jobs import write_document
+from reporting.documents.registry import get_document
+from reporting.enums import EXPORT_FORMATS, FINISHED_STATUSES, FileFormat, JobStatus
 from reporting.exports.base import Dataset
 from reporting.exports.registry import get_dataset
 from reporting.models import ReportJob
@@ -79,10 +82,26 @@ def request_export(
     dataset = get_dataset(kind)
     if dataset is None:
         raise DomainError(_("Choose one of the reports listed."), "kind")
-    if file_format not in FileFormat.values:
+    if file_format not in EXPORT_FORMATS:
         raise DomainError(_("Choose CSV or XLSX."), "file_format")
     if not dataset.available(ReportScope(actor)):
         raise PermissionDenied(_("You cannot export this report."))
+    return create_job(
+        actor=actor, kind=kind, file_format=file_format, parameters=parameters
+    )
+
+
+def create_job(
+    *,
+    actor: Membership,
+    kind: str,
+    file_format: str,
+    parameters: Mapping[str, Any],
+) -> ReportJob:
+    """A queued report job of ``actor`` whose task starts once the transaction
+    commits (through the outbox); the caller has checked the kind and access.
+    DomainError while the member already has ``MAX_ACTIVE_JOBS`` jobs under way.
+    Three queries."""
     organization = actor.organization
     now = timezone.now()
     with transaction.atomic():
@@ -176,7 +195,6 @@ def run_report_job(*, organization: Organization, job_id: int) -> str | None:
     job = ReportJob.objects.filter(pk=job_id).first()
     if job is None or job.status in FINISHED_STATUSES:
         return None
-    dataset = get_dataset(job.kind)
     requester = job.requested_by_id
     membership = (
         None
@@ -185,14 +203,12 @@ def run_report_job(*, organization: Organization, job_id: int) -> str | None:
         .filter(user_id=requester, is_active=True, user__is_active=True)
         .first()
     )
-    if (
-        dataset is None
-        or membership is None
-        or not dataset.available(ReportScope(membership))
-    ):
+    if membership is None or not may_have(membership, job):
         return _fail(
             job, _("You can no longer export this report, so it was not made.")
         )
+    document = get_document(job.kind) if job.file_format == FileFormat.PDF else None
+    dataset = get_dataset(job.kind)
     recorder = ProgressRecorder(organization, job.pk)
     try:
         recorder.record(status=JobStatus.RUNNING, progress=0)
@@ -204,7 +220,14 @@ def run_report_job(*, organization: Organization, job_id: int) -> str | None:
                 # A savepoint: a failed query leaves the task's transaction usable
                 # for recording the failure.
                 with transaction.atomic():
-                    count = _write_file(job, dataset, ReportScope(membership), recorder)
+                    if document is not None:
+                        count = write_document(job, document, membership)
+                    elif dataset is not None:
+                        count = _write_file(
+                            job, dataset, ReportScope(membership), recorder
+                        )
+                    else:  # ``may_have`` refuses an unknown kind before
+                        raise LookupError(job.kind)
             except Exception:  # recorded on the job for its requester, not raised
                 logger.exception("Report job %s failed", job.pk)
                 _delete_file(job)

@@ -18,12 +18,25 @@ from reporting.services import (
     run_report_job,
 )
 
+# A job's file takes seconds (an XLSX of 10,000 appraisals 1.5 s, a PDF about one);
+# a render or an export that runs for minutes is stopped rather than let hold a
+# worker (the soft limit raises inside the job, which records the failure).
+JOB_SOFT_TIME_LIMIT = 600
+JOB_TIME_LIMIT = 660
 
-@shared_task(bind=False, name=RUN_REPORT_JOB_TASK, **RETRY_OPTIONS)
+
+@shared_task(
+    bind=False,
+    name=RUN_REPORT_JOB_TASK,
+    soft_time_limit=JOB_SOFT_TIME_LIMIT,
+    time_limit=JOB_TIME_LIMIT,
+    **RETRY_OPTIONS,
+)
 @tenant_task
 def run_report_job_task(*, organization: Organization, job_id: int) -> str | None:
-    """Write one report job's file. A second delivery of a finished job does
-    nothing; a failure is recorded on the job, not raised."""
+    """Write one report job's file (an export, or a PDF document). A second
+    delivery of a finished job does nothing; a failure is recorded on the job, not
+    raised."""
     return run_report_job(organization=organization, job_id=job_id)
 
 

@@ -336,7 +336,11 @@ def get_appraisal_for(
     appraisal = (
         appraisals_visible_to(membership)
         .select_related(
-            "cycle", "employee__line_manager", "employee__job_title", "finalized_by"
+            "cycle",
+            "employee__line_manager",
+            "employee__job_title",
+            "employee__business_unit",
+            "finalized_by",
         )
         .filter(pk=pk)
         .first()

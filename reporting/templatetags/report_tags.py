@@ -102,3 +102,12 @@ def engagement_row(row: Figures, by: str, org_slug: str) -> SafeString:
             ((localize(n),) for n in row.feedback.values()),
         ),
     )
+
+
+@register.simple_tag
+def rating_point(points: dict, value: object) -> str:
+    """A rating as its scale point's text ("3 · Meets expectations"), the number
+    alone for a point without a label, a dash for none (the PDF reports)."""
+    if value is None:
+        return "—"
+    return str(points.get(value) or localize(value))

@@ -27,7 +27,7 @@ from appraisals.selectors.access import appraisals_visible_to, get_appraisal_for
 from organizations.errors import DomainError
 from organizations.http import TenantRequest
 from reporting import charts
-from reporting.enums import FileFormat
+from reporting.enums import EXPORT_FORMAT_CHOICES
 from reporting.exports.dashboards import dataset_kind
 from reporting.figures.engagements import engagement_detail
 from reporting.figures.trends import person_trend
@@ -130,7 +130,7 @@ def _page(request: TenantRequest, dashboard: Dashboard) -> HttpResponse:
         "reset_url": reverse(f"reporting:{dashboard.value}", args=[slug]),
         "export_url": reverse("reporting:export", args=[slug]),
         "export_parameters": report.parameters(),
-        "formats": FileFormat.choices,
+        "formats": EXPORT_FORMAT_CHOICES,
     }
     if dashboard == Dashboard.OVERVIEW and report.scope.is_hr and report.cycle:
         context["queue_url"] = reverse(

@@ -28,7 +28,8 @@ from organizations.http import (
     page_or_partial,
 )
 from reporting.access import get_job_for, jobs_visible_to, may_download
-from reporting.enums import JobStatus
+from reporting.documents.registry import get_document
+from reporting.enums import FileFormat, JobStatus
 from reporting.exports.registry import available_datasets, get_dataset
 from reporting.forms import ExportForm
 from reporting.models import ReportJob
@@ -39,6 +40,7 @@ PAGE_SIZE = 25
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
 }
 
 
@@ -86,20 +88,26 @@ class JobListView(ListView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["show_requester"] = self.request.membership.is_hr_admin
-        context["rows"] = [(job, _label(job.kind)) for job in context["jobs"]]
+        context["rows"] = [(job, _label(job)) for job in context["jobs"]]
         return context
 
 
-def _label(kind: str) -> str:
-    """The name of a report kind (its kind, if no longer registered). No query."""
-    dataset = get_dataset(kind)
-    return str(dataset.label) if dataset else kind
+def _label(job: ReportJob) -> str:
+    """The name of a job's report kind (its kind, if no longer registered), with the
+    title of what a PDF document is about. No query."""
+    if job.file_format == FileFormat.PDF:
+        document = get_document(job.kind)
+        label = str(document.label) if document else job.kind
+        title = job.parameters.get("title")
+        return f"{label} · {title}" if title else label
+    dataset = get_dataset(job.kind)
+    return str(dataset.label) if dataset else job.kind
 
 
 def _job_context(request: TenantRequest, job: ReportJob) -> dict[str, Any]:
     return {
         "job": job,
-        "label": _label(job.kind),
+        "label": _label(job),
         "expired": job.is_expired(),
         "can_download": job.status == JobStatus.DONE
         and not job.is_expired()

@@ -24,6 +24,8 @@ Sections, one per page family; a new family adds its entries in a section of its
   progress partial and download. The world's job (``report_job``) was asked for by
   the line manager and is ready: HR admins and the line manager see it, everyone
   else gets 404, as for another organisation's job.
+- **PDF documents**: the appraisal PDF is asked for (POST) by whoever may open the
+  appraisal page; the job runs at once (Celery eager in tests).
 """
 
 from __future__ import annotations
@@ -159,6 +161,19 @@ POLICY: dict[str, UrlPolicy] = {
         target_kind="report_job", rows=_job_page(), queries=("",)
     ),
     "reporting:job_download": UrlPolicy(target_kind="report_job", rows=_job_page()),
+    # --- PDF documents ----------------------------------------------------------------
+    # The appraisal PDF: whoever may open the appraisal page (HR admins, ``self`` and
+    # their line manager) asks for it; nobody else finds the appraisal.
+    "reporting:appraisal_pdf": UrlPolicy(
+        target_kind="appraisal",
+        rows={
+            (GET, OWN): POST_ONLY,
+            (GET, FOREIGN): POST_ONLY,
+            (POST, OWN): EMPLOYEE_VISIBLE,
+            (POST, FOREIGN): NOBODY_FINDS_IT,
+        },
+        writes=True,
+    ),
 }
 
 

@@ -1,0 +1,12 @@
+"""The PDF document kinds by name."""
+
+from __future__ import annotations
+
+from reporting.documents.appraisal import APPRAISAL_REPORT
+from reporting.documents.base import Document
+
+DOCUMENTS: dict[str, Document] = {d.kind: d for d in (APPRAISAL_REPORT,)}
+
+
+def get_document(kind: str) -> Document | None:
+    return DOCUMENTS.get(kind)
