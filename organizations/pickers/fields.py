@@ -4,6 +4,7 @@ chosen options, and they resolve what a member typed without JavaScript."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import reduce
 from operator import or_
 from typing import Any
@@ -12,6 +13,7 @@ import django_filters
 from django import forms
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model, Q, QuerySet
+from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from organizations.models import Membership
@@ -82,6 +84,13 @@ class PickerMixin:
 
     source_name: str
 
+    def has_queryset(self) -> bool:
+        """Whether the field has its choices (or knows how to build them), without
+        building them."""
+        return getattr(self, "_queryset", None) is not None or bool(
+            getattr(self, "_build", None)
+        )
+
     @property
     def source(self) -> PickerSource:
         return get_source(self.source_name)
@@ -90,19 +99,68 @@ class PickerMixin:
         return self.source.label(obj)
 
 
+class _LazyIterator(ModelChoiceIterator):
+    """The choices of a ``PickerField``, reading its queryset only when iterated
+    (Django's reads it when made, which would build a lazy field's choices)."""
+
+    def __init__(self, field: Any) -> None:
+        self.field = field
+
+    @property  # read through, never assigned
+    def queryset(self) -> Any:  # type: ignore[override]  # read only here
+        return self.field.queryset
+
+
 class PickerField(PickerMixin, forms.ModelChoiceField):
     """One choice from a source. The queryset comes from ``bind_pickers`` (the
     source's, for a member) or from the form (``set_choices``), never from the
     declaration: it is built per request, inside the tenant scope. Validating costs
-    one query."""
+    one query.
+
+    ``queryset`` may also be a function that builds it (``PickerFilter``'s): built
+    the first time the field reads it, so that a filter bar whose picker is left
+    empty never builds its choices (a member's visible engagements, a union of four
+    subqueries, cost milliseconds to build for nothing)."""
 
     widget = PickerSelect
+    iterator = _LazyIterator
 
     def __init__(
-        self, *, source: str, queryset: QuerySet[Any] | None = None, **kwargs: Any
+        self,
+        *,
+        source: str,
+        queryset: QuerySet[Any] | Callable[[], QuerySet[Any]] | None = None,
+        **kwargs: Any,
     ) -> None:
         self.source_name = source
+        self._build: Callable[[], QuerySet[Any]] | None = None
+        if callable(queryset) and not isinstance(queryset, QuerySet):
+            self._build, queryset = queryset, None
         super().__init__(queryset, **kwargs)
+
+    def _get_lazy_queryset(self) -> QuerySet[Any] | None:
+        built: QuerySet[Any] | None = self.__dict__.get("_queryset")
+        if built is None and self._build is not None:
+            build, self._build = self._build, None
+            self._set_lazy_queryset(build())
+            built = self.__dict__["_queryset"]
+        return built
+
+    def _set_lazy_queryset(self, queryset: QuerySet[Any] | None) -> None:
+        # As ModelChoiceField's setter.
+        self.__dict__["_queryset"] = None if queryset is None else queryset.all()
+        self.widget.choices = self.choices  # type: ignore[assignment]  # as Django does
+
+    queryset = property(_get_lazy_queryset, _set_lazy_queryset)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        if self.__dict__.get("_queryset") is None and self._build is not None:
+            # A form's copy of the field: keep the builder, build nothing yet
+            # (ModelChoiceField's copy reads the queryset). Field's own copy:
+            result = super(forms.ChoiceField, self).__deepcopy__(memo)  # type: ignore[misc]  # Field.__deepcopy__, undeclared in the stubs
+            result._build = self._build
+            return result
+        return super().__deepcopy__(memo)  # type: ignore[misc]  # ModelChoiceField's
 
     def to_python(self, value: Any) -> Any:
         if isinstance(value, Typed):
@@ -162,11 +220,12 @@ class PickerFilter(django_filters.ModelChoiceFilter):
     field_class = PickerField
 
     def __init__(self, *args: Any, source: str, **kwargs: Any) -> None:
-        def choices(request: Any) -> QuerySet[Any]:
+        def choices(request: Any) -> Callable[[], QuerySet[Any]]:
+            # The field builds the choices when it first needs them (``PickerField``).
             membership = getattr(request, "membership", None)
             if not isinstance(membership, Membership):
                 raise ImproperlyConfigured("A PickerFilter needs the tenant request.")
-            return get_source(source).queryset_for(membership)
+            return lambda: get_source(source).queryset_for(membership)
 
         kwargs.setdefault("queryset", choices)
         super().__init__(*args, source=source, **kwargs)

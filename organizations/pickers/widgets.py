@@ -65,7 +65,7 @@ class PickerSelect(forms.Select):
 
     def _field(self) -> Any:
         field = getattr(self.choices, "field", None)
-        if field is None or getattr(field, "queryset", None) is None:
+        if field is None or not field.has_queryset():
             raise ImproperlyConfigured(
                 "Set the picker field's queryset (set_choices or bind_pickers) first."
             )

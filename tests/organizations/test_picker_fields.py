@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
+import django_filters
 import pytest
 from django.forms.renderers import get_default_renderer
 from django.test import Client
@@ -17,7 +19,10 @@ from django_scopes import scope
 from engagements.enums import EngagementRole
 from engagements.forms import StaffingForm
 from engagements.models import Engagement, RoleAssignment
+from organizations.enums import Role
 from organizations.models import Membership, Organization
+from organizations.pickers import PickerFilter
+from organizations.pickers.sources import PickerSource
 from organizations.tenancy import tenant_context
 from tests.engagement_factories import PlanFactory
 from tests.organizations.test_pickers import _error_beside, _people
@@ -238,3 +243,48 @@ def test_staffing_picker_refuses_a_foreign_id_and_staffs_nobody(
     )
     with tenant_context(org):
         assert engagement.plans.count() == before
+
+
+# --- Filter bars: choices built only when needed ----------------------------------------
+
+
+def _client_filter(membership: Membership, data: dict[str, str] | None) -> Any:
+    class ClientFilter(django_filters.FilterSet):
+        client = PickerFilter(source="clients", field_name="client")
+
+        class Meta:
+            model = Engagement
+            fields = ["client"]
+
+    return ClientFilter(
+        data,
+        queryset=Engagement.objects.all(),
+        request=SimpleNamespace(membership=membership),
+    )
+
+
+def test_an_empty_filter_bar_picker_builds_no_choices(
+    org: Organization, make_member: MakeMember, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[str] = []
+    original = PickerSource.queryset_for
+
+    def counting(self: PickerSource, membership: Membership) -> Any:
+        built.append(self.name)
+        return original(self, membership)
+
+    monkeypatch.setattr(PickerSource, "queryset_for", counting)
+    member = make_member(org, Role.HR_ADMIN)
+    engagement = PlanFactory(organization=org).engagement
+    with tenant_context(org):
+        empty = _client_filter(member, {})
+        empty_page = str(empty.form["client"])
+        untouched = list(built)
+        chosen = _client_filter(member, {"client": str(engagement.client_id)})
+        assert chosen.is_valid(), chosen.errors
+        chosen_page = str(chosen.form["client"])
+
+    assert untouched == []  # rendered without building the member's clients
+    assert 'name="client"' in empty_page
+    assert built == ["clients"]  # built once, for the chosen one
+    assert engagement.client.name in chosen_page
