@@ -307,6 +307,8 @@ def compute(report: Report, today: date | None = None) -> Any:
         reviews=report.scope.reviews_in(cycle),
         feedback=feedback_visible_to(report.scope.membership),
         survey_engagements=report.scope.survey_engagement_ids(),
+        # A viewer other than HR counts their own plans, listed by id: few rows.
+        few=not report.scope.is_hr,
     )
 
 

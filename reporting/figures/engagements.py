@@ -156,30 +156,12 @@ def _in_period(column: str, start: datetime, end: datetime | None) -> Q:
     return q & Q(**{f"{column}__lt": end}) if end is not None else q
 
 
-def engagement_analytics(
-    cycle: ReviewCycle,
-    *,
-    cycles: Iterable[ReviewCycle],
-    plans: QuerySet[Plan],
-    reviews: QuerySet[Evaluation],
-    feedback: QuerySet[Feedback],
-    survey_engagements: Ids | None,
-    by: str = BY_ENGAGEMENT,
-    page: int = 1,
-    per_page: int = PAGE_SIZE,
-) -> Analytics:
-    """One page (``per_page`` rows by name) of the per-engagement or per-client
-    (``by``) figures of ``cycle`` over the scoped querysets (``plans``: the
-    cycle's, as ``Report.plans_in`` gives them; ``cycles``: those the
-    dashboards show, for the period; ``survey_engagements``: the ids of the
-    engagements whose surveys the viewer reads, or None for every engagement).
-    Four queries whatever the organisation's size: the page's rows with
-    how many there are in all, then grouped queries over the page's engagements or
-    clients only: the team, scores and goals from their plans, the surveys, the
-    feedback (one more for a page past the last)."""
-    start, end = period(cycle, cycles)
-    plans = plans.filter(kind=PlanKind.ENGAGEMENT)
-    key = "engagement_id" if by == BY_ENGAGEMENT else "engagement__client_id"
+def _page_of_groups(
+    plans: QuerySet[Plan], key: str, by: str, page: int, per_page: int
+) -> tuple[dict[int, Figures], int, int]:
+    """The page's engagements or clients (those with plans among ``plans``) by
+    name, how many there are in all, and the page shown (the last one for a page
+    past it). One query; two for a page past the last."""
     groups: QuerySet[Any] = (
         Engagement.objects.all() if by == BY_ENGAGEMENT else Client.objects.all()
     ).filter(pk__in=plans.order_by().values(key))
@@ -194,7 +176,6 @@ def engagement_analytics(
             .values_list(*fields, "total")[(number - 1) * per_page : number * per_page]
         )
 
-    page = max(1, page)
     listed = page_of(page)
     if not listed and page > 1:
         # Past the last page (a link kept from larger figures): the last one.
@@ -202,33 +183,25 @@ def engagement_analytics(
         page = max(1, -(-total // per_page))
         listed = page_of(page)
     total = listed[0][-1] if listed else 0
-    pages = max(1, -(-total // per_page))
-    listed = [row[:-1] for row in listed]
     rows = {
-        row[0]: Figures(key=row[0], name=row[1], client=(row[2:] or ("",))[0])
+        row[0]: Figures(key=row[0], name=row[1], client=(row[2:-1] or ("",))[0])
         for row in listed
     }
-    kinds = FeedbackKind.values
-    result = Analytics(
-        cycle=cycle,
-        by=by,
-        rows=list(rows.values()),
-        total=total,
-        page=page,
-        pages=pages,
-        feedback_kinds=[(k.value, str(k.label)) for k in FeedbackKind],
-    )
-    if not rows:
-        return result
-    plans = plans.filter(**{f"{key}__in": list(rows)})
-    readable: Any = Value(1)
-    if survey_engagements is not None:
-        readable = Case(
-            When(Q(engagement_id__any=survey_engagements), then=Value(1)),
-            default=Value(0),
-        )
-    # Per plan, its approved review's score (one review per plan) and its measured
-    # goals, read by key; summed per row with the team in one grouped query.
+    return rows, total, page
+
+
+def _grouped(
+    plans: QuerySet[Plan],
+    key: str,
+    names: tuple[str, ...],
+    readable: Any,
+    reviews: QuerySet[Evaluation],
+) -> QuerySet[Any]:
+    """Per ``key`` of ``plans`` (with the ``names`` of the row, by name), the
+    team, whether the viewer reads the surveys (``readable``), the sum and count
+    of the approved reviews' scores and the measured goals and those met: rows of
+    (key, *names, team, may_read, score_total, scores, goals, met). Each plan's
+    approved review (one per plan) and measured goals are read by key."""
     score = Subquery(
         reviews.filter(
             plan_id=OuterRef("pk"),
@@ -243,9 +216,9 @@ def engagement_analytics(
         .order_by()
         .values("plan_id")
     )
-    for pk, team, may_read, score_total, scores, goals, met in (
+    grouped = (
         plans.order_by()
-        .values_list(key)
+        .values_list(key, *names)
         .annotate(
             team=Count("employee_id", distinct=True),
             may_read=Max(readable),
@@ -260,7 +233,67 @@ def engagement_analytics(
                 )
             ),
         )
-    ):
+    )
+    return grouped.order_by(*names[:1], key) if names else grouped
+
+
+def engagement_analytics(
+    cycle: ReviewCycle,
+    *,
+    cycles: Iterable[ReviewCycle],
+    plans: QuerySet[Plan],
+    reviews: QuerySet[Evaluation],
+    feedback: QuerySet[Feedback],
+    survey_engagements: Ids | None,
+    by: str = BY_ENGAGEMENT,
+    page: int = 1,
+    per_page: int = PAGE_SIZE,
+    few: bool = False,
+) -> Analytics:
+    """One page (``per_page`` rows by name) of the per-engagement or per-client
+    (``by``) figures of ``cycle`` over the scoped querysets (``plans``: the
+    cycle's, as ``Report.plans_in`` gives them; ``cycles``: those the
+    dashboards show, for the period; ``survey_engagements``: the ids of the
+    engagements whose surveys the viewer reads, or None for every engagement).
+
+    Four queries whatever the organisation's size: the page's rows with how many
+    there are in all, then grouped queries over the page's engagements or clients
+    only: the team, scores and goals from their plans, the surveys, the feedback
+    (one more for a page past the last). With ``few`` (the plans are a viewer's
+    own, listed by id: a line manager's, a role holder's), three: every row's
+    team, scores and goals in one grouped query, paged here, then the surveys and
+    the feedback of the page's rows."""
+    start, end = period(cycle, cycles)
+    plans = plans.filter(kind=PlanKind.ENGAGEMENT)
+    key = "engagement_id" if by == BY_ENGAGEMENT else "engagement__client_id"
+    names = (
+        ("engagement__name", "engagement__client__name")
+        if by == BY_ENGAGEMENT
+        else ("engagement__client__name",)
+    )
+    readable: Any = Value(1)
+    if survey_engagements is not None:
+        readable = Case(
+            When(Q(engagement_id__any=survey_engagements), then=Value(1)),
+            default=Value(0),
+        )
+    page = max(1, page)
+    if few:
+        grouped = list(_grouped(plans, key, names, readable, reviews))
+        total = len(grouped)
+        page = min(page, max(1, -(-total // per_page)))
+        grouped = grouped[(page - 1) * per_page : page * per_page]
+        rows = {
+            row[0]: Figures(key=row[0], name=row[1], client=(row[2:-6] or ("",))[0])
+            for row in grouped
+        }
+        plans = plans.filter(**{f"{key}__in": list(rows)})
+    else:
+        rows, total, page = _page_of_groups(plans, key, by, page, per_page)
+        plans = plans.filter(**{f"{key}__in": list(rows)})
+        grouped = list(_grouped(plans, key, (), readable, reviews)) if rows else []
+    for row in grouped:
+        pk, (team, may_read, score_total, scores, goals, met) = row[0], row[-6:]
         figures = rows[pk]
         figures.team = team
         figures.surveys_sent = 0 if may_read else None
@@ -269,6 +302,18 @@ def engagement_analytics(
             figures.scores = scores
         figures.goals = goals or 0
         figures.goals_met = met or 0
+    kinds = FeedbackKind.values
+    result = Analytics(
+        cycle=cycle,
+        by=by,
+        rows=list(rows.values()),
+        total=total,
+        page=page,
+        pages=max(1, -(-total // per_page)),
+        feedback_kinds=[(k.value, str(k.label)) for k in FeedbackKind],
+    )
+    if not rows:
+        return result
     staffed = plans.order_by().values("engagement_id")
     own_key = "engagement_id" if by == BY_ENGAGEMENT else "engagement__client_id"
     surveys = ClientSurvey.objects.filter(
