@@ -171,6 +171,10 @@ _TOTALS_SQL = """
 # One row per reviewer of the cycle's tallies, their ratings' expected sum from the
 # competencies' means (passed in as exact decimals), ranked as ``reviewer_consistency``
 # ranks (bias rounded to 2 places, half away from zero, then the name), one page.
+# Names are read only for the reviewers who can be on the page or before it: those
+# whose bias is at least that of the page's last row by bias alone (``cut``); the
+# name only orders equal biases. Reading every reviewer's name made the page grow
+# with the organisation.
 _PAGE_SQL = """
     WITH means (competency_id, mean) AS (VALUES {means}),
     per AS (
@@ -179,17 +183,26 @@ _PAGE_SQL = """
         FROM reporting_reviewertally t JOIN means m USING (competency_id)
         WHERE t.organization_id = %s AND t.cycle_id = %s
         GROUP BY t.reviewer_id
-    )
-    SELECT reviewer_id, name, n, total, squares, expected, count(*) OVER ()
-    FROM (
-        -- Each reviewer's name read by key (a join would hash every employee).
-        SELECT per.*, (
-            SELECT e.full_name FROM organizations_employee e
-            WHERE e.organization_id = %s AND e.id = per.reviewer_id
-        ) AS name
+    ),
+    ranked AS MATERIALIZED (
+        SELECT per.*, round((total - expected) / n, 2) AS bias,
+               count(*) OVER () AS reviewers
         FROM per
+    ),
+    cut AS (
+        SELECT bias FROM ranked ORDER BY bias DESC LIMIT 1 OFFSET %s
+    )
+    SELECT reviewer_id, name, n, total, squares, expected, reviewers
+    FROM (
+        -- Each candidate's name read by key (a join would hash every employee).
+        SELECT ranked.*, (
+            SELECT e.full_name FROM organizations_employee e
+            WHERE e.organization_id = %s AND e.id = ranked.reviewer_id
+        ) AS name
+        FROM ranked
+        WHERE ranked.bias >= coalesce((SELECT bias FROM cut), ranked.bias)
     ) named
-    ORDER BY round((total - expected) / n, 2) DESC, lower(name), reviewer_id
+    ORDER BY bias DESC, lower(name), reviewer_id
     LIMIT %s OFFSET %s
 """
 
@@ -213,8 +226,9 @@ def consistency_from_tallies(
 
     def reviewers_page(number: int) -> list[Any]:
         params: list[Any] = [part for pair in means for part in pair]
-        params += [organization, cycle.pk, organization, per_page]
-        params.append((number - 1) * per_page)
+        offset = (number - 1) * per_page
+        params += [organization, cycle.pk, offset + per_page - 1]
+        params += [organization, per_page, offset]
         with connection.cursor() as cursor:
             cursor.execute(_PAGE_SQL.format(means=values), params)
             return cursor.fetchall()
