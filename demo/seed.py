@@ -14,6 +14,7 @@ from demo import (
     feedback,
     feedback_requests,
     people,
+    reports,
     surveys,
 )
 from organizations.models import Organization
@@ -24,7 +25,8 @@ Seeder = Callable[[Organization], None]
 # Each seeder runs inside the organisation's tenant context and builds on those
 # before it: engagement types and plans link to the competency sets; feedback,
 # requests and surveys need staffed engagements; appraisals need all of them; the
-# closed cycles come last, so the rows before them are what they always were.
+# closed cycles come after, so the rows before them are what they always were; the
+# finished report jobs last, over everything.
 SEEDERS: tuple[Seeder, ...] = (
     competencies.seed,
     engagements.seed,
@@ -33,6 +35,7 @@ SEEDERS: tuple[Seeder, ...] = (
     surveys.seed,
     appraisals.seed,
     closed_cycles.seed,
+    reports.seed,
 )
 
 

@@ -113,7 +113,7 @@ def create_job(
         if active >= MAX_ACTIVE_JOBS:
             raise DomainError(
                 _(
-                    "You have %(count)s exports under way already. Wait for one to "
+                    "You have %(count)s reports under way already. Wait for one to "
                     "finish (your reports list shows them), then ask again."
                 )
                 % {"count": active}

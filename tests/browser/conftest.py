@@ -328,6 +328,14 @@ def _demo_snapshots(django_db_setup: None) -> Iterator[dict[str, DatabaseSnapsho
         snapshot.close()
 
 
+@pytest.fixture(autouse=True)
+def _media_root(settings: Any, tmp_path: Path) -> Path:
+    """Each journey's report files (the demo's finished jobs, what the journey asks
+    for) go to a folder of its own, never into the working tree."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
 @pytest.fixture
 def demo_data(
     transactional_db: None, _demo_snapshots: dict[str, DatabaseSnapshot]

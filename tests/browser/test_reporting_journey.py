@@ -59,13 +59,6 @@ _CHART_DATA = """(canvas) => {
 }"""
 
 
-@pytest.fixture(autouse=True)
-def _media_root(settings: Any, tmp_path: Path) -> Path:
-    """The report files of the journey go to a folder of its own."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 def _figure(page: Page, name: str) -> str:
     return page.locator(f"[data-figure='{name}']").inner_text()
 

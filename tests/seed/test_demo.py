@@ -17,7 +17,7 @@ from django.db.models import Avg, Count
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from appraisals.enums import AppraisalStatus, EvaluationKind
+from appraisals.enums import FINAL_STATUSES, AppraisalStatus, EvaluationKind
 from appraisals.models import Appraisal, CompetencyRating
 from demo.appraisals import previous_half_year
 from demo.closed_cycles import closed_half_years
@@ -27,6 +27,8 @@ from engagements.models import ReviewCycle
 from feedback.models import ClientSurvey, Feedback
 from organizations.models import Organization
 from organizations.tenancy import tenant_context
+from reporting.enums import JobStatus
+from reporting.models import ReportJob
 from tests.seed.world import MD5
 
 pytestmark = pytest.mark.django_db
@@ -50,9 +52,13 @@ def _row_counts(organization: Organization) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def acme(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
+def acme(
+    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: Any
+) -> Iterator[dict[str, Any]]:
     """The demo seeded twice, with acme's row counts after each run (removed after
-    the module)."""
+    the module); its report files in a folder of the module's own."""
+    media = override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media"))
+    media.enable()
     with django_db_blocker.unblock():
         _seed()
         organization = Organization.objects.get(slug="acme")
@@ -65,6 +71,7 @@ def acme(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, An
             found = Organization.objects.filter(slug=slug).first()
             if found is not None:
                 delete_organization(found)
+    media.disable()
 
 
 def test_demo_closed_cycles_come_before_the_cycle_in_review(acme):
@@ -173,3 +180,21 @@ def test_demo_feedback_of_every_kind_in_the_closed_cycles(acme):
 
 def test_demo_second_run_adds_nothing(acme):
     assert acme["second"] == acme["first"]
+
+
+def test_demo_has_a_finished_pdf_and_export_to_download(acme):
+    organization = acme["organization"]
+    with tenant_context(organization):
+        jobs = {
+            (job.file_format, job.status, job.requested_by.email): job
+            for job in ReportJob.objects.select_related("requested_by")
+        }
+        pdf = jobs[("pdf", JobStatus.DONE, "employee@acme.test")]
+        export = jobs[("xlsx", JobStatus.DONE, "hr@acme.test")]
+        appraisal = Appraisal.objects.get(pk=pdf.parameters["appraisal"])
+
+    with pdf.file.storage.open(pdf.file.name) as stored:
+        start = stored.read(5)
+    assert appraisal.status in FINAL_STATUSES
+    assert start == b"%PDF-"
+    assert export.row_count > 0

@@ -30,11 +30,12 @@ from reporting.documents.appraisal import APPRAISAL_REPORT, appraisal_html
 from reporting.enums import FileFormat, JobStatus
 from reporting.models import ReportJob
 from reporting.pdf import StaticOnlyFetcher, render_pdf
-from reporting.services import run_report_job
+from reporting.services import MAX_ACTIVE_JOBS, run_report_job
 from tests.appraisal_factories import EvaluationFactory
 from tests.engagement_factories import GoalFactory, PlanCompetencyFactory, PlanFactory
 from tests.factories import MembershipFactory
 from tests.feedback_factories import FeedbackFactory
+from tests.reporting_factories import ReportJobFactory
 
 HOSTILE = (
     '<img src="file:///etc/passwd"> <link rel="stylesheet" '
@@ -143,6 +144,29 @@ def test_whoever_may_not_open_the_appraisal_gets_404_and_no_job(both, client_as)
     assert refused == [404, 404, 404, 405]
     with tenant_context(home.org):
         assert not ReportJob.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_too_many_reports_under_way_says_so_and_adds_no_job(home, client_as):
+    with tenant_context(home.org):
+        for _ in range(MAX_ACTIVE_JOBS):
+            ReportJobFactory(
+                organization=home.org,
+                requested_by=home.hr_admin.user,
+                status=JobStatus.RUNNING,
+            )
+    client = client_as(home.hr_admin)
+
+    response = client.post(
+        reverse("reporting:appraisal_pdf", args=[home.org.slug, home.appraisal.pk]),
+        follow=True,
+    )
+
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0].endswith(f"/appraisals/{home.appraisal.pk}/")
+    assert f"You have {MAX_ACTIVE_JOBS} reports under way already." in page
+    with tenant_context(home.org):
+        assert ReportJob.objects.count() == MAX_ACTIVE_JOBS  # none added
 
 
 @pytest.mark.django_db(transaction=True)
