@@ -429,6 +429,7 @@ NOT_MEASURED: dict[str, str] = {
     "appraisals:recompute_status": "polled by the progress page while a recompute runs",
     "reporting:export": _ACTION,
     "reporting:appraisal_pdf": _ACTION,
+    "reporting:engagement_pdf": _ACTION,
     **dict.fromkeys(
         ("reporting:job_detail", "reporting:job_progress", "reporting:job_download"),
         "a report job's page: the seeded data has none; bench/reporting.py runs exports",

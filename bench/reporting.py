@@ -106,6 +106,7 @@ NOT_DASHBOARDS: dict[str, str] = {
     "reporting:job_progress": "a report job's progress: the exports run below",
     "reporting:job_download": "a report job's file: the exports run below",
     "reporting:appraisal_pdf": "an action, POST only: an appraisal's PDF, a report job",
+    "reporting:engagement_pdf": "an action, POST only: an engagement's PDF, a report job",
 }
 
 # --- Finding and measuring the dashboards ----------------------------------------------

@@ -15,7 +15,10 @@ from organizations.errors import DomainError
 from organizations.http import TenantRequest
 from reporting.documents.appraisal import APPRAISAL_REPORT
 from reporting.documents.base import Document
+from reporting.documents.engagement import ENGAGEMENT_REPORT
 from reporting.enums import FileFormat
+from reporting.permissions import Dashboard, require
+from reporting.scope import ReportScope
 from reporting.services import create_job
 
 
@@ -45,6 +48,16 @@ def appraisal_pdf(request: TenantRequest, org_slug: str, pk: int) -> HttpRespons
     return _request(request, APPRAISAL_REPORT, {"appraisal": pk}, back)
 
 
+@require_POST
+def engagement_pdf(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
+    """Ask for the PDF of engagement ``pk`` (whoever may open its analytics page:
+    403 for members who may open no engagement analytics, 404 beyond their scope)."""
+    require(ReportScope(request.membership), Dashboard.ENGAGEMENTS)
+    back = reverse("reporting:engagement", args=[org_slug, pk])
+    return _request(request, ENGAGEMENT_REPORT, {"engagement": pk}, back)
+
+
 urlpatterns = [
     path("reports/pdf/appraisal/<int:pk>/", appraisal_pdf, name="appraisal_pdf"),
+    path("reports/pdf/engagement/<int:pk>/", engagement_pdf, name="engagement_pdf"),
 ]

@@ -174,6 +174,23 @@ POLICY: dict[str, UrlPolicy] = {
         },
         writes=True,
     ),
+    # The engagement PDF: whoever may open the engagement's analytics page (403 for
+    # members who may open no engagement analytics, 404 beyond their scope).
+    "reporting:engagement_pdf": UrlPolicy(
+        target_kind="engagement",
+        rows={
+            (GET, OWN): POST_ONLY,
+            (GET, FOREIGN): POST_ONLY,
+            # The page's answers, to a POST.
+            **{
+                (POST, target): row
+                for (method, target), row in _engagement_report().items()
+                if method == GET
+            },
+        },
+        roles={CONTRIBUTOR: {(POST, OWN): E403, (POST, FOREIGN): E403}},
+        writes=True,
+    ),
 }
 
 
