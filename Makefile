@@ -15,7 +15,7 @@ TEST_ENV := DATABASE_URL=postgres://hrms_owner@127.0.0.1:5432/hrms \
 	CELERY_TASK_ALWAYS_EAGER=true \
 	DEBUG=true
 
-.PHONY: help install run test lint format services system-deps bench bench-pages bench-reporting bench-throughput bench-load clean
+.PHONY: help install run test lint format services pdf-deps system-deps bench bench-pages bench-reporting bench-throughput bench-load clean
 
 help:
 	@echo "make run   - install, migrate the embedded SQLite database, load the demo, serve http://127.0.0.1:8000"
@@ -41,7 +41,7 @@ node_modules/.installed: package.json package-lock.json
 
 install: .venv/.synced node_modules/.installed
 
-run: install
+run: install pdf-deps
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --noinput
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py seed_demo
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py runserver 127.0.0.1:8000
@@ -52,7 +52,16 @@ services:
 # Debian packages the suite needs: chromium (browser journeys), WeasyPrint's libraries
 # and fonts (PDF reports), poppler-utils (pdftoppm, to look at PDFs); and wrk, the load
 # generator of bench/throughput.py.
-SYSTEM_PACKAGES := chromium libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils wrk
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+SYSTEM_PACKAGES := chromium $(PDF_PACKAGES) poppler-utils wrk
+# What `make run` needs of them: WeasyPrint's libraries and fonts (the demo's PDF).
+pdf-deps:
+	@missing=$$(for p in $(PDF_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
 system-deps:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -11,7 +11,6 @@ from django.core.files.base import ContentFile
 from organizations.models import Membership
 from reporting.documents.base import Document
 from reporting.models import ReportJob
-from reporting.pdf import StaticOnlyFetcher, render_pdf
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +19,10 @@ def write_document(job: ReportJob, document: Document, membership: Membership) -
     """Render the job's document as ``membership`` reads it and store the PDF; sets
     ``job.file`` (not saved). Returns 1, the documents written. LookupError when the
     member may no longer open what it is about (the caller checked just before)."""
+    # WeasyPrint (and the system libraries it loads) only where a PDF is made: a
+    # web process that never renders one starts without them.
+    from reporting.pdf import StaticOnlyFetcher, render_pdf  # noqa: PLC0415
+
     subject = document.subject(membership, job.parameters)
     if subject is None:
         raise LookupError(f"{job.kind}: nothing to render for job {job.pk}")
