@@ -330,7 +330,14 @@ def get_appraisal_for(
     (finalise or reopen: HR admins, checked before the lookup, so 403 for any id).
     HR admins may not manage their own appraisal (403). One query.
     """
-    membership = request.membership
+    return appraisal_for_member(request.membership, pk, perm)
+
+
+def appraisal_for_member(
+    membership: Membership, pk: int, perm: str = "view"
+) -> tuple[Appraisal, AppraisalAccess]:
+    """``get_appraisal_for`` for ``membership`` outside a request (a report job
+    that renders the appraisal for whoever asked for it). One query."""
     if perm == "manage":
         require_hr_admin(membership)
     appraisal = (

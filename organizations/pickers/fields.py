@@ -4,7 +4,8 @@ chosen options, and they resolve what a member typed without JavaScript."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, Iterator
 from functools import reduce
 from operator import or_
 from typing import Any
@@ -13,7 +14,7 @@ import django_filters
 from django import forms
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model, Q, QuerySet
-from django.forms.models import ModelChoiceIterator
+from django.forms.models import ModelChoiceIterator, ModelChoiceIteratorValue
 from django.utils.translation import gettext_lazy as _
 
 from organizations.models import Membership
@@ -101,14 +102,23 @@ class PickerMixin:
 
 class _LazyIterator(ModelChoiceIterator):
     """The choices of a ``PickerField``, reading its queryset only when iterated
-    (Django's reads it when made, which would build a lazy field's choices)."""
+    (Django's iterator reads it when made, which would build a lazy field's
+    choices): each use goes through Django's iterator, made then."""
 
-    def __init__(self, field: Any) -> None:
+    def __init__(self, field: forms.ModelChoiceField) -> None:
         self.field = field
 
-    @property  # read through, never assigned
-    def queryset(self) -> Any:  # type: ignore[override]  # read only here
-        return self.field.queryset
+    def _now(self) -> ModelChoiceIterator:
+        return ModelChoiceIterator(self.field)
+
+    def __iter__(self) -> Iterator[tuple[ModelChoiceIteratorValue | str, str]]:
+        return iter(self._now())
+
+    def __len__(self) -> int:
+        return len(self._now())
+
+    def __bool__(self) -> bool:
+        return bool(self._now())
 
 
 class PickerField(PickerMixin, forms.ModelChoiceField):
@@ -147,20 +157,24 @@ class PickerField(PickerMixin, forms.ModelChoiceField):
         return built
 
     def _set_lazy_queryset(self, queryset: QuerySet[Any] | None) -> None:
-        # As ModelChoiceField's setter.
+        # As ModelChoiceField's setter (its ``choices`` is this same iterator).
         self.__dict__["_queryset"] = None if queryset is None else queryset.all()
-        self.widget.choices = self.choices  # type: ignore[assignment]  # as Django does
+        self.widget.choices = self.iterator(self)
 
     queryset = property(_get_lazy_queryset, _set_lazy_queryset)
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
-        if self.__dict__.get("_queryset") is None and self._build is not None:
-            # A form's copy of the field: keep the builder, build nothing yet
-            # (ModelChoiceField's copy reads the queryset). Field's own copy:
-            result = super(forms.ChoiceField, self).__deepcopy__(memo)  # type: ignore[misc]  # Field.__deepcopy__, undeclared in the stubs
-            result._build = self._build
-            return result
-        return super().__deepcopy__(memo)  # type: ignore[misc]  # ModelChoiceField's
+    def __deepcopy__(self, memo: dict[int, Any]) -> PickerField:
+        """A form's copy of the field, as Django's ``Field`` copies one, then with
+        choices of its own (as ``ModelChoiceField``'s copy makes, Django ticket
+        11183) without reading the queryset: a builder not run yet is kept, and each
+        copy builds when it first needs the choices."""
+        result = copy.copy(self)
+        memo[id(self)] = result
+        result.widget = copy.deepcopy(self.widget, memo)
+        result.error_messages = self.error_messages.copy()
+        result.validators = self.validators[:]
+        result._set_lazy_queryset(self.__dict__.get("_queryset"))
+        return result
 
     def to_python(self, value: Any) -> Any:
         if isinstance(value, Typed):

@@ -16,10 +16,9 @@ Queries: a fixed number whatever the size of the appraisal (``appraisal_html``).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from types import SimpleNamespace
 from typing import Any
 
 from django.db.models import Count
@@ -33,7 +32,7 @@ from appraisals.models import Appraisal, CompetencyRating, Evaluation, GoalRatin
 from appraisals.selectors import appraisals as pages
 from appraisals.selectors.access import (
     access_to,
-    get_appraisal_for,
+    appraisal_for_member,
     may_open_evaluation,
     sees_scores,
 )
@@ -80,10 +79,7 @@ def _subject(membership: Membership, params: Params) -> Appraisal | None:
     except (TypeError, ValueError):
         return None
     try:
-        appraisal, _access = get_appraisal_for(
-            SimpleNamespace(membership=membership),  # type: ignore[arg-type]  # reads .membership only
-            pk,
-        )
+        appraisal, _access = appraisal_for_member(membership, pk)
     except Http404:
         return None
     return appraisal
@@ -184,9 +180,7 @@ def _feedback(
         visibility=Visibility.SHARED,
         created_at__range=(start, end),
     )
-    counts = Counter(
-        dict(shared.order_by().values_list("kind").annotate(n=Count("pk")))
-    )
+    counts = dict(shared.order_by().values_list("kind").annotate(n=Count("pk")))
     listed = list(
         shared.select_related("author", "engagement").order_by("-created_at", "-pk")[
             :FEEDBACK_LISTED
