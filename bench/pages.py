@@ -327,6 +327,9 @@ def page_table() -> list[Page]:
         Page(HR, "reports: exports (form)", "reporting:exports"),
         Page(HR, "reports: report jobs", "reporting:jobs"),
         Page(MANAGER, "reports: report jobs", "reporting:jobs"),
+        Page(HR, "reports: scheduled e-mails", "reporting:subscriptions"),
+        Page(HR, "reports: new scheduled e-mail (form)", "reporting:subscription_create"),
+        Page(MANAGER, "reports: scheduled e-mails", "reporting:subscriptions"),
         # The dashboards without filters; bench/reporting.py adds filtered ones.
         *dashboard_pages(),
     ]
@@ -428,8 +431,31 @@ NOT_MEASURED: dict[str, str] = {
     ),
     "appraisals:recompute_status": "polled by the progress page while a recompute runs",
     "reporting:export": _ACTION,
+    **dict.fromkeys(
+        (
+            "reporting:subscription_send_now",
+            "reporting:subscription_toggle",
+            "reporting:subscription_delete",
+            "reporting:subscription_unsubscribe",
+        ),
+        _ACTION,
+    ),
+    **dict.fromkeys(
+        (
+            "reporting:subscription_detail",
+            "reporting:subscription_edit",
+            "reporting:subscription_preview",
+            "reporting:delivery_detail",
+            "reporting:delivery_email_pdf",
+        ),
+        "a report subscription's page: the seeded data has none; "
+        "tests/reporting/views/test_subscription_pages.py counts their queries",
+    ),
     "reporting:appraisal_pdf": _ACTION,
     "reporting:engagement_pdf": _ACTION,
+    "reporting:cycle_pdf": _ACTION,
+    "reporting:appraisal_batch": _ACTION,
+    "reporting:batch_retry": _ACTION,
     **dict.fromkeys(
         ("reporting:job_detail", "reporting:job_progress", "reporting:job_download"),
         "a report job's page: the seeded data has none; bench/reporting.py runs exports",

@@ -107,6 +107,26 @@ NOT_DASHBOARDS: dict[str, str] = {
     "reporting:job_download": "a report job's file: the exports run below",
     "reporting:appraisal_pdf": "an action, POST only: an appraisal's PDF, a report job",
     "reporting:engagement_pdf": "an action, POST only: an engagement's PDF, a report job",
+    "reporting:cycle_pdf": "an action, POST only: a cycle's PDF, a report job",
+    **dict.fromkeys(
+        (
+            "reporting:subscriptions",
+            "reporting:subscription_create",
+            "reporting:subscription_detail",
+            "reporting:subscription_edit",
+            "reporting:subscription_preview",
+            "reporting:subscription_send_now",
+            "reporting:subscription_toggle",
+            "reporting:subscription_delete",
+            "reporting:subscription_unsubscribe",
+            "reporting:delivery_detail",
+            "reporting:delivery_email_pdf",
+        ),
+        "scheduled e-mails' pages: the lists in bench/pages.py, the rest in tests",
+    ),
+    "reporting:appraisal_batch": "an action, POST only: a batch of appraisal PDFs; "
+    "bench/pdf_rendering.py measures batches",
+    "reporting:batch_retry": "an action, POST only: a failed batch's retry",
 }
 
 # --- Finding and measuring the dashboards ----------------------------------------------

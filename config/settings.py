@@ -264,6 +264,14 @@ CONTENT_SECURITY_POLICY = {
 # --- E-mail ------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="hrms@localhost")
+# Seconds an SMTP connection may wait for the server: an unanswering server fails the
+# send (retried later) instead of holding a worker.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# Scheduled report e-mails attach PDFs up to this size (bytes); a larger one is
+# linked instead, as a report job of the recipient's (docs/reporting.md).
+REPORT_EMAIL_MAX_ATTACHMENT = env.int(
+    "REPORT_EMAIL_MAX_ATTACHMENT", default=5 * 1024 * 1024
+)
 
 # --- I18N, time --------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
@@ -354,5 +362,12 @@ CELERY_BEAT_SCHEDULE = {
     "reporting-delete-expired-reports": {
         "task": "reporting.delete_expired_reports_everywhere",
         "schedule": crontab(hour=3, minute=10),
+    },
+    # Reporting: queue the scheduled report e-mails that are due, once per
+    # subscription and period (reporting/dispatch.py); a subscription is sent within
+    # five minutes of its time.
+    "reporting-dispatch-due-reports": {
+        "task": "reporting.dispatch_due_reports",
+        "schedule": crontab(minute="*/5"),
     },
 }

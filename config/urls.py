@@ -19,4 +19,5 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include("appraisals.urls")),
     path("o/<slug:org_slug>/", include("reporting.urls")),
     path("survey/", include("feedback.public_urls")),
+    path("reports/", include("reporting.public_urls")),
 ]

@@ -15,6 +15,7 @@ from demo import (
     feedback_requests,
     people,
     reports,
+    subscriptions,
     surveys,
 )
 from organizations.models import Organization
@@ -26,7 +27,7 @@ Seeder = Callable[[Organization], None]
 # before it: engagement types and plans link to the competency sets; feedback,
 # requests and surveys need staffed engagements; appraisals need all of them; the
 # closed cycles come after, so the rows before them are what they always were; the
-# finished report jobs last, over everything.
+# finished report jobs and the scheduled e-mails last, over everything.
 SEEDERS: tuple[Seeder, ...] = (
     competencies.seed,
     engagements.seed,
@@ -36,6 +37,7 @@ SEEDERS: tuple[Seeder, ...] = (
     appraisals.seed,
     closed_cycles.seed,
     reports.seed,
+    subscriptions.seed,
 )
 
 

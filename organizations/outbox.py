@@ -26,7 +26,7 @@ crash between publishing and marking, a redelivery) acts once. Publication failu
 
 The relay is the only code that reads outbox rows across organisations: it sets the
 row-security setting ``app.outbox_relay`` for its own transaction, which the policy of
-the outbox table (and no other) admits (``organizations.tenancy.RELAY_TABLES``).
+the outbox table (and no other) admits (``organizations.tenancy.CROSS_TENANT_TABLES``).
 
 Nothing else in the code base calls ``.delay()`` or ``.apply_async()``;
 ``tests/test_architecture.py`` reads the source to keep it so.
@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -95,16 +95,7 @@ def enqueue(
     makes the work owed (requests to tenant pages, ``tenant_context`` and
     ``transaction.atomic`` all open one).
     """
-    conn = transaction.get_connection()
-    if not conn.in_atomic_block:
-        raise RuntimeError(
-            "enqueue() must run inside a transaction, so the work is owed exactly when "
-            "the change that causes it commits (wrap the change in transaction.atomic)."
-        )
-    organization_id = organization if isinstance(organization, int) else organization.pk
-    scoped = current_organization_id()
-    if scoped is not None and scoped != organization_id:
-        raise ValueError("enqueue() for another organisation than the active one.")
+    organization_id = _owing_organization(organization)
     message = OutboxMessage(
         organization_id=organization_id,
         task=task,
@@ -119,6 +110,51 @@ def enqueue(
         message.save(force_insert=True)
         written = Q(pk=message.pk)
     _publish_after_commit(organization_id, written)
+
+
+def enqueue_many(
+    task: str,
+    *,
+    organization: Organization | int,
+    calls: Iterable[tuple[str, Mapping[str, Any]]],
+) -> None:
+    """``enqueue`` for several calls of ``task`` at once, each an idempotency key and
+    its ``kwargs`` (a batch's chunks): one INSERT whatever their number. Keys must
+    not be empty; a call whose key is pending already is left out, as ``enqueue``
+    leaves it. Raises as ``enqueue``."""
+    organization_id = _owing_organization(organization)
+    messages = [
+        OutboxMessage(
+            organization_id=organization_id,
+            task=task,
+            kwargs={**kwargs, "organization_id": organization_id},
+            key=key,
+        )
+        for key, kwargs in calls
+    ]
+    if not messages:
+        return
+    if any(not message.key for message in messages):
+        raise ValueError("enqueue_many() needs an idempotency key for every call.")
+    OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
+    keys = [message.key for message in messages]
+    _publish_after_commit(organization_id, Q(key__in=keys, dispatched_at__isnull=True))
+
+
+def _owing_organization(organization: Organization | int) -> int:
+    """The id of the organisation that owes work, after checking that the caller is
+    inside a transaction and not in another organisation's scope."""
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
+        raise RuntimeError(
+            "enqueue() must run inside a transaction, so the work is owed exactly when "
+            "the change that causes it commits (wrap the change in transaction.atomic)."
+        )
+    organization_id = organization if isinstance(organization, int) else organization.pk
+    scoped = current_organization_id()
+    if scoped is not None and scoped != organization_id:
+        raise ValueError("enqueue() for another organisation than the active one.")
+    return organization_id
 
 
 def enqueue_daily_everywhere(task: str) -> int:

@@ -32,12 +32,18 @@ if TYPE_CHECKING:
 RLS_SETTING = "app.organization_id"
 POLICY_NAME = "tenant_isolation"
 
-# The outbox relay publishes every organisation's owed background work, so it alone
-# reads across organisations: on these tables the policy also admits a transaction
-# that set RELAY_SETTING to 'on'. Only organizations.outbox sets it, for its own
-# transaction (set_config(..., true)); tests/test_architecture.py checks that.
+# Two passes read across organisations, each one table, each admitted by a setting
+# of its own that only its module sets, for its own transaction (set_config(...,
+# true)); tests/test_architecture.py checks that:
+# - the outbox relay publishes every organisation's owed background work;
+# - the report dispatcher finds every organisation's due report subscriptions
+#   (reporting.dispatch), then enters each organisation to queue their deliveries.
 RELAY_SETTING = "app.outbox_relay"
-RELAY_TABLES = {"organizations_outboxmessage"}
+DISPATCH_SETTING = "app.report_dispatch"
+CROSS_TENANT_TABLES = {
+    "organizations_outboxmessage": RELAY_SETTING,
+    "reporting_reportsubscription": DISPATCH_SETTING,
+}
 
 # Tables that carry organization_id but are not tenant-owned rows. Each has a reason.
 RLS_EXEMPT_TABLES = {
@@ -211,10 +217,12 @@ def install_row_level_security(using: str = "default", app_role: str = "") -> No
     policy_expr = (
         f"organization_id = NULLIF(current_setting('{RLS_SETTING}', true), '')::bigint"
     )
-    relay_expr = f"({policy_expr}) OR current_setting('{RELAY_SETTING}', true) = 'on'"
     with conn.cursor() as cursor:
         for table in tenant_tables():
-            expr = relay_expr if table in RELAY_TABLES else policy_expr
+            expr = policy_expr
+            if table in CROSS_TENANT_TABLES:
+                setting = CROSS_TENANT_TABLES[table]
+                expr = f"({policy_expr}) OR current_setting('{setting}', true) = 'on'"
             cursor.execute(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY')
             cursor.execute(f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY')
             cursor.execute(f'DROP POLICY IF EXISTS {POLICY_NAME} ON "{table}"')

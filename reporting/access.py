@@ -8,11 +8,16 @@ visible). ``may_download`` decides again, at download time, whether the member m
 still have the file: an HR admin always; the member who asked for it only while they
 may still export that kind of report (a manager who lost their line, or a member
 whose role changed, may not), or, for a PDF document, open the page of what it is
-about (``may_have``).
+about, or, for a batch of appraisal reports (a ZIP), open the cycle overview of the
+batch's cycle with its filters (``may_have``, ``batch_report``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -22,7 +27,12 @@ from reporting.documents.registry import get_document
 from reporting.enums import FileFormat
 from reporting.exports.registry import get_dataset
 from reporting.models import ReportJob
+from reporting.permissions import Dashboard
+from reporting.reports import Report, open_report
 from reporting.scope import ReportScope
+
+# The cycle overview's filters, which narrow a batch of appraisal reports.
+BATCH_FILTERS = ("cycle", "business_unit", "line_manager")
 
 
 def jobs_visible_to(membership: Membership) -> QuerySet[ReportJob]:
@@ -57,8 +67,12 @@ def may_download(membership: Membership, job: ReportJob) -> bool:
 def may_have(membership: Membership, job: ReportJob) -> bool:
     """Whether ``membership`` may have the file of ``job`` now: for a PDF document,
     whether they may open the page of what it is about (``Document.subject``, one
-    query); for an export, whether they may export its kind (``Dataset.available``,
-    one query or none). An unknown kind: no."""
+    query); for a batch (a ZIP), whether they may still open the cycle overview of
+    its cycle with its filters (``batch_report``); for an export, whether they may
+    export its kind (``Dataset.available``, one query or none). An unknown kind:
+    no."""
+    if job.file_format == FileFormat.ZIP:
+        return batch_report(membership, job.parameters) is not None
     if job.file_format == FileFormat.PDF:
         document = get_document(job.kind)
         return (
@@ -67,3 +81,31 @@ def may_have(membership: Membership, job: ReportJob) -> bool:
         )
     dataset = get_dataset(job.kind)
     return dataset is not None and dataset.available(ReportScope(membership))
+
+
+def batch_report(
+    membership: Membership, parameters: Mapping[str, Any]
+) -> Report | None:
+    """The cycle overview that a batch of appraisal reports with ``parameters`` (a
+    cycle's id, optionally a business unit's and a line manager's) is made from, if
+    ``membership`` may open it: the overview's gate (HR admins, members with a
+    line), its filters valid in this organisation, and the cycle one of those the
+    dashboards show. None otherwise (another organisation's cycle, a draft one, a
+    member who lost their line). Its ``appraisals_in(cycle)`` are what the batch
+    holds. The overview's queries: the cycles, the gate's, each filter's own."""
+    chosen = {
+        name: str(parameters[name])
+        for name in BATCH_FILTERS
+        if parameters.get(name) not in (None, "")
+    }
+    if "cycle" not in chosen:
+        return None
+    try:
+        report = open_report(membership, Dashboard.OVERVIEW, chosen)
+    except PermissionDenied:
+        return None
+    if not report.valid or report.cycle is None:
+        return None
+    if str(report.cycle.pk) != chosen["cycle"]:
+        return None
+    return report

@@ -9,9 +9,18 @@ from django.utils.translation import gettext_lazy as _
 
 from engagements.models import ReviewCycle
 from organizations.forms import set_choices
-from reporting.enums import EXPORT_FORMAT_CHOICES, FileFormat
+from organizations.models import Membership
+from organizations.pickers import PickerField, PickerMultipleField, bind_pickers
+from reporting.enums import (
+    EXPORT_FORMAT_CHOICES,
+    FileFormat,
+    Frequency,
+    SubscriptionKind,
+    Weekday,
+)
 from reporting.exports.base import Dataset
 from reporting.exports.registry import listed_datasets
+from reporting.models import ReportSubscription
 
 
 class ExportForm(forms.Form):
@@ -58,3 +67,156 @@ class ExportForm(forms.Form):
     def parameters(self) -> dict[str, Any]:
         """The job's parameters, as JSON values."""
         return {"cycle": self.cleaned_data["cycle"].pk}
+
+
+# The subscriptions whose report is about one cycle (the current one by default).
+CYCLE_KINDS = (SubscriptionKind.CYCLE_DIGEST, SubscriptionKind.TEAM_SUMMARY)
+
+
+class SubscriptionForm(forms.ModelForm):
+    """A report subscription: which report, with its cycle or engagement, to whom
+    (HR admins choose; other members subscribe themselves) and when. The rules of
+    who may subscribe whom to what are ``reporting.subscriptions``'; this form
+    checks only that each schedule names its day or event."""
+
+    cycle = forms.ModelChoiceField(
+        label=_("Review cycle"),
+        queryset=ReviewCycle.objects.none(),
+        required=False,
+        empty_label=_("The current cycle at each sending"),
+        help_text=_("For the cycle digest and the team summary."),
+        error_messages={"invalid_choice": _("Choose one of the cycles listed.")},
+    )
+    engagement = PickerField(
+        source="report_engagements",
+        label=_("Engagement"),
+        required=False,
+        help_text=_("For engagement analytics: the engagement to report on."),
+    )
+    recipients = PickerMultipleField(
+        source="report_recipients",
+        label=_("Recipients"),
+        required=False,
+        help_text=_(
+            "Members of the organisation with a login. Each receives what their own "
+            "access allows."
+        ),
+    )
+
+    class Meta:
+        model = ReportSubscription
+        fields = [
+            "title",
+            "kind",
+            "frequency",
+            "weekday",
+            "day_of_month",
+            "cycle_event",
+            "time_of_day",
+        ]
+        widgets = {
+            "kind": forms.RadioSelect,
+            "frequency": forms.RadioSelect,
+            "time_of_day": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "day_of_month": forms.NumberInput(attrs={"min": 1, "max": 31}),
+        }
+        help_texts = {
+            "title": _("How the subscription is listed, and the e-mail's subject."),
+            "time_of_day": _("In the organisation's time zone."),
+            "weekday": _("For a weekly e-mail."),
+            "cycle_event": _("For an e-mail when a cycle moves: sent at once."),
+        }
+
+    def __init__(
+        self,
+        *args: Any,
+        membership: Membership,
+        kinds: list[SubscriptionKind],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.membership = membership
+        bind_pickers(self, membership)
+        set_choices(self, "cycle", ReviewCycle.objects.order_by("-start_date", "-pk"))
+        kind = self.fields["kind"]
+        if isinstance(kind, forms.ChoiceField):
+            kind.choices = [(k.value, k.label) for k in kinds]
+            kind.error_messages["invalid_choice"] = _(
+                "Choose one of the reports listed."
+            )
+        frequency = self.fields["frequency"]
+        if isinstance(frequency, forms.ChoiceField):
+            frequency.choices = Frequency.choices  # no empty choice among the radios
+        weekday = self.fields["weekday"]
+        if isinstance(weekday, forms.TypedChoiceField):
+            weekday.choices = [("", _("Choose a weekday")), *Weekday.choices]
+        self.fields["cycle_event"].required = False
+        self.fields["time_of_day"].initial = "07:00"
+        if not membership.is_hr_admin:
+            del self.fields["recipients"]
+        instance = self.instance
+        if instance.pk is not None:
+            filters = instance.filters or {}
+            self.initial.setdefault("cycle", filters.get("cycle"))
+            self.initial.setdefault("engagement", filters.get("engagement"))
+        else:
+            self.initial.setdefault("frequency", Frequency.WEEKLY)
+            self.initial.setdefault("weekday", Weekday.MONDAY)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or self.cleaned_data
+        frequency = data.get("frequency")
+        if frequency == Frequency.WEEKLY and data.get("weekday") is None:
+            self.add_error("weekday", _("Choose the weekday it is sent on."))
+        if frequency == Frequency.MONTHLY:
+            day = data.get("day_of_month")
+            if day is None or not 1 <= day <= 31:
+                self.add_error(
+                    "day_of_month", _("Give a day of the month from 1 to 31.")
+                )
+        if frequency == Frequency.CYCLE_EVENT and not data.get("cycle_event"):
+            self.add_error("cycle_event", _("Choose the cycle event that sends it."))
+        kind = data.get("kind")
+        if kind == SubscriptionKind.ENGAGEMENT_ANALYTICS and not data.get("engagement"):
+            self.add_error("engagement", _("Choose the engagement to report on."))
+        if (
+            "recipients" in self.fields
+            and "recipients" not in self.errors
+            and not data.get("recipients")
+        ):
+            self.add_error("recipients", _("Choose at least one recipient."))
+        return data
+
+    def prepared(self) -> ReportSubscription:
+        """The instance with its filters and only the schedule fields its frequency
+        uses (not saved)."""
+        subscription = self.instance
+        data = self.cleaned_data
+        kind = data["kind"]
+        filters: dict[str, Any] = {}
+        cycle = data.get("cycle")
+        if cycle is not None and kind in CYCLE_KINDS:
+            filters["cycle"] = cycle.pk
+        if kind == SubscriptionKind.ENGAGEMENT_ANALYTICS:
+            filters["engagement"] = data["engagement"].pk
+        subscription.filters = filters
+        frequency = data["frequency"]
+        if frequency != Frequency.WEEKLY:
+            subscription.weekday = None
+        if frequency != Frequency.MONTHLY:
+            subscription.day_of_month = None
+        if frequency != Frequency.CYCLE_EVENT:
+            subscription.cycle_event = ""
+        return subscription
+
+    def chosen_recipients(self) -> list[Membership]:
+        """The recipients' memberships: those chosen (HR admins), else the member
+        themselves. One query for HR admins."""
+        if "recipients" not in self.fields:
+            return [self.membership]
+        people = self.cleaned_data["recipients"]
+        return list(
+            Membership.objects.select_related("user").filter(
+                user_id__in=[p.user_id for p in people if p.user_id is not None]
+            )
+        )

@@ -12,15 +12,27 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from organizations.tenancy import TenantModel
-from reporting.enums import FINISHED_STATUSES, FileFormat, JobStatus
+from reporting.enums import (
+    FINISHED_STATUSES,
+    CycleEvent,
+    DeliveryStatus,
+    EmailStatus,
+    FileFormat,
+    Frequency,
+    JobStatus,
+    PartStatus,
+    SubscriptionKind,
+    Weekday,
+)
 
 
-def report_file_path(job: ReportJob, filename: str) -> str:
-    """Where a job's file is stored under MEDIA_ROOT: the organisation's folder and a
-    random name, so that neither a path nor a name can be guessed or collide. The
-    name the member downloads it under is ``ReportJob.download_name``."""
+def report_file_path(owner: TenantModel, filename: str) -> str:
+    """Where a report file (a job's, a batch document's, an e-mailed PDF) is stored
+    under MEDIA_ROOT: the organisation's folder and a random name, so that neither a
+    path nor a name can be guessed or collide. The name the member downloads a job's
+    file under is ``ReportJob.download_name``."""
     extension = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
-    return f"reports/{job.organization_id}/{secrets.token_urlsafe(24)}.{extension}"
+    return f"reports/{owner.organization_id}/{secrets.token_urlsafe(24)}.{extension}"
 
 
 class ReportJob(TenantModel):
@@ -85,6 +97,216 @@ class ReportJob(TenantModel):
         """The file name offered to the browser: the report and the day requested."""
         day = timezone.localtime(self.created_at).date().isoformat()
         return f"{self.kind}-{day}.{self.file_format}"
+
+
+class ReportJobPart(TenantModel):
+    """One document of a batch job (a ZIP of appraisal PDFs): which appraisal, in
+    which chunk (the unit of work of one Celery task), and its PDF once made. A
+    chunk task makes its queued parts one by one, committing each part's file and
+    status before the next, so a worker killed half-way leaves the finished parts
+    finished and the redelivered task makes only the rest. The ZIP is assembled from
+    the parts' files when none is queued; the parts' files are deleted with it."""
+
+    job = models.ForeignKey(ReportJob, on_delete=models.CASCADE, related_name="parts")
+    chunk = models.PositiveIntegerField()
+    subject_id = models.PositiveBigIntegerField()
+    name = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=8, choices=PartStatus.choices, default=PartStatus.QUEUED
+    )
+    file = models.FileField(upload_to=report_file_path, max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "chunk", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "subject_id"], name="report_job_part_once"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["job", "chunk", "status"], name="report_job_part_chunk"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}/{self.subject_id}: {self.status}"
+
+
+# --- Scheduled report e-mails ------------------------------------------------------------
+
+
+class ReportSubscription(TenantModel):
+    """A report e-mailed on a schedule: which report (``kind`` with its
+    ``filters``), to whom (``ReportRecipient``), when (``frequency`` with its
+    weekday, day of the month or cycle event, at ``time_of_day`` in the
+    organisation's time zone). ``next_run_at`` is the next time a delivery is due
+    (None for subscriptions that follow cycle events, and for inactive ones); the
+    dispatcher finds the due ones by it (docs/reporting.md, "Scheduled reports")."""
+
+    kind = models.CharField(
+        _("report"), max_length=24, choices=SubscriptionKind.choices
+    )
+    title = models.CharField(_("name"), max_length=120)
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    frequency = models.CharField(
+        _("frequency"), max_length=12, choices=Frequency.choices
+    )
+    weekday = models.PositiveSmallIntegerField(
+        _("weekday"), choices=Weekday.choices, null=True, blank=True
+    )
+    day_of_month = models.PositiveSmallIntegerField(
+        _("day of the month"),
+        null=True,
+        blank=True,
+        help_text=_("29, 30 or 31: the last day of shorter months."),
+    )
+    cycle_event = models.CharField(
+        _("cycle event"), max_length=12, choices=CycleEvent.choices, blank=True
+    )
+    time_of_day = models.TimeField(_("time of day"))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        "organizations.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_run_at = models.DateTimeField(_("last sent"), null=True, blank=True)
+    next_run_at = models.DateTimeField(_("next"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["title", "pk"]
+        indexes = [
+            # The dispatcher's query, across organisations: active and due.
+            models.Index(
+                fields=["next_run_at"],
+                condition=Q(is_active=True, next_run_at__isnull=False),
+                name="report_subscription_due",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(frequency=Frequency.WEEKLY)
+                | Q(weekday__isnull=False, weekday__lte=6),
+                name="report_subscription_weekly_has_weekday",
+            ),
+            models.CheckConstraint(
+                condition=~Q(frequency=Frequency.MONTHLY)
+                | Q(day_of_month__gte=1, day_of_month__lte=31),
+                name="report_subscription_monthly_has_day",
+            ),
+            models.CheckConstraint(
+                condition=~Q(frequency=Frequency.CYCLE_EVENT) | ~Q(cycle_event=""),
+                name="report_subscription_event_has_event",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ReportRecipient(TenantModel):
+    """A member who receives a subscription, until they unsubscribe (the signed
+    link in every e-mail), leave the organisation or lose access to the report."""
+
+    subscription = models.ForeignKey(
+        ReportSubscription, on_delete=models.CASCADE, related_name="recipients"
+    )
+    membership = models.ForeignKey(
+        "organizations.Membership", on_delete=models.CASCADE, related_name="+"
+    )
+    unsubscribed_at = models.DateTimeField(_("unsubscribed"), null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "membership"], name="report_recipient_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id}/{self.membership_id}"
+
+
+class ReportDelivery(TenantModel):
+    """One period of a subscription (a week, a month, a cycle event, or one press
+    of "send now"): the ledger that makes a period deliver once. The unique
+    (subscription, period) key holds when beat fires twice, a task is retried or two
+    dispatchers overlap. Its e-mails, one per recipient, are ``ReportEmail``."""
+
+    subscription = models.ForeignKey(
+        ReportSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    period = models.CharField(_("period"), max_length=60)
+    due_at = models.DateTimeField(_("due"))
+    status = models.CharField(
+        _("status"),
+        max_length=8,
+        choices=DeliveryStatus.choices,
+        default=DeliveryStatus.QUEUED,
+    )
+    requested_by = models.ForeignKey(
+        "organizations.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("queued"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-due_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "period"], name="report_delivery_once"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["subscription", "-due_at"], name="report_delivery_recent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id}/{self.period}: {self.status}"
+
+
+class ReportEmail(TenantModel):
+    """One recipient's e-mail of a delivery, computed for that recipient's own
+    access: its status (sent once: a retry after an SMTP outage sends only the
+    e-mails not marked sent), the reason it failed, and the PDF it carried."""
+
+    delivery = models.ForeignKey(
+        ReportDelivery, on_delete=models.CASCADE, related_name="emails"
+    )
+    recipient = models.ForeignKey(
+        "organizations.Membership", on_delete=models.CASCADE, related_name="+"
+    )
+    address = models.EmailField(_("address"), blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=8,
+        choices=EmailStatus.choices,
+        default=EmailStatus.QUEUED,
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    file = models.FileField(
+        _("PDF"), upload_to=report_file_path, max_length=200, blank=True
+    )
+    message_id = models.CharField(max_length=200, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["delivery", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["delivery", "recipient"], name="report_email_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id}/{self.recipient_id}: {self.status}"
 
 
 # --- Rating tallies ---------------------------------------------------------------------

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -36,11 +36,12 @@ from reporting.documents.registry import get_document
 from reporting.enums import EXPORT_FORMATS, FINISHED_STATUSES, FileFormat, JobStatus
 from reporting.exports.base import Dataset
 from reporting.exports.registry import get_dataset
-from reporting.models import ReportJob
+from reporting.models import ReportEmail, ReportJob, ReportJobPart
 from reporting.scope import ReportScope
 from reporting.writers import write_csv, write_xlsx
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 RUN_REPORT_JOB_TASK = "reporting.run_report_job"
 DELETE_EXPIRED_REPORTS_TASK = "reporting.delete_expired_reports"
@@ -97,11 +98,14 @@ def create_job(
     kind: str,
     file_format: str,
     parameters: Mapping[str, Any],
+    start: bool = True,
 ) -> ReportJob:
     """A queued report job of ``actor`` whose task starts once the transaction
     commits (through the outbox); the caller has checked the kind and access.
-    DomainError while the member already has ``MAX_ACTIVE_JOBS`` jobs under way.
-    Three queries."""
+    ``start=False``: no task is owed, the caller owes the job's work itself (a
+    batch owes its chunks: ``reporting.batches``). DomainError while the member
+    already has ``MAX_ACTIVE_JOBS`` jobs under way. Three queries (two without
+    ``start``)."""
     organization = actor.organization
     now = timezone.now()
     with transaction.atomic():
@@ -127,7 +131,8 @@ def create_job(
             created_at=now,
             expires_at=now + timedelta(days=organization.report_retention_days),
         )
-        enqueue(RUN_REPORT_JOB_TASK, organization=organization, job_id=job.pk)
+        if start:
+            enqueue(RUN_REPORT_JOB_TASK, organization=organization, job_id=job.pk)
     return job
 
 
@@ -170,6 +175,20 @@ class ProgressRecorder:
             ReportJob.objects.filter(
                 pk=self.job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
             ).update(**fields)
+
+    def commit(self, write: Callable[[], T]) -> T:
+        """Run ``write`` in a short transaction of its own inside the organisation,
+        committed when it returns, and return its result; unlike ``record``, its
+        errors are raised (a batch's document is recorded this way:
+        ``reporting.batches``). Where ``record`` records nothing (not PostgreSQL),
+        ``write`` runs in the caller's transaction."""
+        if self._executor is None:
+            return write()
+        return self._executor.submit(self._commit, write).result(timeout=60)
+
+    def _commit(self, write: Callable[[], T]) -> T:
+        with tenant_context(self.organization):
+            return write()
 
     def close(self) -> None:
         if self._executor is None:
@@ -319,22 +338,45 @@ def _delete_file(job: ReportJob) -> None:
 
 def delete_expired_reports(*, organization: Organization) -> int:
     """Delete the jobs of ``organization`` (the active tenant) whose ``expires_at``
-    has passed, with their files, and files of this organisation that no job names
-    any more (older than ``ORPHAN_AFTER``). Idempotent: a second run finds nothing.
-    Returns how many jobs were deleted. Two queries plus one file operation per
-    file."""
+    has passed, with their files and the files of their batch documents
+    (``ReportJobPart``), the PDFs of report e-mails past the retention period
+    (``_delete_expired_email_files``), and files of this organisation that no job,
+    document or e-mail names any more (older than ``ORPHAN_AFTER``). Idempotent: a second run finds
+    nothing. Returns how many jobs were deleted. A fixed number of queries (the
+    expired jobs, their documents' files, the delete, the names still kept) plus one
+    file operation per file."""
     now = timezone.now()
     expired = list(
         ReportJob.objects.filter(expires_at__lte=now).values_list("pk", "file")
     )
     storage = ReportJob._meta.get_field("file").storage
-    for _pk, name in expired:
+    part_files = ReportJobPart.objects.filter(
+        job_id__in=[pk for pk, _name in expired]
+    ).exclude(file="")
+    for name in [name for _pk, name in expired] + list(
+        part_files.values_list("file", flat=True)
+    ):
         if name:
             with contextlib.suppress(OSError):
                 storage.delete(name)
     ReportJob.objects.filter(pk__in=[pk for pk, _name in expired]).delete()
+    _delete_expired_email_files(organization, storage, now)
     _delete_orphans(organization, storage, now)
     return len(expired)
+
+
+def _delete_expired_email_files(
+    organization: Organization, storage: Any, now: Any
+) -> None:
+    """The PDFs that scheduled report e-mails carried (``ReportEmail.file``), once
+    their delivery is older than the retention period; the e-mail rows stay, as the
+    delivery's record. Two queries."""
+    cutoff = now - timedelta(days=organization.report_retention_days)
+    old = ReportEmail.objects.filter(delivery__created_at__lte=cutoff).exclude(file="")
+    for name in list(old.values_list("file", flat=True)):
+        with contextlib.suppress(OSError):
+            storage.delete(name)
+    old.update(file="")
 
 
 def _delete_orphans(organization: Organization, storage: Any, now: Any) -> None:
@@ -345,6 +387,11 @@ def _delete_orphans(organization: Organization, storage: Any, now: Any) -> None:
         return
     named = set(
         ReportJob.objects.exclude(file="").values_list("file", flat=True).iterator()
+    ) | set(
+        ReportJobPart.objects.exclude(file="").values_list("file", flat=True).iterator()
+    )
+    named |= set(
+        ReportEmail.objects.exclude(file="").values_list("file", flat=True).iterator()
     )
     for filename in files:
         name = f"{folder}/{filename}"

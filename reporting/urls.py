@@ -1,6 +1,6 @@
 """URLs under /o/<org_slug>/reports/ for the reporting app."""
 
-from reporting.views import dashboards, documents, jobs
+from reporting.views import batches, dashboards, documents, jobs, subscriptions
 
 app_name = "reporting"
 
@@ -8,4 +8,6 @@ urlpatterns = [
     *dashboards.urlpatterns,
     *jobs.urlpatterns,
     *documents.urlpatterns,
+    *batches.urlpatterns,
+    *subscriptions.urlpatterns,
 ]

@@ -112,3 +112,18 @@ def test_only_the_outbox_relay_reads_across_organisations() -> None:
         "organizations/outbox.py",
         "organizations/tenancy.py",
     ]
+
+
+def test_only_the_report_dispatcher_reads_subscriptions_across_organisations() -> None:
+    """The dispatcher's row-security setting admits every organisation's report
+    subscriptions (and no other table): only the dispatcher may set it."""
+    setting_users = [
+        str(path.relative_to(ROOT))
+        for path in _project_sources()
+        if "DISPATCH_SETTING" in path.read_text()
+        or "app.report_dispatch" in path.read_text()
+    ]
+    assert sorted(setting_users) == [
+        "organizations/tenancy.py",
+        "reporting/dispatch.py",
+    ]

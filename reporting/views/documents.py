@@ -15,6 +15,7 @@ from organizations.errors import DomainError
 from organizations.http import TenantRequest
 from reporting.documents.appraisal import APPRAISAL_REPORT
 from reporting.documents.base import Document
+from reporting.documents.cycle import CYCLE_REPORT
 from reporting.documents.engagement import ENGAGEMENT_REPORT
 from reporting.enums import FileFormat
 from reporting.permissions import Dashboard, require
@@ -57,7 +58,17 @@ def engagement_pdf(request: TenantRequest, org_slug: str, pk: int) -> HttpRespon
     return _request(request, ENGAGEMENT_REPORT, {"engagement": pk}, back)
 
 
+@require_POST
+def cycle_pdf(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
+    """Ask for the PDF of cycle ``pk`` (whoever may open the cycle overview: 403
+    for members who may not, 404 for a cycle the dashboards do not show)."""
+    require(ReportScope(request.membership), Dashboard.OVERVIEW)
+    back = reverse("reporting:overview", args=[org_slug]) + f"?cycle={pk}"
+    return _request(request, CYCLE_REPORT, {"cycle": pk}, back)
+
+
 urlpatterns = [
     path("reports/pdf/appraisal/<int:pk>/", appraisal_pdf, name="appraisal_pdf"),
     path("reports/pdf/engagement/<int:pk>/", engagement_pdf, name="engagement_pdf"),
+    path("reports/pdf/cycle/<int:pk>/", cycle_pdf, name="cycle_pdf"),
 ]

@@ -28,6 +28,7 @@ from organizations.http import (
     page_or_partial,
 )
 from reporting.access import get_job_for, jobs_visible_to, may_download
+from reporting.batches import APPRAISAL_BATCH, BATCH_LABEL
 from reporting.documents.registry import get_document
 from reporting.enums import FileFormat, JobStatus
 from reporting.exports.registry import available_datasets, get_dataset
@@ -41,6 +42,7 @@ CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
+    "zip": "application/zip",
 }
 
 
@@ -94,7 +96,10 @@ class JobListView(ListView):
 
 def _label(job: ReportJob) -> str:
     """The name of a job's report kind (its kind, if no longer registered), with the
-    title of what a PDF document is about. No query."""
+    title of what a PDF document (or a batch of them) is about. No query."""
+    if job.file_format == FileFormat.ZIP and job.kind == APPRAISAL_BATCH:
+        title = job.parameters.get("title")
+        return f"{BATCH_LABEL} · {title}" if title else str(BATCH_LABEL)
     if job.file_format == FileFormat.PDF:
         document = get_document(job.kind)
         label = str(document.label) if document else job.kind
@@ -112,6 +117,15 @@ def _job_context(request: TenantRequest, job: ReportJob) -> dict[str, Any]:
         "can_download": job.status == JobStatus.DONE
         and not job.is_expired()
         and may_download(request.membership, job),
+        # A batch: how many documents it holds, and whether its requester may ask
+        # for the missing ones once it failed (the service checks access again).
+        "documents": job.parameters.get("documents")
+        if job.kind == APPRAISAL_BATCH
+        else None,
+        "can_retry": job.kind == APPRAISAL_BATCH
+        and job.status == JobStatus.FAILED
+        and not job.is_expired()
+        and job.requested_by_id == request.membership.user_id,
     }
 
 

@@ -14,6 +14,9 @@ from django.utils.http import urlsafe_base64_encode
 
 from organizations.models import User
 from organizations.services import invitation_token
+from organizations.tenancy import tenant_context
+from reporting.models import ReportRecipient
+from reporting.unsubscribe import unsubscribe_token
 from tests.authz.policy import ORG_KWARG, Target, UrlPolicy
 from tests.authz.routes import named_routes
 from tests.authz.world import World
@@ -48,6 +51,16 @@ def _invitation_link(world: World, target: Target) -> dict[str, Any]:
 def _survey_link(world: World, target: Target) -> dict[str, Any]:
     valid = target is Target.VALID_TOKEN
     return {"token": world.refs["survey_token"] if valid else "tampered"}
+
+
+def _unsubscribe_link(world: World, target: Target) -> dict[str, Any]:
+    # The world's subscription (``report_subscription``) and its one recipient.
+    if target is not Target.VALID_TOKEN:
+        return {"token": "tampered"}
+    pk = world.objects[Target.OWN]["report_subscription"]["pk"]
+    with tenant_context(world.org):
+        recipient = ReportRecipient.objects.filter(subscription_id=pk).order_by("pk")[0]
+    return {"token": unsubscribe_token(recipient)}
 
 
 def _picker_source(world: World, target: Target) -> dict[str, Any]:
@@ -97,8 +110,12 @@ TARGET_KINDS: dict[str, TargetKind] = {
     "review_plan": _ids_of("review_plan", "pk"),
     "recompute_run": _ids_of("recompute_run", "pk"),
     "report_job": _ids_of("report_job", "pk"),
+    "report_subscription": _ids_of("report_subscription", "pk"),
+    "report_delivery": _ids_of("report_delivery", "pk", "delivery_pk"),
+    "report_email": _ids_of("report_email", "pk", "delivery_pk", "email_pk"),
     "invitation_token": TargetKind(("token",), _invitation_link),
     "survey_token": TargetKind(("token",), _survey_link),
+    "unsubscribe_token": TargetKind(("token",), _unsubscribe_link),
     "password_reset_token": TargetKind(("uidb64", "token"), _password_reset_link),
     "picker_source": TargetKind(("source",), _picker_source),
 }

@@ -29,7 +29,11 @@ from tests.factories import (
     MembershipFactory,
     OrganizationFactory,
 )
-from tests.reporting_factories import finished_report_job
+from tests.reporting_factories import (
+    finished_report_job,
+    sent_delivery,
+    subscription_for,
+)
 
 # Engagement roles that give what the reviewer's gives on every URL; the matrix runs
 # the reviewer only (see ``test_other_engagement_roles_answer_like_the_reviewer``).
@@ -88,6 +92,23 @@ def _report_job(requester: Membership) -> ReportJob:
     return finished_report_job(
         requester, f"reports/{organization.pk}/matrix-report.csv"
     )
+
+
+def _subscription_targets(creator: Membership) -> dict[str, dict[str, int]]:
+    """A weekly cycle digest ``creator`` made for themselves, with one sent delivery
+    whose e-mail carried a PDF (stored by the PDF URL's ``PREPARE``)."""
+    subscription = subscription_for(creator)
+    delivery, email = sent_delivery(
+        subscription,
+        creator,
+        file=f"reports/{creator.organization_id}/matrix-email.pdf",
+    )
+    ids = {"pk": subscription.pk, "delivery_pk": delivery.pk}
+    return {
+        "report_subscription": {"pk": subscription.pk},
+        "report_delivery": ids,
+        "report_email": {**ids, "email_pk": email.pk},
+    }
 
 
 def build_world() -> World:
@@ -161,6 +182,8 @@ def build_world() -> World:
     away[Target.OWN].update(reviewed_away[Target.OWN])
     home[Target.OWN]["report_job"] = {"pk": _report_job(line_manager).pk}
     away[Target.OWN]["report_job"] = {"pk": _report_job(members[Actor.OUTSIDER]).pk}
+    home[Target.OWN].update(_subscription_targets(line_manager))
+    away[Target.OWN].update(_subscription_targets(members[Actor.OUTSIDER]))
     job_title = JobTitleFactory(organization=org)
     with tenant_context(org):
         engagement = Engagement.objects.get(pk=home[Target.OWN]["engagement"]["pk"])

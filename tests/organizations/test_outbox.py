@@ -25,6 +25,7 @@ from django.db import (
     connections,
     transaction,
 )
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from organizations import outbox
@@ -130,6 +131,38 @@ def test_enqueue_for_another_organisation_than_the_active_one_is_refused(
 ) -> None:
     with tenant_context(org), pytest.raises(ValueError, match="another organisation"):
         outbox.enqueue(DELIVER_EMAIL_TASK, organization=other_org)
+
+
+def test_enqueue_many_owes_each_call_once_in_one_insert(
+    org: Organization,
+    member: Membership,
+    mailoutbox: list[Any],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    def call(key: str) -> tuple[str, dict[str, Any]]:
+        return f"email:{key}", {
+            "key": key,
+            "template": TEMPLATE,
+            "context": {"author_name": "Ana", "path": "/"},
+            "user_id": member.user_id,
+            "address": "",
+            "essential": True,
+        }
+
+    with django_capture_on_commit_callbacks(execute=True), tenant_context(org):
+        _owe_email(org, member, "many:0")  # pending already: left out
+        with CaptureQueriesContext(connection) as captured:
+            outbox.enqueue_many(
+                DELIVER_EMAIL_TASK,
+                organization=org,
+                calls=[call(f"many:{n}") for n in range(3)],
+            )
+
+    inserts = [q for q in captured.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 1
+    assert [row.key for row in _rows(org)] == [f"email:many:{n}" for n in range(3)]
+    assert all(row.completed_at is not None for row in _rows(org))
+    assert len(mailoutbox) == 3
 
 
 # --- Delivered twice, done once ------------------------------------------------------------

@@ -1,7 +1,8 @@
 """seed_demo gives the reports history: two closed half-years before the one in
 review, every appraisal there finalised with a score (HR's own excepted), clients'
 answers in every half-year, reviewers who rate differently, people whose scores
-move both ways, and a second run that adds nothing."""
+move both ways, finished report files, scheduled e-mails in every state with one
+digest delivered, and a second run that adds nothing."""
 
 from __future__ import annotations
 
@@ -27,8 +28,13 @@ from engagements.models import ReviewCycle
 from feedback.models import ClientSurvey, Feedback
 from organizations.models import Organization
 from organizations.tenancy import tenant_context
-from reporting.enums import JobStatus
-from reporting.models import ReportJob
+from reporting.enums import DeliveryStatus, EmailStatus, JobStatus
+from reporting.models import (
+    ReportDelivery,
+    ReportEmail,
+    ReportJob,
+    ReportSubscription,
+)
 from tests.seed.world import MD5
 
 pytestmark = pytest.mark.django_db
@@ -198,3 +204,39 @@ def test_demo_has_a_finished_pdf_and_export_to_download(acme):
     assert appraisal.status in FINAL_STATUSES
     assert start == b"%PDF-"
     assert export.row_count > 0
+
+
+def test_demo_has_subscriptions_in_every_state_and_a_delivered_digest(acme):
+    organization = acme["organization"]
+    with tenant_context(organization):
+        subscriptions = {
+            s.title: s
+            for s in ReportSubscription.objects.prefetch_related(
+                "recipients__membership__user"
+            )
+        }
+        digest = subscriptions["Monday cycle digest"]
+        (delivery,) = ReportDelivery.objects.filter(subscription=digest)
+        (email,) = ReportEmail.objects.filter(delivery=delivery)
+        unsubscribed = [
+            r.membership.user.email
+            for s in subscriptions.values()
+            for r in s.recipients.all()
+            if r.unsubscribed_at is not None
+        ]
+
+    states = {(s.kind, s.frequency, s.is_active) for s in subscriptions.values()}
+    assert states == {
+        ("cycle_digest", "weekly", True),
+        ("team_summary", "weekly", True),
+        ("engagement_analytics", "monthly", False),
+        ("my_appraisal", "cycle_event", True),
+    }
+    assert unsubscribed == ["reviewer@acme.test"]
+    assert [r.membership.user.email for r in digest.recipients.all()] == [
+        "approver@acme.test"
+    ]
+    assert digest.next_run_at is not None
+    assert (delivery.status, email.status) == (DeliveryStatus.SENT, EmailStatus.SENT)
+    with email.file.storage.open(email.file.name) as stored:
+        assert stored.read(5) == b"%PDF-"

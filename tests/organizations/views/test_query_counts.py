@@ -65,7 +65,11 @@ from tests.organizations.views.query_budget import (
     lookups,
     table_of,
 )
-from tests.reporting_factories import finished_report_job
+from tests.reporting_factories import (
+    finished_report_job,
+    sent_delivery,
+    subscription_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -180,6 +184,7 @@ def _feedback_and_appraisal_objects(
     run = RecomputeRunFactory(cycle=cycle)
     return {
         "report_job": {"pk": _report_job(admin).pk},
+        **_subscription_objects(admin),
         "feedback": {"pk": feedback.pk},
         "feedback_request": {"pk": request.pk},
         "review_cycle": {"pk": cycle.pk},
@@ -196,6 +201,22 @@ def _report_job(requester: Membership) -> ReportJob:
         f"reports/{requester.organization.pk}/budget.csv", ContentFile(b"Employee\r\n")
     )
     return finished_report_job(requester, name)
+
+
+def _subscription_objects(admin: Membership) -> dict[str, dict[str, int]]:
+    """A weekly cycle digest of ``admin``'s, with a sent delivery whose e-mail
+    carried a stored PDF."""
+    subscription = subscription_for(admin)
+    name = default_storage.save(
+        f"reports/{admin.organization.pk}/budget.pdf", ContentFile(b"%PDF-1.7\n")
+    )
+    delivery, email = sent_delivery(subscription, admin, file=name)
+    ids = {"pk": subscription.pk, "delivery_pk": delivery.pk}
+    return {
+        "report_subscription": {"pk": subscription.pk},
+        "report_delivery": ids,
+        "report_email": {**ids, "email_pk": email.pk},
+    }
 
 
 def _engagement_objects(
