@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from appraisals.enums import AppraisalStatus, EvaluationKind, EvaluationStatus
 from appraisals.models import Appraisal, Evaluation
 from appraisals.selectors.progress import ready_q
+from appraisals.selectors.team import NO_APPRAISAL, filter_by_appraisal_status
 from engagements.enums import EngagementRole
 from engagements.models import Engagement, ReviewCycle, RoleAssignment
 from organizations.models import BusinessUnit, Employee
@@ -182,3 +183,87 @@ class EvaluationProgressFilter(_ProgressFilter):
         return queryset.filter(
             status=EvaluationStatus.SUBMITTED, plan__engagement_id__in=approves
         )
+
+
+class TeamFilter(django_filters.FilterSet):
+    """The "My team" page's filters over ``selectors.team.team_members``: search,
+    business unit, appraisal status, direct or all reports, sorting and, for HR
+    admins only, whose team (a picker; the view resolves it through
+    ``get_team_manager_for``, so this filter never narrows by it)."""
+
+    DIRECT, ALL = "direct", "all"
+
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    manager = PickerFilter(
+        source="managers",
+        label=_("Manager"),
+        method="unchanged",
+        empty_label=_("My own team"),
+    )
+    scope = django_filters.ChoiceFilter(
+        label=_("Reports"),
+        choices=[
+            (DIRECT, _("Direct reports")),
+            (ALL, _("Direct and indirect reports")),
+        ],
+        method="unchanged",
+        empty_label=None,
+    )
+    business_unit = django_filters.ModelChoiceFilter(
+        label=_("Business unit"),
+        queryset=BusinessUnit.objects.none(),
+        field_name="business_unit",
+        empty_label=_("All units"),
+    )
+    appraisal = django_filters.ChoiceFilter(
+        label=_("Appraisal"),
+        choices=[(NO_APPRAISAL, _("No appraisal yet")), *AppraisalStatus.choices],
+        method="by_appraisal",
+        empty_label=_("Any status"),
+    )
+    order = django_filters.OrderingFilter(
+        label=_("Sort by"),
+        fields=(
+            ("full_name", "name"),
+            ("business_unit__name", "unit"),
+            ("appraisal_status", "appraisal"),
+            ("appraisal_score", "score"),
+        ),
+        field_labels={
+            "full_name": _("Name"),
+            "business_unit__name": _("Business unit"),
+            "appraisal_status": _("Appraisal status"),
+            "appraisal_score": _("Score"),
+        },
+        empty_label=None,
+        null_label=None,
+    )
+
+    class Meta:
+        model = Employee
+        fields = ["q", "manager", "scope", "business_unit", "appraisal", "order"]
+
+    def __init__(self, *args: Any, is_hr_admin: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not is_hr_admin:
+            # The picker's source is HR's only, and a member sees their own team.
+            del self.filters["manager"]
+        self.filters["business_unit"].queryset = BusinessUnit.objects.order_by("name")
+
+    @property
+    def indirect(self) -> bool:
+        return (self.data or {}).get("scope") == self.ALL
+
+    def unchanged(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
+        return queryset
+
+    def search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(full_name__icontains=value) | Q(code__icontains=value))
+
+    def by_appraisal(
+        self, queryset: QuerySet[Employee], name: str, value: str
+    ) -> QuerySet[Employee]:
+        return filter_by_appraisal_status(queryset, value)

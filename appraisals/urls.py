@@ -1,6 +1,6 @@
 """URLs under /o/<org_slug>/ for the appraisals app."""
 
-from appraisals.views import appraisals, evaluations, progress, settings
+from appraisals.views import appraisals, evaluations, progress, settings, team
 
 app_name = "appraisals"
 
@@ -9,4 +9,5 @@ urlpatterns = [
     *appraisals.urlpatterns,
     *progress.urlpatterns,
     *settings.urlpatterns,
+    *team.urlpatterns,
 ]

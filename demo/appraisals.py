@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.utils import timezone
 
 from appraisals.enums import EvaluationKind, EvaluationStatus
@@ -22,7 +23,7 @@ from appraisals.selectors import settings as selectors
 from appraisals.services import appraisals as finalisation
 from appraisals.services import evaluations as services
 from appraisals.services.ratings import RatingInput
-from demo.engagements import staff_consultants
+from demo.engagements import CheckInAuthors, business_unit_for, staff_consultants
 from engagements.enums import (
     CycleStatus,
     Direction,
@@ -126,7 +127,7 @@ def seed(organization: Organization) -> None:
     _plan_goals(hr, cycle, team)
     attach_missing_competencies(cycle=cycle)
     transition_cycle(actor=hr, cycle=cycle, to=CycleStatus.IN_PROGRESS)
-    _record_outcomes(hr, cycle)
+    _record_outcomes(cycle)
     transition_cycle(actor=hr, cycle=cycle, to=CycleStatus.REVIEW)
     _evaluate(cycle, team, members)
 
@@ -173,6 +174,7 @@ def _staff(
                     start_date=cycle.start_date + timedelta(days=begin),
                     end_date=cycle.start_date + timedelta(days=finish),
                     status=status,
+                    business_unit=business_unit_for(code),
                     engagement_type=EngagementType.objects.filter(
                         name="Client delivery"
                     ).first(),
@@ -195,7 +197,10 @@ def _staff(
 
 
 def _plan_goals(hr: Membership, cycle: ReviewCycle, team: Sequence[Employee]) -> None:
-    plans = Plan.objects.filter(cycle=cycle, employee__in=team).order_by("kind", "pk")
+    # Every general plan gets goals too: none enters review without any.
+    plans = Plan.objects.filter(
+        Q(employee__in=team) | Q(kind=PlanKind.GENERAL), cycle=cycle
+    ).order_by("kind", "pk")
     for plan in plans:
         for title, metric, target, unit, direction, weight in GOALS:
             add_goal(
@@ -214,7 +219,8 @@ def _plan_goals(hr: Membership, cycle: ReviewCycle, team: Sequence[Employee]) ->
         activate_plan(actor=hr, plan=plan)
 
 
-def _record_outcomes(hr: Membership, cycle: ReviewCycle) -> None:
+def _record_outcomes(cycle: ReviewCycle) -> None:
+    authors = CheckInAuthors()
     goals = Goal.objects.filter(plan__cycle=cycle).select_related("plan").order_by("pk")
     for number, goal in enumerate(goals):
         share = SHARES[number % len(SHARES)]
@@ -225,8 +231,11 @@ def _record_outcomes(hr: Membership, cycle: ReviewCycle) -> None:
             if goal.direction == Direction.HIGHER
             else goal.target_value / share
         ).quantize(Decimal("0.01"))
+        author = authors.of(goal.plan.employee_id, manager_first=number % 2 == 1)
+        if author is None:
+            continue
         record_checkin(
-            actor=hr,
+            actor=author,
             goal=goal,
             progress=100,
             status=GoalStatus.ACHIEVED if share >= 1 else GoalStatus.MISSED,

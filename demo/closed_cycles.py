@@ -33,7 +33,12 @@ from appraisals.services import appraisals as finalisation
 from appraisals.services import evaluations as services
 from appraisals.services.ratings import RatingInput
 from demo.appraisals import LOGINS, previous_half_year
-from demo.engagements import CLIENTS, staff_consultants
+from demo.engagements import (
+    CLIENTS,
+    CheckInAuthors,
+    business_unit_for,
+    staff_consultants,
+)
 from engagements.enums import (
     CycleStatus,
     Direction,
@@ -221,7 +226,7 @@ def _close(cast: Cast, number: int, name: str, start: date, end: date) -> None:
     _plan_goals(hr, cycle)
     attach_missing_competencies(cycle=cycle)
     transition_cycle(actor=hr, cycle=cycle, to=CycleStatus.IN_PROGRESS)
-    _record_outcomes(hr, cycle, number)
+    _record_outcomes(cycle, number)
     transition_cycle(actor=hr, cycle=cycle, to=CycleStatus.REVIEW)
     _evaluate(cast, cycle, number)
     _finalise(cast, cycle)
@@ -265,6 +270,7 @@ def _staff(cast: Cast, cycle: ReviewCycle, number: int) -> list[Engagement]:
                 start_date=cycle.start_date + timedelta(days=begin),
                 end_date=cycle.start_date + timedelta(days=finish),
                 status=EngagementStatus.CLOSED,
+                business_unit=business_unit_for(code),
                 engagement_type=EngagementType.objects.filter(name=kind).first(),
                 description=f"{title} for {client_name}.",
             ),
@@ -341,7 +347,8 @@ def level(employee: Employee, number: int) -> Decimal:
     return steady + drift * (number - Decimal("0.5"))
 
 
-def _record_outcomes(hr: Membership, cycle: ReviewCycle, number: int) -> None:
+def _record_outcomes(cycle: ReviewCycle, number: int) -> None:
+    authors = CheckInAuthors()
     goals = Goal.objects.filter(plan__cycle=cycle).select_related("plan__employee")
     for position, goal in enumerate(goals.order_by("pk")):
         assert goal.target_value is not None  # noqa: S101 - GOALS all have targets
@@ -353,8 +360,11 @@ def _record_outcomes(hr: Membership, cycle: ReviewCycle, number: int) -> None:
             if goal.direction == Direction.HIGHER
             else goal.target_value / share
         ).quantize(Decimal("0.01"))
+        author = authors.of(goal.plan.employee_id, manager_first=position % 2 == 1)
+        if author is None:
+            continue
         record_checkin(
-            actor=hr,
+            actor=author,
             goal=goal,
             progress=100,
             status=GoalStatus.ACHIEVED if share >= 1 else GoalStatus.MISSED,

@@ -52,7 +52,13 @@ from engagements.services.roles import assign_role, create_role_rule
 from engagements.services.staffing import default_plan_dates, staff_employees
 from engagements.services.templates import apply_template
 from organizations.enums import Role
-from organizations.models import Employee, JobTitle, Membership, Organization
+from organizations.models import (
+    BusinessUnit,
+    Employee,
+    JobTitle,
+    Membership,
+    Organization,
+)
 
 CLIENTS = [
     ("Northwind Traders", "Retail"),
@@ -118,6 +124,60 @@ STATES = [
 ]
 
 
+def business_unit_for(code: str) -> BusinessUnit | None:
+    """The business unit that runs demo engagement ``code``: the organisation's units
+    below the top one (the top one where there are none) in rotation by the code's
+    digits, so every unit runs some engagements. None when there is no unit."""
+    units = list(
+        BusinessUnit.objects.filter(parent__isnull=False).order_by("name")
+    ) or list(BusinessUnit.objects.order_by("name"))
+    if not units:
+        return None
+    number = int("".join(ch for ch in code if ch.isdigit()) or "0")
+    return units[number % len(units)]
+
+
+class CheckInAuthors:
+    """Who writes the demo's check-ins: the person the plan is for when they have a
+    login, else the nearest manager up their line who has one (the head of the
+    organisation has), never HR on someone else's behalf. Two queries when built."""
+
+    def __init__(self) -> None:
+        self._members = {
+            m.user_id: m
+            for m in Membership.objects.filter(is_active=True).select_related(
+                "organization", "user"
+            )
+        }
+        self._people: dict[int, tuple[int | None, int | None]] = {
+            pk: (user_id, manager_id)
+            for pk, user_id, manager_id in Employee.objects.values_list(
+                "pk", "user_id", "line_manager_id"
+            )
+        }
+
+    def of(self, employee_id: int, *, manager_first: bool = False) -> Membership | None:
+        """The member who records progress on ``employee_id``'s goals: with
+        ``manager_first`` (final figures) their line manager's side before
+        themself. None when nobody in the line has a login."""
+        user_id, manager_id = self._people.get(employee_id, (None, None))
+        line = self._line_from(manager_id)
+        order = [*line, user_id] if manager_first else [user_id, *line]
+        for candidate in order:
+            if candidate is not None and candidate in self._members:
+                return self._members[candidate]
+        return None
+
+    def _line_from(self, employee_id: int | None) -> list[int | None]:
+        users: list[int | None] = []
+        seen: set[int] = set()
+        while employee_id is not None and employee_id not in seen:
+            seen.add(employee_id)
+            user_id, employee_id = self._people.get(employee_id, (None, None))
+            users.append(user_id)
+        return users
+
+
 def _half_year(today: date) -> tuple[str, date, date]:
     if today.month <= 6:
         return f"{today.year} H1", date(today.year, 1, 1), date(today.year, 6, 30)
@@ -140,6 +200,7 @@ def seed(organization: Organization) -> None:
     if cycle is not None:
         # Already seeded for this half-year; catch up with competencies added since.
         _type_engagements(types)
+        _unit_engagements()
         attach_missing_competencies(cycle=cycle)
         return
     cycle = create_cycle(actor=actor, name=name, start_date=start, end_date=end)
@@ -197,6 +258,14 @@ def _type_engagements(types: dict[str, EngagementType]) -> None:
         _give_type(engagement, types)
 
 
+def _unit_engagements() -> None:
+    """Give the engagements seeded before they had a business unit theirs."""
+    for engagement in Engagement.objects.filter(business_unit__isnull=True):
+        engagement.business_unit = business_unit_for(engagement.code)
+        if engagement.business_unit is not None:
+            engagement.save(update_fields=["business_unit"])
+
+
 def _give_type(engagement: Engagement, types: dict[str, EngagementType]) -> None:
     if engagement.engagement_type_id is None:
         engagement.engagement_type = _type_of(engagement.code, types)
@@ -231,6 +300,7 @@ def _engagements(
                     start_date=begin,
                     end_date=begin + timedelta(days=length),
                     status=status,
+                    business_unit=business_unit_for(code),
                     description=f"{name} for {clients[client_index].name}.",
                 ),
             )
@@ -438,6 +508,7 @@ def _goals(
 
 
 def _progress(actor: Membership, cycle: ReviewCycle, today: date) -> None:
+    authors = CheckInAuthors()
     goals = list(
         Goal.objects.filter(plan__cycle=cycle, plan__status=PlanStatus.ACTIVE)
         .select_related("plan")
@@ -458,8 +529,11 @@ def _progress(actor: Membership, cycle: ReviewCycle, today: date) -> None:
             if past < today:
                 update_goal(actor=actor, goal=goal, version=goal.version, due_date=past)
                 goal.refresh_from_db()
+        author = authors.of(goal.plan.employee_id)
+        if author is None:
+            continue
         record_checkin(
-            actor=actor,
+            actor=author,
             goal=goal,
             progress=progress,
             status=status,
@@ -481,6 +555,7 @@ def _seed_small(actor: Membership, cycle: ReviewCycle) -> None:
             start_date=cycle.start_date,
             end_date=cycle.end_date,
             status=EngagementStatus.ACTIVE,
+            business_unit=business_unit_for(SMALL_CODE),
         ),
     )
     _give_type(engagement, _engagement_types(actor))

@@ -29,11 +29,12 @@ def tenant(request: HttpRequest) -> dict[str, Any]:
     }
     organization = context["organization"]
     if organization is not None:
-        is_hr = context["is_hr_admin"]
+        is_hr, is_manager = context["is_hr_admin"], context["is_manager"]
         context["org_menu"] = SimpleLazyObject(
             lambda: org_menu(
                 organization.slug,
                 is_hr_admin=is_hr,
+                is_manager=is_manager,
                 language=get_language(),
                 active=active_section(request.path, organization.slug),
             )
@@ -62,6 +63,7 @@ SECTIONS = {
     "appraisals": ("/appraisals/", "/evaluations/"),
     "competencies": ("competencies:competencies",),
     "people": ("organizations:people",),
+    "team": ("appraisals:my_team",),
     "reports": ("/reports/",),
 }
 
@@ -95,11 +97,23 @@ def active_section(path: str, slug: str) -> str:
 
 
 @lru_cache(maxsize=1024)
-def org_menu(slug: str, *, is_hr_admin: bool, language: str, active: str) -> SafeString:
+def org_menu(
+    slug: str,
+    *,
+    is_hr_admin: bool,
+    language: str,
+    active: str,
+    is_manager: bool = False,
+) -> SafeString:
     """The organisation's main menu as HTML, rendered once per process for each
     organisation, role, language and active section (``language`` is part of the
     key: the labels are translated)."""
     return render_to_string(
         "partials/org_menu.html",
-        {"organization": {"slug": slug}, "is_hr_admin": is_hr_admin, "active": active},
+        {
+            "organization": {"slug": slug},
+            "is_hr_admin": is_hr_admin,
+            "is_manager": is_manager,
+            "active": active,
+        },
     )

@@ -374,3 +374,24 @@ def get_recompute_for(request: TenantRequest, pk: int) -> RecomputeRun:
         pk,
         missing="No such recomputation.",
     )
+
+
+# --- A manager's team ----------------------------------------------------------------
+
+
+def get_team_manager_for(request: TenantRequest, raw: str | None) -> Employee | None:
+    """Whose team the "My team" page shows: for an HR admin the person ``raw`` names
+    (any employee of the organisation; 404 for another organisation's id, an unknown
+    or malformed one), or their own directory entry without ``raw``; for any other
+    member always their own entry, ``raw`` ignored. None when the member has no
+    directory entry. At most one query (the caller's cached entry otherwise)."""
+    if raw and request.membership.is_hr_admin:
+        if not raw.isdigit():
+            raise Http404("No such manager.")
+        found = (
+            Employee.objects.select_related("job_title").filter(pk=int(raw)).first()
+        )
+        if found is None:
+            raise Http404("No such manager.")
+        return found
+    return request.employee

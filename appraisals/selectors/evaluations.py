@@ -83,6 +83,13 @@ class GoalRow:
     own: GoalRating | None  # the employee's self-assessment, beside a review
     fields: dict[str, BoundField] = field(default_factory=dict)
 
+    @property
+    def suggested_choice(self) -> str:
+        """The suggestion as the rating select's value ("3", "3.5"); "" for none."""
+        if self.suggested is None:
+            return ""
+        return format(self.suggested.normalize(), "f")
+
 
 @dataclass
 class CompetencyRow:

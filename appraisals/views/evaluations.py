@@ -160,6 +160,7 @@ def _page(
         "access": access,
         "plan": evaluation.plan,
         "sheet": sheet,
+        "point_labels": sheet.point_labels,
         "form": form if editable else None,
         "editable": editable,
         "conflict": conflict,

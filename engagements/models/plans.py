@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -180,6 +181,11 @@ class Plan(TenantModel):
         return (self.end_date - self.start_date).days + 1
 
 
+# "Achieved" below this attainment (or progress) in percent reads as a contradiction:
+# a little short of target may still be agreed as met, well below may not.
+ACHIEVED_FLOOR = 90
+
+
 class Goal(TenantModel):
     """A measurable goal on a plan."""
 
@@ -253,6 +259,35 @@ class Goal(TenantModel):
     def attainment(self) -> Decimal | None:
         """Actual against target in percent, honouring direction; may exceed 100."""
         return attainment(self.target_value, self.actual_value, self.direction)
+
+    def status_contradiction(self) -> str | None:
+        """Why the recorded status disagrees with the numbers, or None.
+
+        "Missed" contradicts an attainment of at least 100 % (or, without an
+        attainment, a self-reported progress of 100 %); "Achieved" contradicts an
+        attainment below ``ACHIEVED_FLOOR`` % (or, without one, a progress below it).
+        Other statuses describe the way there and contradict nothing.
+        """
+        reached = self.attainment
+        if self.status == GoalStatus.MISSED:
+            if reached is not None and reached >= 100:
+                return gettext(
+                    "Marked missed, but the actual reaches %(attainment)s %% of the "
+                    "target."
+                ) % {"attainment": f"{reached.normalize():f}"}
+            if reached is None and self.progress >= 100:
+                return gettext("Marked missed, but the progress is complete.")
+        if self.status == GoalStatus.ACHIEVED:
+            if reached is not None and reached < ACHIEVED_FLOOR:
+                return gettext(
+                    "Marked achieved, but the actual reaches only %(attainment)s %% "
+                    "of the target."
+                ) % {"attainment": f"{reached.normalize():f}"}
+            if reached is None and self.progress < ACHIEVED_FLOOR:
+                return gettext(
+                    "Marked achieved, but the progress is only %(progress)s %%."
+                ) % {"progress": self.progress}
+        return None
 
     def is_overdue(self, today: date | None = None) -> bool:
         """Past its due date without an outcome (achieved or missed)."""

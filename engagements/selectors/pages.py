@@ -16,6 +16,7 @@ from typing import Any, cast
 from django.db.models import (
     Count,
     DecimalField,
+    Exists,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -310,6 +311,29 @@ def cycle_plan_counts(cycle: ReviewCycle) -> list[PlanCountRow]:
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class PlansWithoutGoals:
+    plans: list[Plan]  # the first ``limit``, by person, with employee and organisation
+    total: int
+
+
+def general_plans_without_goals(
+    cycle: ReviewCycle, *, limit: int = 50
+) -> PlansWithoutGoals:
+    """The cycle's general plans that have no goal: what moving the cycle into review
+    would lock empty. The first ``limit`` by person, and how many there are in all.
+    One query when there are none or fewer than ``limit``, two otherwise."""
+    found = (
+        Plan.objects.filter(cycle=cycle, kind=PlanKind.GENERAL)
+        .filter(~Exists(Goal.objects.filter(plan=OuterRef("pk"))))
+        .select_related("employee", "organization")
+        .order_by("employee__full_name", "pk")
+    )
+    plans = list(found[:limit])
+    total = len(plans) if len(plans) < limit else found.count()
+    return PlansWithoutGoals(plans=plans, total=total)
 
 
 def clients_overview() -> QuerySet[Client]:

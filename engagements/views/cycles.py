@@ -24,7 +24,11 @@ from engagements.forms import CycleForm
 from engagements.models import ReviewCycle
 from engagements.selectors.access import get_cycle_for
 from engagements.selectors.history import cycle_history
-from engagements.selectors.pages import cycle_plan_counts, cycles_overview
+from engagements.selectors.pages import (
+    cycle_plan_counts,
+    cycles_overview,
+    general_plans_without_goals,
+)
 from engagements.services.cycles import (
     TRANSITIONS,
     create_cycle,
@@ -197,9 +201,33 @@ def cycle_detail(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse
 @require_POST
 def cycle_transition(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """Move the cycle to the status in ``to``; a refused move changes nothing and
-    says why. HTMX requests get the status card back, others a redirect."""
+    says why. HTMX requests get the status card back, others a redirect.
+
+    Moving into review while general plans have no goal first answers with a warning
+    listing them (200, nothing changed); posting again with ``confirm=1`` moves on."""
     cycle = get_cycle_for(request, pk)
     target = request.POST.get("to", "")
+    if (
+        target == CycleStatus.REVIEW
+        and cycle.status == CycleStatus.IN_PROGRESS
+        and request.POST.get("confirm") != "1"
+    ):
+        empty = general_plans_without_goals(cycle)
+        if empty.total:
+            # Review locks every plan: say which general plans would be locked
+            # without a goal, and let HR confirm or go and fix them first.
+            template = (
+                "engagements/partials/cycle_review_warning.html"
+                if request.htmx
+                else "engagements/cycle_review_warning.html"
+            )
+            context = {
+                "cycle": cycle,
+                "empty_plans": empty.plans,
+                "empty_total": empty.total,
+                "empty_more": empty.total - len(empty.plans),
+            }
+            return render(request, template, context)
     try:
         cycle = transition_cycle(actor=request.membership, cycle=cycle, to=target)
     except DomainError as exc:

@@ -32,7 +32,7 @@ from django_htmx.http import reswap, retarget
 
 from engagements.enums import GoalStatus, PlanStatus
 from engagements.forms import CheckInForm, GoalForm, KeyActivityForm, PlanForm
-from engagements.models import Goal, Plan
+from engagements.models import Goal, GoalCheckIn, Plan
 from engagements.permissions import Action, can
 from engagements.selectors.access import get_activity_for, get_goal_for, get_plan_for
 from engagements.selectors.history import goal_history, plan_history
@@ -442,11 +442,9 @@ def checkin_create(request: TenantRequest, org_slug: str, pk: int) -> HttpRespon
             if is_htmx(request):
                 # The service's goal carries the new progress, actual and status.
                 return _render_goal_card(request, access, goal.plan, checkin.goal)
-            messages.success(
-                request,
-                _("Progress on “%(title)s” recorded.") % {"title": goal.title},
-            )
-            return _back(request, _goal_url(goal.pk, org_slug))
+            messages.success(request, _checkin_saved(goal, checkin))
+            plan_url = f"{goal.plan.get_absolute_url()}#goal-{goal.pk}"
+            return _back(request, plan_url)
     context = _flags(request, access, goal.plan)
     next_page = request.POST.get("next") or request.GET.get("next", "")
     context.update(goal=goal, checkin_form=form, next=safe_next(request, next_page))
@@ -454,6 +452,24 @@ def checkin_create(request: TenantRequest, org_slug: str, pk: int) -> HttpRespon
         # 200 even with errors: htmx would not swap a 4xx (see the module docstring).
         return render(request, "engagements/partials/checkin_form.html", context)
     return form_response(request, "engagements/checkin_form.html", context, form=form)
+
+
+def _checkin_saved(goal: Goal, checkin: GoalCheckIn) -> str:
+    """The confirmation of a check-in: the goal and what was recorded."""
+    values = {
+        "title": goal.title,
+        "progress": checkin.progress,
+        "status": GoalStatus(checkin.status).label,
+    }
+    if checkin.actual_value is None:
+        return _("Progress on “%(title)s” recorded: %(progress)s %%, %(status)s.") % (
+            values
+        )
+    actual = f"{format(checkin.actual_value.normalize(), 'f')} {goal.unit}".strip()
+    return _(
+        "Progress on “%(title)s” recorded: %(progress)s %%, %(status)s, "
+        "actual %(actual)s."
+    ) % {**values, "actual": actual}
 
 
 def _render_goal_card(

@@ -171,7 +171,17 @@ def preferences(request: TenantRequest, org_slug: str) -> HttpResponse:
                 ),
             )
         return redirect("feedback:preferences", org_slug)
-    return form_response(request, "organizations/preferences.html", {"form": form})
+    employee = request.employee
+    directory_email = employee.email if employee is not None else ""
+    context = {
+        "form": form,
+        "login_email": user.email,
+        # Shown only when it differs: e-mails never go to the directory address.
+        "directory_email": directory_email
+        if directory_email.lower() != user.email.lower()
+        else "",
+    }
+    return form_response(request, "organizations/preferences.html", context)
 
 
 urlpatterns: list[URLPattern] = [

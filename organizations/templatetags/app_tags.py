@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms, template
 from django.forms import BoundField
+from django.utils.formats import localize
 from django.utils.safestring import SafeString
 
 from organizations.widget_markup import select_markup, textarea_markup
@@ -14,6 +16,16 @@ register = template.Library()
 
 _SELECT_WIDGETS = {"select", "selectmultiple", "nullbooleanselect"}
 _SELECT_OPTION = "django/forms/widgets/select_option.html"
+
+
+@register.simple_tag
+def rating_point(points: Mapping[Any, str], value: object) -> str:
+    """A rating as its scale point's text ("4 · Exceeds"), the number alone for a
+    value without a labelled point, a dash for none. ``points`` maps each point's
+    value to its text (``EvaluationSheet.point_labels``), built once per page."""
+    if value is None:
+        return "—"
+    return str(points.get(value) or localize(value))
 
 
 @register.simple_tag

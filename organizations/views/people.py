@@ -72,8 +72,14 @@ class EmployeeCreateView(HrAdminRequiredMixin, BadRequestOnInvalidMixin, CreateV
 def employee_detail(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     employee = selectors.get_employee_for(request, pk)
     can_manage = request.membership.is_hr_admin
+    login_email = employee.user.email if employee.user is not None else ""
     context = {
         "employee": employee,
+        # HR sees the login address beside the directory's when they differ, since
+        # e-mails go to the login address.
+        "login_email": login_email
+        if can_manage and login_email.lower() != employee.email.lower()
+        else "",
         "member": selectors.membership_of(employee),
         "can_manage": can_manage,
         "reports": list(selectors.direct_reports_of(employee)),

@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 
+from organizations.templatetags.app_tags import rating_point
 from reporting.figures.engagements import Figures
 from reporting.figures.heatmap import Cell
 from reporting.filters import BY_CLIENT
@@ -104,10 +105,5 @@ def engagement_row(row: Figures, by: str, org_slug: str) -> SafeString:
     )
 
 
-@register.simple_tag
-def rating_point(points: dict, value: object) -> str:
-    """A rating as its scale point's text ("3 · Meets expectations"), the number
-    alone for a point without a label, a dash for none (the PDF reports)."""
-    if value is None:
-        return "—"
-    return str(points.get(value) or localize(value))
+# The PDF reports write ratings as the pages do ("3 · Meets expectations").
+register.simple_tag(rating_point)

@@ -112,8 +112,10 @@ def test_reviewer_rates_approver_approves_employee_acknowledges_hr_follows(
     expect(page.get_by_role("heading", level=1)).to_contain_text(DRAFTED)
     expect(_status_help(page)).to_contain_text("Draft: save as often as you like")
     goal = page.get_by_role("region", name="Goals").locator("[id^='goal-']").first
-    suggested = goal.get_by_test_id(re.compile(r"^suggested-")).inner_text()
+    suggestion = goal.get_by_test_id(re.compile(r"^suggested-"))
+    suggested = suggestion.get_attribute("data-value") or ""
     assert re.fullmatch(r"\d+(\.\d+)?", suggested), suggested
+    expect(suggestion).to_contain_text(f"{suggested} · ")
     goal.get_by_label(re.compile(r"^Rating \(")).select_option(value=suggested)
     _field(goal, "Comment").fill("Every milestone landed; two a week early.")
     _settle(page)
@@ -185,7 +187,7 @@ def test_reviewer_rates_approver_approves_employee_acknowledges_hr_follows(
 
     # --- 3. The employee reads how their score was reached ----------------------------
     _log_in(journey, "employee@acme.test")
-    _open_menu(page, "Appraisals", "Appraisals")
+    _open_menu(page, "Appraisals", "My appraisals")
     own = page.get_by_role("region", name="Your appraisals")
     own.get_by_role("link", name=cycle).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
@@ -273,7 +275,7 @@ def test_reviewer_rates_approver_approves_employee_acknowledges_hr_follows(
 
     # --- 5. The employee acknowledges the finalised appraisal -------------------------
     _log_in(journey, "employee@acme.test")
-    _open_menu(page, "Appraisals", "Appraisals")
+    _open_menu(page, "Appraisals", "My appraisals")
     own = page.get_by_role("region", name="Your appraisals")
     row = own.get_by_role("row").filter(has=page.get_by_role("link", name=cycle))
     expect(row).to_contain_text("waiting for your acknowledgement")

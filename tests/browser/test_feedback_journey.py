@@ -190,7 +190,7 @@ def test_reviewer_praises_a_teammate_in_place_and_reads_anonymous_answers(
 
     # --- 3. The employee finds the praise on their feedback page ----------------------
     _log_in(journey, "employee@acme.test")
-    _open_menu(page, "Feedback", "Feedback")
+    _open_menu(page, "Feedback", "Feedback given and received")
     expect(page.get_by_role("heading", level=1)).to_have_text("Feedback")
     expect(page.get_by_role("link", name="About me")).to_have_attribute(
         "aria-current", "page"

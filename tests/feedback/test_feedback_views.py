@@ -17,7 +17,7 @@ from feedback.enums import FeedbackKind, Visibility
 from feedback.models import Feedback
 from feedback.services import feedback as services
 from organizations.enums import Role
-from organizations.models import User
+from organizations.models import Employee, User
 from organizations.tenancy import tenant_context
 from tests.factories import MembershipFactory
 from tests.feedback.test_feedback_services import World, age, build_world, count, give
@@ -734,6 +734,29 @@ def test_preferences_switch_optional_emails(world, client_as, who):
     )
     assert on.status_code == 302
     assert User.objects.get(pk=member.user.pk).optional_emails is True
+
+
+def test_preferences_name_the_login_address_e_mails_go_to(world, client_as):
+    page = client_as(world.subject).get(url(world, "preferences"))
+
+    assert page.status_code == 200
+    assert f"E-mails go to {world.subject.user.email}" in text(page)
+    assert page.context["directory_email"] == ""
+    assert 'id="directory-email-differs"' not in text(page)
+
+
+def test_preferences_say_when_the_directory_address_differs(world, client_as):
+    with tenant_context(world.org):
+        Employee.objects.filter(user=world.subject.user).update(
+            email="desk@example.test"
+        )
+
+    page = client_as(world.subject).get(url(world, "preferences"))
+
+    assert page.context["directory_email"] == "desk@example.test"
+    assert 'id="directory-email-differs"' in text(page)
+    assert "lists you as desk@example.test" in text(page)
+    assert f"e-mails go to {world.subject.user.email}" in text(page)
 
 
 # --- Slots -----------------------------------------------------------------------------

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.db import connection
 from django.template import engines
 from django.template.loaders.cached import Loader as CachedLoader
+from django.templatetags.static import static
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -124,3 +127,62 @@ def test_templates_are_compiled_once_per_process():
     engine = engines["django"].engine
 
     assert [type(loader) for loader in engine.template_loaders] == [CachedLoader]
+
+
+def _menu_items(page: str) -> list[str]:
+    navbar = page[page.index("<nav") : page.index("</nav>")]
+    return re.findall(r'class="dropdown-item"[^>]*>([^<]+)<', navbar)
+
+
+@pytest.mark.parametrize(
+    ("role", "appraisals_item"),
+    [
+        (Role.EMPLOYEE, "My appraisals"),
+        (Role.MANAGER, "My and my team's appraisals"),
+    ],
+)
+def test_menu_items_are_named_apart_from_their_menus(
+    org, make_member, client_as, role, appraisals_item
+):
+    member = make_member(org, role)
+
+    page = html.unescape(
+        client_as(member)
+        .get(reverse("organizations:home", args=[org.slug]))
+        .content.decode()
+    )
+
+    items = _menu_items(page)
+    assert "Feedback given and received" in items
+    assert appraisals_item in items
+    assert {"Feedback", "Appraisals"}.isdisjoint(items)
+
+
+def test_pages_link_a_local_svg_favicon_the_csp_allows(hr_admin, client_as):
+    response = client_as(hr_admin).get(
+        reverse("organizations:home", args=[hr_admin.organization.slug])
+    )
+
+    page = response.content.decode()
+    icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page)
+    assert icon is not None
+    assert icon.group(1) == static("img/favicon.svg")
+    assert finders.find("img/favicon.svg") is not None
+    assert "img-src 'self'" in response["Content-Security-Policy"]
+
+
+def test_organisation_name_in_the_navbar_is_truncated_with_its_full_name_as_title(
+    hr_admin, client_as
+):
+    org = hr_admin.organization
+
+    page = client_as(hr_admin).get(reverse("organizations:home", args=[org.slug]))
+
+    navbar = page.content.decode().split("<nav", 1)[1].split("</nav>", 1)[0]
+    assert re.findall(r'<span class="app-org-name" title="([^"]+)">', navbar) == [
+        html.escape(org.name)
+    ]
+    css = Path(finders.find("css/app.css")).read_text()
+    rule = css[css.index(".app-navbar .app-org-name {") :].split("}", 1)[0]
+    assert "white-space: nowrap" in rule
+    assert "text-overflow: ellipsis" in rule

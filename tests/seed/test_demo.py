@@ -23,10 +23,11 @@ from appraisals.models import Appraisal, CompetencyRating
 from demo.appraisals import previous_half_year
 from demo.closed_cycles import closed_half_years
 from demo.scale import delete_organization
-from engagements.enums import CycleStatus
-from engagements.models import ReviewCycle
+from engagements.enums import CycleStatus, PlanKind
+from engagements.models import Engagement, GoalCheckIn, Plan, ReviewCycle
 from feedback.models import ClientSurvey, Feedback
-from organizations.models import Organization
+from organizations.enums import Role
+from organizations.models import Employee, Membership, Organization
 from organizations.tenancy import tenant_context
 from reporting.enums import DeliveryStatus, EmailStatus, JobStatus
 from reporting.models import (
@@ -240,3 +241,67 @@ def test_demo_has_subscriptions_in_every_state_and_a_delivered_digest(acme):
     assert (delivery.status, email.status) == (DeliveryStatus.SENT, EmailStatus.SENT)
     with email.file.storage.open(email.file.name) as stored:
         assert stored.read(5) == b"%PDF-"
+
+
+def test_demo_every_engagement_has_a_business_unit(acme):
+    with tenant_context(acme["organization"]):
+        total = Engagement.objects.count()
+        without = list(
+            Engagement.objects.filter(business_unit__isnull=True).values_list(
+                "code", flat=True
+            )
+        )
+
+    assert total > 0
+    assert without == []
+
+
+def test_demo_checkins_are_written_by_the_employee_or_a_manager_up_their_line(acme):
+    with tenant_context(acme["organization"]):
+        people = {
+            pk: (user_id, manager_id)
+            for pk, user_id, manager_id in Employee.objects.values_list(
+                "pk", "user_id", "line_manager_id"
+            )
+        }
+        hr_users = set(
+            Membership.objects.filter(role=Role.HR_ADMIN).values_list(
+                "user_id", flat=True
+            )
+        )
+        checkins = list(
+            GoalCheckIn.objects.values_list("author_id", "goal__plan__employee_id")
+        )
+
+    def line(employee_id: int | None) -> set[int | None]:
+        users = set()
+        while employee_id is not None:
+            user_id, employee_id = people[employee_id]
+            users.add(user_id)
+        return users
+
+    strangers = [
+        (author, owner) for author, owner in checkins if author not in line(owner)
+    ]
+    by_hr_for_others = [
+        (author, owner)
+        for author, owner in checkins
+        if author in hr_users and author != people[owner][0]
+    ]
+    assert len(checkins) > 0
+    assert strangers == []
+    assert by_hr_for_others == []
+
+
+def test_demo_no_general_plan_enters_review_without_goals(acme):
+    with tenant_context(acme["organization"]):
+        empty = list(
+            Plan.objects.filter(
+                kind=PlanKind.GENERAL,
+                cycle__status__in=[CycleStatus.REVIEW, CycleStatus.CLOSED],
+            )
+            .filter(goals__isnull=True)
+            .values_list("cycle__name", "employee__full_name")
+        )
+
+    assert empty == []

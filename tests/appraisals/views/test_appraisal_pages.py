@@ -119,6 +119,31 @@ def test_appraisal_detail_is_visible_to_hr_the_employee_and_their_line_manager(
     assert response.status_code == status
 
 
+@pytest.mark.parametrize(
+    ("actor", "links"),
+    [
+        ("hr_admin", ["All appraisals of the cycle"]),
+        ("subject", ["All my appraisals"]),
+        ("line_manager", ["My team's appraisals"]),
+    ],
+)
+def test_appraisal_detail_back_link_fits_the_viewer(
+    client_as, org, hr_admin, people, example, actor, links
+):
+    member = hr_admin if actor == "hr_admin" else people[actor]
+
+    response = client_as(member).get(
+        _url("appraisal_detail", org, example.appraisal.pk)
+    )
+
+    header = response.content.decode().split('<div class="page-header">')[1]
+    found = re.findall(
+        r'<a class="btn btn-outline-secondary" href="[^"]*">([^<]+)</a>',
+        html.unescape(header.split("</div>\n</div>")[0]),
+    )
+    assert found == links
+
+
 def test_appraisal_detail_is_404_for_an_engagement_reviewer_who_is_not_the_line_manager(
     client_as, org, make_member, example
 ):

@@ -175,9 +175,31 @@ def test_form_shows_targets_attainment_suggestion_and_descriptors(world, client_
 
     assert "Target: 100" in page
     assert "Attainment: 95 %" in page
-    assert f'data-testid="suggested-{revenue.pk}">3<' in page
+    assert (
+        f'data-testid="suggested-{revenue.pk}" data-value="3">3 · Meets expectations<'
+        in page
+    )
     assert "Meets expectations" in page
     assert "N/A (does not apply)" in page
+
+
+def test_approver_sees_each_rating_with_its_scale_label(world, client_as):
+    review = evaluation(world, world.plan)
+    submit(world, world.reviewer, review)
+    revenue, quality, competency = items(world)
+
+    page = text(
+        client_as(world.approver).get(url("evaluation_detail", world, review.pk))
+    )
+
+    ratings = re.findall(
+        r'id="(goal|competency)-(\d+)">.*?<strong>([^<]*)</strong>', page, re.S
+    )
+    assert ratings == [
+        ("goal", str(revenue.pk), "3 · Meets expectations"),
+        ("goal", str(quality.pk), "4 · Exceeds"),
+        ("competency", str(competency.pk), "4 · Exceeds"),
+    ]
 
 
 # --- the form ---------------------------------------------------------------------------------
@@ -267,7 +289,7 @@ def test_stale_post_names_who_and_shows_their_values(world, client_as):
     )
     saved = re.search(rf'data-testid="saved-goal-{revenue.pk}">(.*?)</div>', page, re.S)
     assert saved is not None
-    assert "<strong>2</strong>" in saved.group(1)
+    assert "<strong>2 · Partly meets</strong>" in saved.group(1)
     assert "Theirs" in page
     with tenant_context(world.org):
         assert Evaluation.objects.get(pk=review.pk).comments == "Theirs"
@@ -457,6 +479,28 @@ def test_bad_bands_are_refused_and_nothing_changes(world, client_as, bad, messag
     assert message in text(response)
     with tenant_context(world.org):
         assert not AttainmentBand.objects.exists()
+
+
+def test_settings_bands_table_has_one_header_row_and_hidden_row_labels(
+    world, client_as
+):
+    with tenant_context(world.org):
+        AttainmentBand.objects.create(
+            organization=world.org, min_attainment=Decimal(80), rating=Decimal(3)
+        )
+
+    page = text(client_as(world.hr).get(url("settings", world)))
+
+    assert "%%" not in page
+    assert page.count("<thead>") == 1
+    assert page.count('<th scope="col">From attainment (%)</th>') == 1
+    assert ">From attainment (%)</label>" not in page
+    assert re.findall(
+        r'<label class="visually-hidden" for="id_bands-0-(\w+)">(.*?)</label>', page
+    ) == [
+        ("min_attainment", "Band 1: From attainment (%)"),
+        ("rating", "Band 1: Suggested rating"),
+    ]
 
 
 @pytest.mark.parametrize(

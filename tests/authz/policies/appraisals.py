@@ -159,6 +159,12 @@ POLICY: dict[str, UrlPolicy] = {
     "appraisals:my_appraisals": UrlPolicy(
         rows={(GET, NONE): MEMBERS, (POST, NONE): POST_ONLY},
     ),
+    "appraisals:my_team": UrlPolicy(
+        # Every member: their own team (an empty state without reports); HR's
+        # ``manager=`` is tested in tests/appraisals/views/test_my_team.py.
+        rows={(GET, NONE): MEMBERS, (POST, NONE): POST_ONLY},
+        queries=("", "scope=all", "order=-score&appraisal=open"),
+    ),
     "appraisals:home_appraisals": UrlPolicy(
         # Without HTMX it redirects to the member's appraisals.
         rows={(GET, NONE): MEMBERS, (POST, NONE): POST_ONLY},

@@ -22,6 +22,7 @@ from organizations.models import Employee, Membership
 from organizations.tenancy import tenant_context
 from tests.engagement_factories import (
     EngagementFactory,
+    GoalFactory,
     PlanFactory,
     ReviewCycleFactory,
 )
@@ -633,6 +634,138 @@ def test_cycle_transition_refused_over_htmx_shows_the_reason_in_place(
         response.content.decode()
     )
     assert _stored(cycle)["status"] == CycleStatus.DRAFT
+
+
+# --- general plans without goals before review ---------------------------------------------
+
+
+def _general_plan(org: Any, cycle: ReviewCycle, name: str) -> Plan:
+    return PlanFactory(
+        organization=org,
+        cycle=cycle,
+        employee=EmployeeFactory(organization=org, full_name=name),
+        kind=PlanKind.GENERAL,
+        engagement=None,
+        allocation=None,
+        status=PlanStatus.ACTIVE,
+    )
+
+
+def test_cycle_transition_to_review_warns_of_general_plans_without_goals(
+    client_as, hr_admin, org
+):
+    cycle = ReviewCycleFactory(organization=org, status=CycleStatus.IN_PROGRESS)
+    empty = _general_plan(org, cycle, "Zoe Empty")
+    GoalFactory(plan=_general_plan(org, cycle, "Gus Goals"))
+
+    response = client_as(hr_admin).post(
+        _url("cycle_transition", org, cycle.pk), {"to": CycleStatus.REVIEW}
+    )
+
+    page = html.unescape(response.content.decode())
+    with tenant_context(org):
+        statuses = set(
+            Plan.objects.filter(cycle=cycle).values_list("status", flat=True)
+        )
+    assert response.status_code == 200
+    assert "1 general plan has no goals" in page
+    assert [p.pk for p in response.context["empty_plans"]] == [empty.pk]
+    assert "Zoe Empty" in page
+    assert "Gus Goals" not in page
+    assert _url("plan_detail", org, empty.pk) in page
+    assert 'name="confirm" value="1"' in page
+    assert _stored(cycle)["status"] == CycleStatus.IN_PROGRESS
+    assert statuses == {PlanStatus.ACTIVE}
+
+
+def test_cycle_transition_to_review_warning_over_htmx_replaces_the_status_card(
+    client_as, hr_admin, org
+):
+    cycle = ReviewCycleFactory(organization=org, status=CycleStatus.IN_PROGRESS)
+    _general_plan(org, cycle, "Zoe Empty")
+
+    response = client_as(hr_admin).post(
+        _url("cycle_transition", org, cycle.pk),
+        {"to": CycleStatus.REVIEW},
+        headers={"HX-Request": "true"},
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in page
+    assert 'id="cycle-status"' in page
+    assert _stored(cycle)["status"] == CycleStatus.IN_PROGRESS
+
+
+def test_cycle_transition_to_review_confirmed_moves_the_cycle(client_as, hr_admin, org):
+    cycle = ReviewCycleFactory(organization=org, status=CycleStatus.IN_PROGRESS)
+    empty = _general_plan(org, cycle, "Zoe Empty")
+
+    response = client_as(hr_admin).post(
+        _url("cycle_transition", org, cycle.pk),
+        {"to": CycleStatus.REVIEW, "confirm": "1"},
+    )
+
+    with tenant_context(org):
+        empty.refresh_from_db()
+    assert response.status_code == 302
+    assert _stored(cycle)["status"] == CycleStatus.REVIEW
+    assert empty.status == PlanStatus.LOCKED
+
+
+def test_cycle_transition_to_review_without_empty_plans_moves_at_once(
+    client_as, hr_admin, org
+):
+    cycle = ReviewCycleFactory(organization=org, status=CycleStatus.IN_PROGRESS)
+    GoalFactory(plan=_general_plan(org, cycle, "Gus Goals"))
+    PlanFactory(organization=org, cycle=cycle, status=PlanStatus.ACTIVE)  # engagement
+
+    response = client_as(hr_admin).post(
+        _url("cycle_transition", org, cycle.pk), {"to": CycleStatus.REVIEW}
+    )
+
+    assert response.status_code == 302
+    assert _stored(cycle)["status"] == CycleStatus.REVIEW
+
+
+def test_cycle_transition_to_review_warning_caps_the_list_with_a_count(
+    client_as, hr_admin, org
+):
+    cycle = ReviewCycleFactory(organization=org, status=CycleStatus.IN_PROGRESS)
+    for n in range(52):
+        _general_plan(org, cycle, f"Person {n:02d}")
+
+    response = client_as(hr_admin).post(
+        _url("cycle_transition", org, cycle.pk), {"to": CycleStatus.REVIEW}
+    )
+
+    page = html.unescape(response.content.decode())
+    assert len(response.context["empty_plans"]) == 50
+    assert "52 general plans have no goals" in page
+    assert "and 2 more plans without goals" in page
+
+
+def test_cycle_review_warning_query_count_is_flat(client_as, hr_admin, org):
+    client = client_as(hr_admin)
+    cycle = ReviewCycleFactory(organization=org, status=CycleStatus.IN_PROGRESS)
+    url = _url("cycle_transition", org, cycle.pk)
+    _general_plan(org, cycle, "Warm Up")
+    client.post(url, {"to": CycleStatus.REVIEW})
+    counts = []
+
+    for total in (2, 5, 60):
+        with tenant_context(org):
+            have = Plan.objects.filter(cycle=cycle).count()
+        for n in range(total - have):
+            _general_plan(org, cycle, f"Person {total}-{n}")
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(url, {"to": CycleStatus.REVIEW})
+        assert response.status_code == 200
+        counts.append(len(queries))
+
+    assert counts[0] == counts[1]
+    assert counts[2] <= counts[0] + 1  # past the cap: one more query, the count
+    assert counts[2] <= QUERY_BUDGET
 
 
 # --- query counts --------------------------------------------------------------------------

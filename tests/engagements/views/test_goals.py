@@ -840,17 +840,63 @@ def test_checkin_create_by_the_employee_updates_the_goal_and_shows_attainment(
     assert [c["author_id"] for c in _checkins(goal)] == [world.owner.user_id]
 
 
-def test_checkin_create_without_htmx_returns_to_the_goal(world, client_as, goal):
+def test_checkin_create_without_htmx_returns_to_the_plan_and_says_what_was_recorded(
+    world, client_as, goal
+):
     response = client_as(world.owner).post(
         url("checkin_create", world.org, goal.pk), _checkin_data(goal)
     )
 
     assert (response.status_code, response["Location"]) == (
         302,
-        url("goal_detail", world.org, goal.pk),
+        url("plan_detail", world.org, world.plan.pk) + f"#goal-{goal.pk}",
     )
-    assert flashed(response) == [("success", "Progress on “Cut incidents” recorded.")]
+    assert flashed(response) == [
+        (
+            "success",
+            "Progress on “Cut incidents” recorded: 60 %, On track, actual 4 incidents.",
+        )
+    ]
     assert len(_checkins(goal)) == 1
+
+
+def test_checkin_create_without_an_actual_value_says_progress_and_status(
+    world, client_as, goal
+):
+    response = client_as(world.owner).post(
+        url("checkin_create", world.org, goal.pk),
+        _checkin_data(goal, actual_value="", progress="30", status="at_risk"),
+    )
+
+    assert flashed(response) == [
+        ("success", "Progress on “Cut incidents” recorded: 30 %, At risk.")
+    ]
+
+
+def test_checkin_create_page_posts_without_htmx(world, client_as, goal):
+    page = client_as(world.owner).get(url("checkin_create", world.org, goal.pk))
+
+    text = page_text(page)
+    assert f'<form id="checkin-form-{goal.pk}"' in text
+    assert (
+        "hx-post"
+        not in text.split(f'<form id="checkin-form-{goal.pk}"')[1].split(">")[0]
+    )
+
+
+def test_checkin_create_confirmation_shows_on_the_page_it_returns_to(
+    world, client_as, goal
+):
+    plan_page = url("plan_detail", world.org, world.plan.pk)
+
+    response = client_as(world.owner).post(
+        url("checkin_create", world.org, goal.pk),
+        {**_checkin_data(goal, progress="70"), "next": plan_page},
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(plan_page, 302)]
+    assert "Progress on “Cut incidents” recorded: 70 %" in page_text(response)
 
 
 def test_checkin_create_page_remembers_where_it_was_opened_from(world, client_as, goal):
@@ -1034,6 +1080,44 @@ def test_goal_card_shows_overdue_until_an_outcome_is_recorded(world, client_as):
     assert card in page_text(before)
     assert "Overdue" in page_text(before)
     assert "Overdue" not in page_text(after)
+
+
+def test_goal_card_labels_attainment_and_progress_and_warns_on_a_contradiction(
+    world, client_as
+):
+    missed = GoalFactory(
+        plan=world.plan,
+        title="Grow revenue",
+        target_value=Decimal("10"),
+        actual_value=Decimal("12"),
+        direction="higher",
+        status="missed",
+        progress=55,
+    )
+
+    page = page_text(
+        client_as(world.owner).get(url("goal_detail", world.org, missed.pk))
+    )
+
+    assert (
+        'Attainment <span class="fw-normal text-body-secondary">(actual against target)</span>'
+        in page
+    )
+    assert (
+        f'<span class="small" id="goal-{missed.pk}-progress-label">Progress (self-reported)</span>'
+        in page
+    )
+    assert (
+        f'aria-labelledby="goal-{missed.pk}-progress-label goal-{missed.pk}-title"'
+        in page
+    )
+    assert "Marked missed, but the actual reaches 120 % of the target." in page
+
+
+def test_goal_card_shows_no_contradiction_when_status_fits(world, client_as, goal):
+    page = page_text(client_as(world.owner).get(url("goal_detail", world.org, goal.pk)))
+
+    assert 'data-testid="status-contradiction"' not in page
 
 
 def test_goal_history_reads_as_labels_without_the_version_counter(

@@ -421,3 +421,62 @@ def test_deactivated_member_loses_access_on_the_next_request(
     client_as(hr_admin).post(_active_url(org, person), {"active": "false"})
 
     assert their_client.get(home).status_code == 404
+
+
+# --- addresses on the person's page ------------------------------------------------------
+
+
+def _directory_email(member: Membership, email: str) -> None:
+    with tenant_context(member.organization):
+        Employee.objects.filter(user=member.user).update(email=email)
+
+
+def test_employee_detail_shows_both_addresses_to_hr_when_they_differ(
+    client_as, hr_admin, make_member, org
+):
+    person = make_member(org)
+    _directory_email(person, "desk@example.test")
+    entry = employee_of(person)
+
+    page = client_as(hr_admin).get(
+        reverse("organizations:employee_detail", args=[org.slug, entry.pk])
+    )
+
+    text = page.content.decode()
+    assert page.context["login_email"] == person.user.email
+    assert "Directory e-mail" in text
+    assert "desk@example.test" in text
+    assert "Login e-mail" in text
+    assert person.user.email in text
+
+
+def test_employee_detail_shows_one_address_when_they_match(
+    client_as, hr_admin, make_member, org
+):
+    person = make_member(org)
+
+    page = client_as(hr_admin).get(
+        reverse(
+            "organizations:employee_detail", args=[org.slug, employee_of(person).pk]
+        )
+    )
+
+    assert page.context["login_email"] == ""
+    assert "Login e-mail" not in page.content.decode()
+
+
+def test_employee_detail_hides_the_login_address_from_others(
+    client_as, manager, make_member, org
+):
+    person = make_member(org, employee__line_manager=employee_of(manager))
+    _directory_email(person, "desk@example.test")
+
+    page = client_as(manager).get(
+        reverse(
+            "organizations:employee_detail", args=[org.slug, employee_of(person).pk]
+        )
+    )
+
+    assert page.status_code == 200
+    assert page.context["login_email"] == ""
+    assert person.user.email not in page.content.decode()
