@@ -254,7 +254,9 @@ class TeamFilter(django_filters.FilterSet):
     def indirect(self) -> bool:
         return (self.data or {}).get("scope") == self.ALL
 
-    def unchanged(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
+    def unchanged(
+        self, queryset: QuerySet[Any], name: str, value: Any
+    ) -> QuerySet[Any]:
         return queryset
 
     def search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:

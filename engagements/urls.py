@@ -4,6 +4,7 @@ from engagements.views import (
     clients,
     competencies,
     cycles,
+    people,
     plans,
     staffing,
     templates,
@@ -18,4 +19,5 @@ urlpatterns = [
     *plans.urlpatterns,
     *competencies.urlpatterns,
     *templates.urlpatterns,
+    *people.urlpatterns,
 ]

@@ -33,6 +33,7 @@ from feedback.services.surveys import (
     RATING_MAX,
     RATING_MIN,
 )
+from organizations.enums import NotificationKind
 from organizations.errors import DomainError
 from organizations.forms import set_choices
 from organizations.models import Employee, Membership, User
@@ -187,11 +188,36 @@ class FeedbackEditForm(forms.Form):
 
 
 class PreferencesForm(forms.ModelForm):
-    """A member's own e-mail preferences; only the declared field changes."""
+    """A member's own notification preferences: optional e-mails on or off, and each
+    kind of in-app notification on or off; only these change."""
+
+    in_app = forms.MultipleChoiceField(
+        label=_("Show in the app (the bell)"),
+        choices=NotificationKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_(
+            "Untick a kind to stop its in-app notifications; e-mail is set above."
+        ),
+    )
 
     class Meta:
         model = User
         fields = ["optional_emails"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        muted = set(self.instance.muted_notification_kinds or [])
+        self.fields["in_app"].initial = [
+            kind for kind in NotificationKind.values if kind not in muted
+        ]
+
+    def save(self, commit: bool = True) -> User:
+        shown = set(self.cleaned_data["in_app"])
+        self.instance.muted_notification_kinds = [
+            kind for kind in NotificationKind.values if kind not in shown
+        ]
+        return super().save(commit=commit)
 
 
 class FeedbackFilter(django_filters.FilterSet):

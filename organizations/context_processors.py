@@ -17,6 +17,8 @@ from django.utils.translation import get_language
 
 from organizations.enums import Role
 from organizations.models import Membership
+from organizations.notifications import unread_badge
+from organizations.tenancy import current_organization_id
 
 
 def tenant(request: HttpRequest) -> dict[str, Any]:
@@ -40,6 +42,16 @@ def tenant(request: HttpRequest) -> dict[str, Any]:
             )
         )
     user = getattr(request, "user", None)
+    if membership is not None and user is not None and user.is_authenticated:
+        # Lazy: the bell's one query runs only on pages that render the navbar, and
+        # not on error pages rendered after the tenant scope closed.
+        context["unread_notifications"] = SimpleLazyObject(
+            lambda: (
+                unread_badge(membership.user)
+                if current_organization_id() == membership.organization_id
+                else ""
+            )
+        )
     if getattr(membership, "organizations_of_user", None) == 1:
         # The tenant middleware counted them: a member of one organisation has
         # nothing to switch to, and no query is needed to say so.

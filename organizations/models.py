@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from organizations.enums import Role
+from organizations.enums import NotificationKind, Role
 from organizations.tenancy import TenantManager, TenantModel
 
 TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
@@ -58,6 +58,11 @@ class User(AbstractBaseUser, PermissionsMixin):
             "Untick to stop non-essential e-mails. E-mails you need to act on "
             "(evaluations assigned to you, finalised appraisals) still arrive."
         ),
+    )
+    # Kinds (NotificationKind values) the user switched off in-app; e-mail is
+    # governed by ``optional_emails`` alone.
+    muted_notification_kinds = models.JSONField(
+        _("in-app notifications switched off"), default=list, blank=True
     )
     date_joined = models.DateTimeField(default=timezone.now)
 
@@ -385,6 +390,50 @@ class SentEmail(TenantModel):
 
     def __str__(self) -> str:
         return self.key
+
+
+class Notification(TenantModel):
+    """An in-app notification: one row per event and recipient (``key`` as the
+    e-mail's), written by ``organizations.notifications.queue_email`` in the event's
+    transaction. ``path`` is the site-relative target; ``title`` is the e-mail's
+    subject, rendered when the event happened."""
+
+    recipient = models.ForeignKey(
+        "organizations.User", on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    key = models.CharField(max_length=200)
+    title = models.CharField(max_length=300)
+    path = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "recipient", "key"],
+                name="notification_once_per_event",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "recipient"],
+                condition=Q(read_at__isnull=True),
+                name="notification_unread",
+            ),
+            models.Index(
+                fields=["organization", "recipient", "-created_at"],
+                name="notification_list",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_unread(self) -> bool:
+        return self.read_at is None
 
 
 class OutboxMessage(TenantModel):

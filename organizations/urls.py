@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from organizations.views import home, invitations, people, pickers, settings
+from organizations.views import (
+    home,
+    invitations,
+    notifications,
+    people,
+    pickers,
+    settings,
+)
 
 app_name = "organizations"
 
@@ -24,6 +31,17 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("pick/<slug:source>/", pickers.picker, name="picker"),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path(
+        "notifications/read/",
+        notifications.notification_read_all,
+        name="notification_read_all",
+    ),
+    path(
+        "notifications/<int:pk>/open/",
+        notifications.notification_open,
+        name="notification_open",
+    ),
     path("settings/", settings.organization_settings, name="settings"),
     path(
         "settings/background-work/",

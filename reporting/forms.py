@@ -13,6 +13,7 @@ from organizations.models import Membership
 from organizations.pickers import PickerField, PickerMultipleField, bind_pickers
 from reporting.enums import (
     EXPORT_FORMAT_CHOICES,
+    CycleEvent,
     FileFormat,
     Frequency,
     SubscriptionKind,
@@ -69,6 +70,12 @@ class ExportForm(forms.Form):
         return {"cycle": self.cleaned_data["cycle"].pk}
 
 
+# What a new subscription's schedule starts as.
+NEW_SCHEDULE = {
+    "frequency": Frequency.WEEKLY,
+    "weekday": Weekday.MONDAY,
+    "time_of_day": "07:00",
+}
 # The subscriptions whose report is about one cycle (the current one by default).
 CYCLE_KINDS = (SubscriptionKind.CYCLE_DIGEST, SubscriptionKind.TEAM_SUMMARY)
 
@@ -91,6 +98,7 @@ class SubscriptionForm(forms.ModelForm):
         source="report_engagements",
         label=_("Engagement"),
         required=False,
+        empty_label=_("Choose an engagement"),
         help_text=_("For engagement analytics: the engagement to report on."),
     )
     recipients = PickerMultipleField(
@@ -150,8 +158,10 @@ class SubscriptionForm(forms.ModelForm):
         weekday = self.fields["weekday"]
         if isinstance(weekday, forms.TypedChoiceField):
             weekday.choices = [("", _("Choose a weekday")), *Weekday.choices]
-        self.fields["cycle_event"].required = False
-        self.fields["time_of_day"].initial = "07:00"
+        cycle_event = self.fields["cycle_event"]
+        cycle_event.required = False
+        if isinstance(cycle_event, forms.ChoiceField):
+            cycle_event.choices = [("", _("Choose a cycle event")), *CycleEvent.choices]
         if not membership.is_hr_admin:
             del self.fields["recipients"]
         instance = self.instance
@@ -160,8 +170,11 @@ class SubscriptionForm(forms.ModelForm):
             self.initial.setdefault("cycle", filters.get("cycle"))
             self.initial.setdefault("engagement", filters.get("engagement"))
         else:
-            self.initial.setdefault("frequency", Frequency.WEEKLY)
-            self.initial.setdefault("weekday", Weekday.MONDAY)
+            # A new subscription starts as the most common one: Mondays at 07:00 (the
+            # instance's empty values are in ``initial`` already, so set, not default).
+            for name, value in NEW_SCHEDULE.items():
+                if not self.initial.get(name):
+                    self.initial[name] = value
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or self.cleaned_data

@@ -388,9 +388,7 @@ def get_team_manager_for(request: TenantRequest, raw: str | None) -> Employee | 
     if raw and request.membership.is_hr_admin:
         if not raw.isdigit():
             raise Http404("No such manager.")
-        found = (
-            Employee.objects.select_related("job_title").filter(pk=int(raw)).first()
-        )
+        found = Employee.objects.select_related("job_title").filter(pk=int(raw)).first()
         if found is None:
             raise Http404("No such manager.")
         return found

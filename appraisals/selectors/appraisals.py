@@ -8,16 +8,27 @@ Who may see an appraisal at all is ``selectors.access``'s business.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, cast
 
 from django.db.models import Count, Q, QuerySet
 
-from appraisals.enums import AppraisalStatus, EvaluationKind, EvaluationStatus
+from appraisals.enums import (
+    FINAL_STATUSES,
+    AppraisalStatus,
+    EvaluationKind,
+    EvaluationStatus,
+)
 from appraisals.explanation import Explanation, explain
 from appraisals.models import Appraisal, Evaluation
-from appraisals.selectors.access import AppraisalAccess, sees_scores
+from appraisals.selectors.access import (
+    AppraisalAccess,
+    access_to,
+    appraisals_visible_to,
+    sees_scores,
+)
 from organizations.history import timeline
-from organizations.models import Membership
+from organizations.models import Employee, Membership
 
 # Fields whose values would reveal scores in the history timeline.
 SCORE_FIELDS = ("general_score", "engagement_score", "final_score", "percent")
@@ -35,6 +46,58 @@ def with_evaluation_counts(qs: QuerySet[Appraisal]) -> QuerySet[Appraisal]:
             distinct=True,
         ),
     )
+
+
+# --- A person's appraisals across cycles --------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonAppraisal:
+    """One row of a person's appraisals: the score only where the viewer may see it
+    (``sees_scores``), and its change from the previous row with a shown score."""
+
+    appraisal: Appraisal
+    score: Decimal | None
+    percent: Decimal | None
+    is_provisional: bool
+    change: Decimal | None
+    hidden: bool  # the viewer may not see this appraisal's scores yet
+
+
+def person_appraisals(
+    membership: Membership, employee: Employee
+) -> list[PersonAppraisal]:
+    """The appraisals of ``employee`` the member may see (``appraisals_visible_to``),
+    newest cycle first, with the trend of the final score from cycle to cycle. A
+    score the member may not see yet (the employee's own before finalisation) is
+    left out, of the row and of the trend. One query."""
+    appraisals = (
+        appraisals_visible_to(membership)
+        .filter(employee=employee)
+        .select_related("cycle", "employee__line_manager")
+        .order_by("cycle__start_date", "cycle_id")
+    )
+    rows: list[PersonAppraisal] = []
+    previous: Decimal | None = None
+    for appraisal in appraisals:
+        shown = sees_scores(access_to(membership, appraisal), appraisal)
+        score = appraisal.final_score if shown else None
+        rows.append(
+            PersonAppraisal(
+                appraisal=appraisal,
+                score=score,
+                percent=appraisal.percent if shown else None,
+                is_provisional=appraisal.status not in FINAL_STATUSES,
+                change=score - previous
+                if score is not None and previous is not None
+                else None,
+                hidden=not shown,
+            )
+        )
+        if score is not None:
+            previous = score
+    rows.reverse()
+    return rows
 
 
 # --- The member's appraisals -------------------------------------------------------

@@ -123,7 +123,12 @@ def team_members(
         .annotate(
             appraisal_id=Subquery(appraisal.values("pk")[:1]),
             appraisal_status=Subquery(appraisal.values("status")[:1]),
-            appraisal_score=Subquery(appraisal.values("final_score")[:1]),
+            # The field's own type: SQLite would otherwise hand back a float's
+            # digits.
+            appraisal_score=Subquery(
+                appraisal.values("final_score")[:1],
+                output_field=Appraisal._meta.get_field("final_score"),
+            ),
             open_requests=Coalesce(Subquery(_open_requests(viewer)), 0),
         )
         .order_by("full_name", "pk")

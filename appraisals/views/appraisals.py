@@ -43,7 +43,8 @@ from appraisals.services.appraisals import (
     reopen_appraisal,
 )
 from organizations.errors import DomainError
-from organizations.http import TenantRequest, is_htmx
+from organizations.http import TenantRequest, is_htmx, page_or_partial
+from organizations.selectors import get_employee_for
 
 # --- The member's appraisals ----------------------------------------------------------
 
@@ -60,6 +61,25 @@ def my_appraisals(request: TenantRequest, org_slug: str) -> HttpResponse:
             "reports": found.reports,
             "final_statuses": FINAL_STATUSES,
         },
+    )
+
+
+@require_GET
+def employee_appraisals(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
+    """A person's appraisals in every cycle with their scores' trend: a section of
+    the person's page (HR, the person, their line manager; 404 for anyone else),
+    each row through ``appraisals_visible_to`` and its scores through
+    ``sees_scores``. The fragment for HTMX, else a page. Two queries."""
+    employee = get_employee_for(request, pk)
+    template = "appraisals/appraisals/person_appraisals.html"
+    context = {
+        "employee": employee,
+        "rows": pages.person_appraisals(request.membership, employee),
+        "section_template": template,
+        "section_title": _("Appraisals"),
+    }
+    return page_or_partial(
+        request, "partials/person_section_page.html", template, context
     )
 
 
@@ -224,6 +244,11 @@ def appraisal_reopen(request: TenantRequest, org_slug: str, pk: int) -> HttpResp
 urlpatterns = [
     path("appraisals/", my_appraisals, name="my_appraisals"),
     path("appraisals/home/", home_appraisals, name="home_appraisals"),
+    path(
+        "people/<int:pk>/appraisals/",
+        employee_appraisals,
+        name="employee_appraisals",
+    ),
     path("appraisals/<int:pk>/", appraisal_detail, name="appraisal_detail"),
     path(
         "appraisals/<int:pk>/acknowledge/",

@@ -192,7 +192,8 @@ class MyWork:
 
 
 def my_work(membership: Membership) -> MyWork:
-    """The member's own plans, the draft plans they must write, and their engagement
+    """The member's own plans, the draft plans they must write (on engagements they
+    plan, and their direct reports' general plans), and their engagement
     roles. Four or five queries whatever the data size (the content type of the
     permission lookup once per process). The draft plans come from an index of the
     organisation's draft plans, not from every plan of the organisation."""
@@ -204,8 +205,11 @@ def my_work(membership: Membership) -> MyWork:
         .order_by("-cycle__start_date", "kind", "start_date")
     )
     planning = engagements_with_perm(membership, "plan_engagement").values("pk")
+    # The line manager plans a direct report's general plan (``can_edit_plan``).
+    general = Q(kind=PlanKind.GENERAL, employee__line_manager__user_id=uid)
     to_write = (
-        Plan.objects.filter(current, status=PlanStatus.DRAFT, engagement__in=planning)
+        Plan.objects.filter(current, status=PlanStatus.DRAFT)
+        .filter(Q(engagement__in=planning) | general)
         .exclude(employee__user_id=uid)
         .select_related("cycle", "engagement__client", "employee")
         .order_by("engagement__name", "employee__full_name")

@@ -60,6 +60,13 @@ def feedback_about(
     return feed(qs)
 
 
+def feedback_by(membership: Membership, author_id: int) -> QuerySet[Feedback]:
+    """The feedback written by ``author_id`` that the member may read
+    (``feedback_visible_to``), newest first, loaded as ``feedback_about``. Builds a
+    queryset; one query when evaluated."""
+    return feed(feedback_visible_to(membership).filter(author_id=author_id))
+
+
 def engagement_feedback(
     membership: Membership, engagement: Engagement
 ) -> QuerySet[Feedback]:

@@ -32,7 +32,11 @@ from engagements.models import Engagement, Plan
 from feedback.enums import ANONYMITY_THRESHOLD, AskStatus
 from feedback.models import Feedback, FeedbackAnswer, FeedbackAsk, FeedbackRequest
 from feedback.permissions import Action, NamedAnswer, can
-from feedback.selectors.access import requests_by_or_about_me, requests_of_others
+from feedback.selectors.access import (
+    requests_by_or_about_me,
+    requests_of_others,
+    requests_visible_to,
+)
 from organizations.models import Employee, Membership
 from organizations.permissions import Access
 
@@ -111,6 +115,14 @@ def requests_about_others(membership: Membership) -> QuerySet[FeedbackRequest]:
     someone else, made by someone else; with ask counts (as
     ``requests_by_or_about``)."""
     return _with_counts(requests_of_others(membership))
+
+
+def requests_about(
+    membership: Membership, employee: Employee
+) -> QuerySet[FeedbackRequest]:
+    """The requests about ``employee`` the member may read (``requests_visible_to``),
+    newest first, with ask counts: a person's page. One query when evaluated."""
+    return _with_counts(requests_visible_to(membership).filter(subject=employee))
 
 
 # --- One request ---------------------------------------------------------------------

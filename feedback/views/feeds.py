@@ -39,6 +39,7 @@ from feedback.permissions import refusal
 from feedback.selectors.feedback import (
     engagement_feedback,
     feedback_about,
+    feedback_by,
     feedback_subjects,
     goal_choices,
     mark_changeable,
@@ -243,6 +244,30 @@ def employee_feed(request: TenantRequest, org_slug: str, pk: int) -> HttpRespons
     return _render_feed(request, _employee_feed(request, employee))
 
 
+@require_GET
+def employee_given(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
+    """Feedback the person wrote, as far as the member may read it
+    (``feedback_visible_to``): a section of the person's page, for whoever sees the
+    person (404 for anyone else). The fragment for HTMX, else a page. Three
+    queries."""
+    employee = get_employee_for(request, pk)
+    page = Paginator(feedback_by(request.membership, employee.pk), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    template = "feedback/feedback/person_given.html"
+    context = {
+        "employee": employee,
+        "page_obj": page,
+        "rows": mark_changeable(request.membership, list(page.object_list)),
+        "page_path": _page_path(request),
+        "section_template": template,
+        "section_title": _("Feedback given"),
+    }
+    return page_or_partial(
+        request, "partials/person_section_page.html", template, context
+    )
+
+
 # --- Giving ----------------------------------------------------------------------------
 
 
@@ -342,4 +367,5 @@ urlpatterns: list[URLPattern] = [
     path("plans/<int:pk>/feedback/", plan_feed, name="plan_feed"),
     path("people/<int:pk>/feedback/", employee_feed, name="employee_feed"),
     path("people/<int:pk>/feedback/give/", give_general, name="give_general"),
+    path("people/<int:pk>/feedback/given/", employee_given, name="employee_given"),
 ]

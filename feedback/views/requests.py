@@ -30,13 +30,20 @@ from feedback.selectors.requests import (
     asks_of,
     open_asks_of,
     request_detail_for,
+    requests_about,
     requests_about_others,
     requests_by_or_about,
 )
 from feedback.services.asks import answer_request, decline_request
 from feedback.services.requests import cancel_request, create_request
 from organizations.errors import DomainError
-from organizations.http import TenantRequest, apply_service, form_response
+from organizations.http import (
+    TenantRequest,
+    apply_service,
+    form_response,
+    page_or_partial,
+)
+from organizations.selectors import get_employee_for
 
 PAGE_SIZE = 25
 HOME_LIMIT = 5
@@ -227,11 +234,39 @@ def home_requests(request: TenantRequest, org_slug: str) -> HttpResponse:
     return render(request, "feedback/requests/home_requests.html", context)
 
 
+@require_GET
+def employee_requests(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
+    """The feedback requests about a person the member may read
+    (``requests_visible_to``): a section of the person's page, for whoever sees the
+    person (404 for anyone else). The fragment for HTMX, else a page. Three
+    queries."""
+    employee = get_employee_for(request, pk)
+    page = Paginator(requests_about(request.membership, employee), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    template = "feedback/requests/person_requests.html"
+    context = {
+        "employee": employee,
+        "page_obj": page,
+        "rows": list(page.object_list),
+        "section_template": template,
+        "section_title": _("Feedback requests"),
+    }
+    return page_or_partial(
+        request, "partials/person_section_page.html", template, context
+    )
+
+
 urlpatterns: list[URLPattern] = [
     path("feedback/requests/", request_list, name="requests"),
     path("feedback/requests/new/", request_create, name="request_create"),
     path("feedback/requests/home/", home_requests, name="home_requests"),
     path("feedback/requests/<int:pk>/", request_detail, name="request_detail"),
+    path(
+        "people/<int:pk>/feedback-requests/",
+        employee_requests,
+        name="employee_requests",
+    ),
     path("feedback/requests/<int:pk>/cancel/", request_cancel, name="request_cancel"),
     path("feedback/asks/<int:pk>/answer/", ask_answer, name="ask_answer"),
     path("feedback/asks/<int:pk>/decline/", ask_decline, name="ask_decline"),

@@ -83,6 +83,8 @@ def employee_detail(request: TenantRequest, org_slug: str, pk: int) -> HttpRespo
         "member": selectors.membership_of(employee),
         "can_manage": can_manage,
         "reports": list(selectors.direct_reports_of(employee)),
+        # Reports' pages open to HR and to their own line manager (this person).
+        "links_reports": can_manage or employee.user_id == request.membership.user_id,
         "timeline": selectors.employee_history(employee) if can_manage else [],
     }
     return render(request, "organizations/employee_detail.html", context)

@@ -82,6 +82,7 @@ def _password_reset_link(world: World, target: Target) -> dict[str, Any]:
 TARGET_KINDS: dict[str, TargetKind] = {
     "employee": _ids_of("employee", "pk"),
     "invitation": _ids_of("invitation", "pk"),
+    "notification": _ids_of("notification", "pk"),
     "business_unit": _ids_of("business_unit", "pk"),
     "job_title": _ids_of("job_title", "pk"),
     "cycle": _ids_of("cycle", "pk"),

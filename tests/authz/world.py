@@ -14,8 +14,14 @@ from typing import Any
 
 from engagements.enums import EngagementRole
 from engagements.models import Engagement
-from organizations.enums import Role
-from organizations.models import Employee, Invitation, Membership, Organization
+from organizations.enums import NotificationKind, Role
+from organizations.models import (
+    Employee,
+    Invitation,
+    Membership,
+    Notification,
+    Organization,
+)
 from organizations.tenancy import tenant_context
 from reporting.models import ReportJob
 from tests.authz.policy import Actor, Target
@@ -92,6 +98,19 @@ def _report_job(requester: Membership) -> ReportJob:
     return finished_report_job(
         requester, f"reports/{organization.pk}/matrix-report.csv"
     )
+
+
+def _notification(member: Membership) -> Notification:
+    """An unread notification of ``member``'s, linking to their home page."""
+    with tenant_context(member.organization):
+        return Notification.objects.create(
+            organization=member.organization,
+            recipient=member.user,
+            kind=NotificationKind.REMINDER,
+            key=f"matrix:{member.pk}",
+            title="Matrix reminder",
+            path=f"/o/{member.organization.slug}/",
+        )
 
 
 def _subscription_targets(creator: Membership) -> dict[str, dict[str, int]]:
@@ -193,6 +212,8 @@ def build_world() -> World:
         business_unit={"pk": BusinessUnitFactory(organization=org).pk},
         job_title={"pk": job_title.pk},
     )
+    home[Target.OWN]["notification"] = {"pk": _notification(self_).pk}
+    away[Target.OWN]["notification"] = {"pk": _notification(members[Actor.OUTSIDER]).pk}
     away[Target.OWN].update(
         employee={"pk": foreign_employee.pk},
         invitation={"pk": InvitationFactory(organization=other_org).pk},

@@ -169,6 +169,12 @@ POLICY: dict[str, UrlPolicy] = {
         # Without HTMX it redirects to the member's appraisals.
         rows={(GET, NONE): MEMBERS, (POST, NONE): POST_ONLY},
     ),
+    "appraisals:employee_appraisals": UrlPolicy(
+        # A person's page section: whoever sees the person; rows and scores then
+        # follow ``appraisals_visible_to`` and ``sees_scores``.
+        target_kind="employee",
+        rows=get_only({(GET, OWN): EMPLOYEE_VISIBLE, (GET, FOREIGN): NOBODY_FINDS_IT}),
+    ),
     "appraisals:appraisal_detail": UrlPolicy(
         # ``self``'s appraisal: HR admins, ``self`` and their line manager; nobody
         # else, engagement roles included.

@@ -16,6 +16,7 @@ from engagements.models import Goal
 from organizations.tenancy import tenant_context
 from tests.authz.policy import (
     E403,
+    EMPLOYEE_VISIBLE,
     ENGAGEMENT_PLAN_CHECK_IN,
     ENGAGEMENT_PLANNERS,
     ENGAGEMENT_VISIBLE,
@@ -36,6 +37,7 @@ from tests.authz.policy import (
     POST_ONLY,
     UNCHANGED,
     UrlPolicy,
+    get_only,
     hr_only_object,
     plan_rows,
     tenant_row,
@@ -141,6 +143,16 @@ POLICY: dict[str, UrlPolicy] = {
         writes=True,
     ),
     # --- Plans, goals, key activities, check-ins --------------------------------------
+    # A person's page sections: whoever sees the person (HR, the line manager,
+    # themselves); the rows then follow the viewer's own visibility.
+    "engagements:employee_plans": UrlPolicy(
+        target_kind="employee",
+        rows=get_only({(GET, OWN): EMPLOYEE_VISIBLE, (GET, FOREIGN): NOBODY_FINDS_IT}),
+    ),
+    "engagements:employee_engagements": UrlPolicy(
+        target_kind="employee",
+        rows=get_only({(GET, OWN): EMPLOYEE_VISIBLE, (GET, FOREIGN): NOBODY_FINDS_IT}),
+    ),
     "engagements:plan_detail": UrlPolicy(
         target_kind="plan",
         rows=plan_rows(ENGAGEMENT_VISIBLE, GENERAL_PLAN_VISIBLE, post=GET_ONLY),

@@ -139,6 +139,18 @@ POLICY: dict[str, UrlPolicy] = {
         target_kind="employee",
         rows=get_only({(GET, OWN): EMPLOYEE_VISIBLE, (GET, FOREIGN): NOBODY_FINDS_IT}),
     ),
+    "feedback:employee_given": UrlPolicy(
+        # A person's page section: whoever sees the person; the rows then follow
+        # ``feedback_visible_to``.
+        target_kind="employee",
+        rows=get_only({(GET, OWN): EMPLOYEE_VISIBLE, (GET, FOREIGN): NOBODY_FINDS_IT}),
+    ),
+    "feedback:employee_requests": UrlPolicy(
+        # A person's page section: whoever sees the person; the rows then follow
+        # ``requests_visible_to``.
+        target_kind="employee",
+        rows=get_only({(GET, OWN): EMPLOYEE_VISIBLE, (GET, FOREIGN): NOBODY_FINDS_IT}),
+    ),
     "feedback:give_general": UrlPolicy(
         # General feedback: the line manager and HR admins; nobody about themselves.
         target_kind="employee",

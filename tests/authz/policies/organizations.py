@@ -10,8 +10,11 @@ from __future__ import annotations
 from organizations.enums import Role
 from tests.authz.policy import (
     ALLOWED,
+    APPROVER,
     BAD_TOKEN,
+    CONTRIBUTOR,
     E400,
+    E404,
     E405,
     EMPLOYEE_CHANGEABLE,
     EMPLOYEE_VISIBLE,
@@ -34,6 +37,7 @@ from tests.authz.policy import (
     everyone,
     hr_only_object,
     signed_in,
+    tenant_row,
 )
 from tests.authz.world import PostBody
 from tests.factories import TEST_PASSWORD
@@ -167,6 +171,39 @@ POLICY: dict[str, UrlPolicy] = {
     ),
     "organizations:invitation_revoke": UrlPolicy(
         target_kind="invitation", rows=hr_only_object(post_only=True), writes=True
+    ),
+    "organizations:notifications": UrlPolicy(
+        # Every member lists their own notifications.
+        rows={(GET, NONE): MEMBERS, (POST, NONE): POST_ONLY},
+    ),
+    "organizations:notification_read_all": UrlPolicy(
+        # Every member may; it changes something for those with unread ones: self
+        # (the world's notification), and the line manager and reviewer, whom the
+        # world's evaluations notified through queue_email.
+        rows={
+            (GET, NONE): POST_ONLY,
+            (POST, NONE): tenant_row(
+                UNCHANGED, self=ALLOWED, line_manager=ALLOWED, reviewer=ALLOWED
+            ),
+        },
+        # The approver and contributor the reviewer stands for were notified of
+        # nothing.
+        roles={
+            APPROVER: {(POST, NONE): UNCHANGED},
+            CONTRIBUTOR: {(POST, NONE): UNCHANGED},
+        },
+        writes=True,
+    ),
+    "organizations:notification_open": UrlPolicy(
+        # The world's notification is self's: anyone else's is not found.
+        target_kind="notification",
+        rows={
+            (GET, OWN): POST_ONLY,
+            (GET, FOREIGN): POST_ONLY,
+            (POST, OWN): tenant_row(E404, self=ALLOWED),
+            (POST, FOREIGN): NOBODY_FINDS_IT,
+        },
+        writes=True,
     ),
     "organizations:picker": UrlPolicy(
         # The pickers' JSON endpoint. OWN is the source "people" (HR admins only);

@@ -224,8 +224,9 @@ def test_the_list_costs_the_same_queries_whatever_its_length(
 
     assert response.status_code == 200
     # Session, user, membership (which also counts the user's organisations, so a
-    # member of one needs no switcher query), count, page, set choices.
-    assert len(sql) == 6
+    # member of one needs no switcher query), the bell's unread notifications, count,
+    # page, set choices.
+    assert len(sql) == 7
 
 
 # --- the engagement and cycle forms ------------------------------------------------------------

@@ -292,4 +292,6 @@ def test_home_page_shows_my_work_for_a_manager_with_roles(world, client_as):
     text = page_text(response)
     assert text.count('badge text-bg-light border">Planner') == 2
     drafts = _section(world.manager)["plans_to_write"]
-    assert [row.plan.status for row in drafts] == [PlanStatus.DRAFT, PlanStatus.DRAFT]
+    # Two drafts on the engagements they plan, and their report's general plan.
+    assert [row.plan.status for row in drafts] == [PlanStatus.DRAFT] * 3
+    assert world.general.pk in [row.plan.pk for row in drafts]

@@ -421,3 +421,17 @@ def test_a_delivery_page_reads_the_same_queries_for_one_email_or_many(
         client.get(url)
 
     assert len(many) == len(one) <= 15
+
+
+def test_a_new_subscription_starts_on_mondays_at_seven(client_as, org, line):
+    manager, _report = line
+
+    page = client_as(manager).get(_url("subscription_create", org)).content.decode()
+
+    assert re.search(r'<input[^>]*value="weekly"[^>]*checked', page)
+    assert re.search(r'<option value="0" selected>Monday</option>', page)
+    assert 'value="07:00"' in page
+    assert "---------" not in page
+    assert "Choose a cycle event" in page
+    # A manager subscribes themselves: no recipients to choose.
+    assert 'name="recipients"' not in page
