@@ -64,6 +64,8 @@ CURRENT_ORDER = (
     CycleStatus.PLANNING,
     CycleStatus.CLOSED,
 )
+# A score's places (``Appraisal.final_score``).
+SCORE_PLACES = Decimal("0.01")
 # The appraisal status filter's value for "no appraisal yet".
 NO_APPRAISAL = "none"
 
@@ -123,12 +125,7 @@ def team_members(
         .annotate(
             appraisal_id=Subquery(appraisal.values("pk")[:1]),
             appraisal_status=Subquery(appraisal.values("status")[:1]),
-            # The field's own type: SQLite would otherwise hand back a float's
-            # digits.
-            appraisal_score=Subquery(
-                appraisal.values("final_score")[:1],
-                output_field=Appraisal._meta.get_field("final_score"),
-            ),
+            appraisal_score=Subquery(appraisal.values("final_score")[:1]),
             open_requests=Coalesce(Subquery(_open_requests(viewer)), 0),
         )
         .order_by("full_name", "pk")
@@ -330,7 +327,10 @@ class TeamRow:
 
     @property
     def score(self) -> Decimal | None:
-        return getattr(self.person, "appraisal_score", None)
+        """The final score to two places, as stored (SQLite hands an annotation's
+        decimal back with a float's digits)."""
+        score = getattr(self.person, "appraisal_score", None)
+        return None if score is None else Decimal(score).quantize(SCORE_PLACES)
 
     @property
     def is_provisional(self) -> bool:
