@@ -286,7 +286,8 @@ def send_now(*, actor: Membership, subscription: ReportSubscription) -> ReportDe
     """Deliver ``subscription`` now, whatever its schedule ("send now"): a delivery
     of a period of its own, requested by ``actor``, owed through the outbox (sent
     at once where tasks run eagerly: ``make run``). The caller has checked that the
-    actor may manage the subscription. Three queries."""
+    actor may manage the subscription. Its "last sent" becomes now; its next
+    scheduled run stays. Four queries."""
     if subscription.organization_id != actor.organization_id:
         raise ValueError("send_now() for another organisation's subscription.")
     now = timezone.now()
@@ -294,6 +295,8 @@ def send_now(*, actor: Membership, subscription: ReportSubscription) -> ReportDe
     with transaction.atomic():
         delivery = _delivery(subscription, period, now, requested_by=actor.user_id)
         delivery.save(force_insert=True)
+        ReportSubscription.objects.filter(pk=subscription.pk).update(last_run_at=now)
+        subscription.last_run_at = now
         enqueue(
             DELIVER_REPORT_TASK,
             organization=subscription.organization_id,

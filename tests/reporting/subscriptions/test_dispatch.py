@@ -190,6 +190,10 @@ def test_send_now_delivers_a_period_of_its_own_at_once(world, after_commit):
     assert [d.status for d in deliveries(digest)] == [DeliveryStatus.SENT] * 2
     assert {d.requested_by_id for d in deliveries(digest)} == {world.hr.user_id}
     assert len(mail.outbox) == 2
+    with tenant_context(world.org):
+        digest.refresh_from_db()
+    assert digest.last_run_at == second.due_at  # "last sent": the second press
+    assert digest.next_run_at is None  # its schedule untouched (never set here)
 
 
 def test_my_appraisal_is_sent_once_per_finalised_appraisal(world, dispatch):
