@@ -160,7 +160,7 @@ def test_hr_filters_the_score_distribution_and_downloads_it_as_xlsx(
     unit_count, unit_mean = int(unit[1]), unit[2]
     assert 0 < unit_count < int(everyone["count"]), (unit, everyone)
     _wait_for_charts(page)
-    journey.step("scores-everyone")
+    journey.step("scores-everyone", readme="score-distribution")
 
     # --- 3. One business unit: figures, chart and table change ----------------------
     filters.get_by_label("Business unit").select_option(label=UNIT)

@@ -9,6 +9,7 @@ headers; the PDF's first page is drawn into the journey's artifacts.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Journey
+from tests.browser.conftest import README_SCREENSHOTS, Journey
 from tests.browser.test_planning_journey import _field, _pick
 
 pytestmark = pytest.mark.browser
@@ -53,7 +54,7 @@ def test_hr_subscribes_the_managing_director_to_the_weekly_digest(
     page.get_by_label("Weekly, on a weekday").check()
     _field(page, "Weekday").select_option(label="Monday")
     _field(page, "Time of day").fill("07:00")
-    journey.step("subscription-form")
+    journey.step("subscription-form", readme="subscription-form")
     page.get_by_role("button", name="Save").click()
 
     # --- 2. Its page: the schedule and the recipient; Send now --------------------------
@@ -71,7 +72,7 @@ def test_hr_subscribes_the_managing_director_to_the_weekly_digest(
     expect(status.locator(".badge").first).to_have_text("Sent", timeout=SEND_TIMEOUT_MS)
     row = status.get_by_role("row").filter(has_text=DIRECTOR)
     expect(row).to_contain_text(DIRECTOR_EMAIL)
-    journey.step("delivery-sent")
+    journey.step("delivery-sent", readme="report-delivery")
     with page.expect_download() as started:
         row.get_by_role("link", name="Download the PDF").click()
     pdf = tmp_path / "digest.pdf"
@@ -108,4 +109,6 @@ def test_hr_subscribes_the_managing_director_to_the_weekly_digest(
     )
     rendered = next(tmp_path.glob("page*.png"))
     shutil.copyfile(rendered, journey.folder / "digest-page-1.png")
+    if os.environ.get("HRMS_README_SCREENSHOTS") == "1":
+        shutil.copyfile(rendered, README_SCREENSHOTS / "cycle-report-pdf.png")
     assert rendered.stat().st_size > 10_000
