@@ -17,7 +17,7 @@ from datetime import time
 
 from organizations.enums import Role
 from organizations.models import Membership, Organization
-from reporting import dispatch
+from reporting import dispatch, sending
 from reporting.enums import (
     CycleEvent,
     EmailStatus,
@@ -110,8 +110,8 @@ def _deliver_now(
     """Send now, and run its tasks at once (their outbox rows, published when the
     seed commits, then find the work done and do nothing)."""
     delivery = dispatch.send_now(actor=actor, subscription=subscription)
-    dispatch.deliver(organization=organization, delivery_id=delivery.pk)
+    sending.deliver(organization=organization, delivery_id=delivery.pk)
     for email_id in ReportEmail.objects.filter(
         delivery=delivery, status=EmailStatus.QUEUED
     ).values_list("pk", flat=True):
-        dispatch.send_email(organization=organization, email_id=email_id)
+        sending.send_email(organization=organization, email_id=email_id)

@@ -20,13 +20,11 @@ from reporting.batches import (
     assemble_batch,
     run_batch_chunk,
 )
-from reporting.dispatch import (
-    DELIVER_REPORT_TASK,
-    DISPATCH_DUE_TASK,
+from reporting.dispatch import DELIVER_REPORT_TASK, DISPATCH_DUE_TASK, dispatch_due
+from reporting.sending import (
     SEND_REPORT_EMAIL_TASK,
     EmailNotSent,
     deliver,
-    dispatch_due,
     record_send_failure,
     send_email,
 )

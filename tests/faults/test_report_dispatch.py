@@ -33,9 +33,10 @@ from django.utils import timezone
 
 from organizations.models import Organization, OutboxMessage
 from organizations.tenancy import tenant_context
-from reporting.dispatch import DELIVER_REPORT_TASK, SEND_REPORT_EMAIL_TASK
+from reporting.dispatch import DELIVER_REPORT_TASK
 from reporting.enums import DeliveryStatus, EmailStatus, SubscriptionKind
 from reporting.models import ReportDelivery, ReportEmail, ReportSubscription
+from reporting.sending import SEND_REPORT_EMAIL_TASK
 from tests.faults.processes import (
     email_url,
     read_mail,

@@ -16,8 +16,8 @@ from django.utils import timezone
 from organizations import outbox
 from organizations.models import OutboxMessage
 from organizations.tenancy import tenant_context
-from reporting.dispatch import SEND_REPORT_EMAIL_TASK
 from reporting.enums import DeliveryStatus, EmailStatus
+from reporting.sending import SEND_REPORT_EMAIL_TASK
 from reporting.tasks import send_report_email_task
 from tests.reporting.subscriptions.conftest import (
     MONDAY_7AM,
