@@ -38,9 +38,9 @@ class _ProgressFilter(django_filters.FilterSet):
     """What both lists filter on. Subclasses implement the three ``by_*`` methods."""
 
     q = django_filters.CharFilter(label=_("Search"), method="search")
-    business_unit = django_filters.ModelChoiceFilter(
+    business_unit = PickerFilter(
+        source="business_units",
         label=_("Business unit"),
-        queryset=BusinessUnit.objects.none(),
         method="by_business_unit",
         empty_label=_("All units"),
     )
@@ -64,7 +64,6 @@ class _ProgressFilter(django_filters.FilterSet):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
-        self.filters["business_unit"].queryset = BusinessUnit.objects.order_by("name")
 
     def search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         value = value.strip()
@@ -209,9 +208,9 @@ class TeamFilter(django_filters.FilterSet):
         method="unchanged",
         empty_label=None,
     )
-    business_unit = django_filters.ModelChoiceFilter(
+    business_unit = PickerFilter(
+        source="business_units",
         label=_("Business unit"),
-        queryset=BusinessUnit.objects.none(),
         field_name="business_unit",
         empty_label=_("All units"),
     )
@@ -248,7 +247,6 @@ class TeamFilter(django_filters.FilterSet):
         if not is_hr_admin:
             # The picker's source is HR's only, and a member sees their own team.
             del self.filters["manager"]
-        self.filters["business_unit"].queryset = BusinessUnit.objects.order_by("name")
 
     @property
     def indirect(self) -> bool:

@@ -31,8 +31,9 @@ from competencies.services.scales import (
     scale_points,
     scale_shape_errors,
 )
-from organizations.forms import set_choices
+from organizations.forms import name_empty_choice, set_choices
 from organizations.models import JobTitle
+from organizations.pickers import PickerField, PickerMultipleField
 
 DEFAULT_SHAPE = (Decimal(1), Decimal(5), Decimal(1))
 STEP_ERROR = _("Choose whole points (1) or half points (0.5).")
@@ -287,6 +288,7 @@ class CompetencyForm(forms.ModelForm):
     ) -> None:
         super().__init__(*args, **kwargs)
         set_choices(self, "category", CompetencyCategory.objects.order_by("name"))
+        name_empty_choice(self, "category", _("Choose a category"))
         self.levels = list(levels)
         texts: dict[Decimal, str] = {}
         if self.instance.pk:
@@ -344,14 +346,13 @@ class CompetencyForm(forms.ModelForm):
 
 
 class CompetencySetForm(forms.ModelForm):
-    job_titles = forms.ModelMultipleChoiceField(
+    job_titles = PickerMultipleField(
+        source="job_titles",
         label=_("Job titles"),
-        queryset=JobTitle.objects.none(),
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 6}),
         help_text=_(
             "General plans of people with these job titles get this set's "
-            "competencies. Hold Ctrl (Cmd on a Mac) to pick several."
+            "competencies. Search by name; pick as many as needed."
         ),
     )
 
@@ -380,8 +381,9 @@ class CompetencySetForm(forms.ModelForm):
 class SetItemForm(forms.Form):
     """Add a competency to a set."""
 
-    competency = forms.ModelChoiceField(
-        label=_("Competency"), queryset=Competency.objects.none()
+    competency = PickerField(
+        source="competencies",
+        label=_("Competency"),
     )
     weight = _WeightField(initial=1)
     expected_level = forms.TypedChoiceField(
@@ -399,7 +401,9 @@ class SetItemForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         set_choices(self, "competency", competencies)
-        _set_level_choices(self, [("", "---------"), *level_choices(levels)])
+        _set_level_choices(
+            self, [("", str(_("Choose a level"))), *level_choices(levels)]
+        )
 
 
 class SetItemUpdateForm(forms.Form):

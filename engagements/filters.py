@@ -17,7 +17,6 @@ from django.utils.translation import gettext_lazy as _
 from engagements.enums import EngagementStatus
 from engagements.forms import DATE
 from engagements.models import Client, Engagement
-from organizations.models import BusinessUnit
 from organizations.pickers import PickerFilter
 
 
@@ -73,8 +72,8 @@ class EngagementFilter(django_filters.FilterSet):
         choices=EngagementStatus.choices,
         empty_label=_("Any status"),
     )
-    business_unit = django_filters.ModelChoiceFilter(
-        label=_("Business unit"), queryset=None, empty_label=_("All units")
+    business_unit = PickerFilter(
+        source="business_units", label=_("Business unit"), empty_label=_("All units")
     )
     date_from = django_filters.DateFilter(
         label=_("From"),
@@ -93,10 +92,6 @@ class EngagementFilter(django_filters.FilterSet):
         model = Engagement
         fields = ["q", "client", "status", "business_unit", "date_from", "date_to"]
         form = EngagementFilterForm
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.filters["business_unit"].queryset = BusinessUnit.objects.all()
 
     def search(
         self, queryset: QuerySet[Engagement], name: str, value: str

@@ -1,7 +1,8 @@
 """Forms of the engagements app. Choices always come from the active tenant scope.
 
-People and clients are pickers (``organizations.pickers``): the page holds only the
-current choice, and the search box asks the picker endpoint for the rest.
+People, clients, business units, job titles and competencies are pickers
+(``organizations.pickers``): the page holds only the current choice, and the search
+box asks the picker endpoint for the rest.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from competencies.models import Competency, CompetencySet, RatingScale
+from competencies.models import CompetencySet, RatingScale
 from engagements.enums import EngagementRole, GoalStatus
 from engagements.models import (
     Client,
@@ -36,7 +37,7 @@ from engagements.selectors.competencies import (
 from engagements.selectors.pages import cycles_for_staffing
 from engagements.services.plans import validate_goal
 from engagements.services.templates import validate_template_goal
-from organizations.forms import set_choices
+from organizations.forms import name_empty_choice, set_choices
 from organizations.models import BusinessUnit, JobTitle
 from organizations.pickers import PickerField, PickerMultipleField, active_people
 
@@ -130,6 +131,12 @@ class ClientForm(forms.ModelForm):
 
 class EngagementForm(_DatedForm):
     client = PickerField(source="clients", label=_("Client"))
+    business_unit = PickerField(
+        source="business_units",
+        label=_("Business unit"),
+        required=False,
+        empty_label=_("No business unit"),
+    )
 
     class Meta:
         model = Engagement
@@ -153,6 +160,8 @@ class EngagementForm(_DatedForm):
         set_choices(self, "business_unit", BusinessUnit.objects.all())
         set_choices(self, "engagement_type", EngagementType.objects.all())
         set_choices(self, "competency_set", CompetencySet.objects.all())
+        name_empty_choice(self, "engagement_type", _("No engagement type"))
+        name_empty_choice(self, "competency_set", _("The engagement type's set"))
         self.fields["competency_set"].help_text = _(
             "The competencies of the plans of people staffed from now on. Leave "
             "empty to use the engagement type's set."
@@ -168,7 +177,9 @@ class StaffingForm(forms.Form):
     """Staff one or many people on an engagement for a cycle."""
 
     cycle = forms.ModelChoiceField(
-        label=_("Review cycle"), queryset=ReviewCycle.objects.none()
+        label=_("Review cycle"),
+        queryset=ReviewCycle.objects.none(),
+        empty_label=_("Choose a review cycle"),
     )
     employees = PickerMultipleField(
         source="people",
@@ -215,6 +226,8 @@ class RoleAssignmentForm(forms.Form):
 
 
 class RoleRuleForm(forms.ModelForm):
+    job_title = PickerField(source="job_titles", label=_("Job title"))
+
     class Meta:
         model = RoleRule
         fields = ["job_title", "role"]
@@ -222,6 +235,7 @@ class RoleRuleForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         set_choices(self, "job_title", JobTitle.objects.all())
+        name_empty_choice(self, "role", _("Choose a role"))
 
 
 class PlanTemplateForm(forms.ModelForm):
@@ -267,7 +281,9 @@ class TemplateGoalForm(forms.ModelForm):
 
 class ApplyTemplateForm(forms.Form):
     template = forms.ModelChoiceField(
-        label=_("Template"), queryset=PlanTemplate.objects.none()
+        label=_("Template"),
+        queryset=PlanTemplate.objects.none(),
+        empty_label=_("Choose a template"),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -278,10 +294,16 @@ class ApplyTemplateForm(forms.Form):
 class PlanForm(_DatedForm):
     version = forms.IntegerField(widget=forms.HiddenInput)
     reviewer = PickerField(
-        source="plan_people", label=_("Reviewer for this plan"), required=False
+        source="plan_people",
+        label=_("Reviewer for this plan"),
+        required=False,
+        empty_label=_("The engagement's reviewer, or the line manager"),
     )
     approver = PickerField(
-        source="plan_people", label=_("Approver for this plan"), required=False
+        source="plan_people",
+        label=_("Approver for this plan"),
+        required=False,
+        empty_label=_("The engagement's approver, or the line manager"),
     )
 
     class Meta:
@@ -404,9 +426,9 @@ class PlanCompetencyForm(forms.Form):
     weight and expected level. ``points`` are the points of the plan's cycle's scale
     (the default scale for templates)."""
 
-    competency = forms.ModelChoiceField(
+    competency = PickerField(
+        source="plan_competencies",
         label=_("Competency"),
-        queryset=Competency.objects.none(),
         error_messages={
             "invalid_choice": _(
                 "Choose one of the listed competencies. Archived ones, and those on "
@@ -442,7 +464,7 @@ class PlanCompetencyForm(forms.Form):
         else:
             del self.fields["competency"]
         level = cast(forms.TypedChoiceField, self.fields["expected_level"])
-        level.choices = [("", "---------")] + [
+        level.choices = [("", _("Choose a level"))] + [
             (_point_key(p.value), p.text) for p in points
         ]
         if points:
@@ -472,6 +494,7 @@ class EngagementTypeForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         set_choices(self, "competency_set", CompetencySet.objects.all())
+        name_empty_choice(self, "competency_set", _("No competency set"))
         self.fields["competency_set"].help_text = _(
             "Plans of people staffed on engagements of this type get these "
             "competencies, unless the engagement names a set of its own."

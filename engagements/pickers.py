@@ -1,5 +1,6 @@
 """The engagements app's picker sources (see ``organizations.pickers``): clients,
-engagements, and the people a plan's reviewer and approver are picked from.
+engagements, the people a plan's reviewer and approver are picked from, and the
+competencies a plan takes.
 Registered in ``EngagementsConfig.ready``."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from competencies.pickers import COMPETENCY_TEXTS, competencies_in_use
 from engagements.models import Client, Engagement
 from engagements.selectors.access import engagements_visible_to, engagements_with_perm
 from engagements.selectors.pages import engagement_clients
@@ -18,6 +20,7 @@ from organizations.pickers import (
     PickerTexts,
     active_people,
     everyone,
+    named_source,
     people_source,
 )
 
@@ -50,6 +53,7 @@ ENGAGEMENT_TEXTS = PickerTexts(
         "No engagement you can choose here has the code “%(typed)s”. Check it, or "
         "search by name."
     ),
+    choose=_("Choose an engagement"),
 )
 
 
@@ -89,6 +93,7 @@ CLIENTS = PickerSource(
             "No client you can choose here is named “%(typed)s”. Check the spelling, "
             "or search for part of the name."
         ),
+        choose=_("Choose a client"),
     ),
 )
 # Every member: the engagements they see.
@@ -98,4 +103,13 @@ PLAN_PEOPLE = people_source(
     "plan_people", lambda m: active_people(), may_edit_some_plan
 )
 
-SOURCES = (CLIENTS, ENGAGEMENTS, PLAN_PEOPLE)
+# The competencies a plan or plan template may take: those not archived, for those
+# who may edit some plan (templates are HR's).
+PLAN_COMPETENCIES = named_source(
+    "plan_competencies",
+    lambda m: competencies_in_use(),
+    COMPETENCY_TEXTS,
+    may_edit_some_plan,
+)
+
+SOURCES = (CLIENTS, ENGAGEMENTS, PLAN_PEOPLE, PLAN_COMPETENCIES)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib.auth import password_validation
@@ -22,6 +23,9 @@ from organizations.models import (
 from organizations.pickers import PickerField, active_people, people_without_login
 from organizations.services import line_manager_error
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 
 def set_choices(form: forms.BaseForm, name: str, queryset: Any) -> None:
     """Point a model choice field at a queryset built inside the tenant scope."""
@@ -29,6 +33,21 @@ def set_choices(form: forms.BaseForm, name: str, queryset: Any) -> None:
     if not isinstance(field, forms.ModelChoiceField):
         raise TypeError(f"{name} is not a model choice field.")
     field.queryset = queryset
+
+
+def name_empty_choice(form: forms.BaseForm, name: str, label: StrOrPromise) -> None:
+    """Have the empty choice of ``form``'s select ``name`` say what to choose (or
+    what leaving it empty means) instead of Django's "---------": the empty label
+    of a model choice field, the blank first choice of a field whose choices come
+    from a model field's ``choices``."""
+    field = form.fields[name]
+    if isinstance(field, forms.ModelChoiceField):
+        field.empty_label = label
+    elif isinstance(field, forms.ChoiceField):
+        given = cast(Iterable[tuple[Any, Any]], field.choices)
+        field.choices = [("", label), *(c for c in given if c[0] not in ("", None))]
+    else:
+        raise TypeError(f"{name} is not a choice field.")
 
 
 def taken_by_another(form: forms.ModelForm, queryset: QuerySet[Any]) -> bool:
@@ -63,6 +82,18 @@ class EmployeeForm(forms.ModelForm):
         label=_("Line manager"),
         required=False,
         empty_label=_("Nobody"),
+    )
+    job_title = PickerField(
+        source="job_titles",
+        label=_("Job title"),
+        required=False,
+        empty_label=_("No job title"),
+    )
+    business_unit = PickerField(
+        source="business_units",
+        label=_("Business unit"),
+        required=False,
+        empty_label=_("No business unit"),
     )
     role = forms.ChoiceField(
         label=_("Role"),
@@ -129,6 +160,7 @@ class InvitationForm(forms.ModelForm):
         source="people_without_login",
         label=_("Directory entry"),
         required=False,
+        empty_label=_("None: match by e-mail address"),
         help_text=_(
             "Optional: the directory entry this person will be linked to. Left "
             "empty, an entry with the same e-mail address is used or created."
@@ -142,6 +174,7 @@ class InvitationForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         set_choices(self, "employee", people_without_login())
+        name_empty_choice(self, "role", _("Choose a role"))
         self.fields["role"].initial = Role.EMPLOYEE
 
 
@@ -181,6 +214,7 @@ class OrganizationSettingsForm(forms.ModelForm):
         fields = [
             "name",
             "timezone",
+            "language",
             "general_weight",
             "goal_weight",
             "report_retention_days",
@@ -188,6 +222,13 @@ class OrganizationSettingsForm(forms.ModelForm):
 
 
 class BusinessUnitForm(forms.ModelForm):
+    parent = PickerField(
+        source="business_units",
+        label=_("Parent unit"),
+        required=False,
+        empty_label=_("None (a top-level unit)"),
+    )
+
     class Meta:
         model = BusinessUnit
         fields = ["name", "parent"]

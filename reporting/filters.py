@@ -25,7 +25,6 @@ from django_filters.fields import ModelChoiceField, ModelChoiceIterator
 from appraisals.models import Appraisal
 from engagements.enums import PlanKind
 from engagements.models import Client, EngagementType, Plan, ReviewCycle
-from organizations.models import BusinessUnit, JobTitle
 from organizations.pickers import PickerFilter
 
 # The engagement analytics' rows: one per engagement, or per client.
@@ -81,15 +80,15 @@ class AppraisalFilter(django_filters.FilterSet):
         method="keep",
         empty_label=None,
     )
-    business_unit = NameChoiceFilter(
+    business_unit = PickerFilter(
+        source="business_units",
         label=_("Business unit"),
-        queryset=BusinessUnit.objects.none(),
         field_name="employee__business_unit",
         empty_label=_("All units"),
     )
-    job_title = NameChoiceFilter(
+    job_title = PickerFilter(
+        source="job_titles",
         label=_("Job title"),
-        queryset=JobTitle.objects.none(),
         field_name="employee__job_title",
         empty_label=_("All job titles"),
     )
@@ -131,8 +130,6 @@ class AppraisalFilter(django_filters.FilterSet):
             self.filters["cycle"].extra["choices"] = [
                 (str(c.pk), c.name) for c in cycles or []
             ]
-        self.filters["business_unit"].queryset = BusinessUnit.objects.order_by("name")
-        self.filters["job_title"].queryset = JobTitle.objects.order_by("name")
         self.filters["engagement_type"].queryset = EngagementType.objects.order_by(
             "name"
         )

@@ -1,5 +1,5 @@
-"""Searchable pickers: every choice of people, managers, clients or engagements that
-can be long.
+"""Searchable pickers: every choice of people, managers, clients, engagements, job
+titles, business units or competencies that can be long.
 
 A picker never renders the organisation into the page. Its widget (``widgets``)
 renders only the chosen options; ``static/js/pickers.js``
@@ -20,7 +20,8 @@ Sources
 Without JavaScript
     Under the ``<select>``, which then holds only the current choice, a text box reads
     "Or type ...": the member types the key of what they want (a person's code or
-    e-mail address, a client's name, an engagement's code; several separated by commas
+    e-mail address, a client's name, an engagement's code, the name of a job title,
+    business unit or competency; several separated by commas
     in a multiple choice). Keys match exactly, ignoring case, among what the member may
     choose; a key that matches nothing, or more than one row, is refused beside the
     field.
@@ -42,6 +43,7 @@ from organizations.pickers.sources import (
     get_source,
     hr_admins,
     line_managers,
+    named_source,
     page_number,
     people_source,
     people_without_login,
@@ -64,6 +66,7 @@ __all__ = [
     "get_source",
     "hr_admins",
     "line_managers",
+    "named_source",
     "page_number",
     "people_source",
     "people_without_login",

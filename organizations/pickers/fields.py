@@ -15,6 +15,7 @@ from django import forms
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model, Q, QuerySet
 from django.forms.models import ModelChoiceIterator, ModelChoiceIteratorValue
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from organizations.models import Membership
@@ -80,6 +81,15 @@ def _chosen_rows(
     return list(dict.fromkeys(found))
 
 
+def _choose(source: str) -> str:
+    return str(get_source(source).texts.choose)
+
+
+# The source's "Choose ..." text, read when shown: forms are declared before the apps
+# register their sources.
+choose_text = lazy(_choose, str)
+
+
 class PickerMixin:
     """What both picker fields share: their source and its labels."""
 
@@ -125,7 +135,8 @@ class PickerField(PickerMixin, forms.ModelChoiceField):
     """One choice from a source. The queryset comes from ``bind_pickers`` (the
     source's, for a member) or from the form (``set_choices``), never from the
     declaration: it is built per request, inside the tenant scope. Validating costs
-    one query.
+    one query. The empty choice reads the source's ``texts.choose`` unless the field
+    names its own ``empty_label`` (what leaving it empty means, when it may be).
 
     ``queryset`` may also be a function that builds it (``PickerFilter``'s): built
     the first time the field reads it, so that a filter bar whose picker is left
@@ -146,6 +157,7 @@ class PickerField(PickerMixin, forms.ModelChoiceField):
         self._build: Callable[[], QuerySet[Any]] | None = None
         if callable(queryset) and not isinstance(queryset, QuerySet):
             self._build, queryset = queryset, None
+        kwargs.setdefault("empty_label", choose_text(source))
         super().__init__(queryset, **kwargs)
 
     def _get_lazy_queryset(self) -> QuerySet[Any] | None:

@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from organizations.models import Employee, Membership
+from organizations.models import BusinessUnit, Employee, JobTitle, Membership
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -35,12 +35,15 @@ def hr_admins(membership: Membership) -> bool:
 @dataclass(frozen=True)
 class PickerTexts:
     """What a picker says: the search box's placeholder, the label of the
-    no-JavaScript box (one key, several keys) and the refusal of an unknown key."""
+    no-JavaScript box (one key, several keys), the refusal of an unknown key and the
+    empty choice of a single choice whose form names none (never Django's
+    "---------")."""
 
     prompt: StrOrPromise
     find_one: StrOrPromise
     find_many: StrOrPromise
     not_found: StrOrPromise  # with %(typed)s
+    choose: StrOrPromise = _("Choose one")  # noqa: RUF009 - a lazy string, made once
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,7 @@ PEOPLE_TEXTS = PickerTexts(
         "Nobody you can choose here has the code or e-mail address “%(typed)s”. "
         "Check it, or search by name."
     ),
+    choose=_("Choose a person"),
 )
 
 
@@ -212,4 +216,59 @@ MANAGERS = people_source("managers", lambda m: line_managers(), hr_admins)
 PEOPLE_WITHOUT_LOGIN = people_source(
     "people_without_login", lambda m: people_without_login(), hr_admins
 )
-register(PEOPLE, MANAGERS, PEOPLE_WITHOUT_LOGIN)
+
+
+def named_source(
+    name: str,
+    choices: Callable[[Membership], QuerySet[Any]],
+    texts: PickerTexts,
+    allowed: Callable[[Membership], bool] = everyone,
+) -> PickerSource:
+    """A source of named rows (job titles, business units, competencies): searched
+    and typed by name, listed by name."""
+    return PickerSource(
+        name=name,
+        choices=choices,
+        allowed=allowed,
+        search=("name",),
+        keys=("name",),
+        # Names are unique in an organisation; the id settles the rest.
+        order=("name", "pk"),
+        label=name_label,
+        texts=texts,
+    )
+
+
+def name_label(row: Any) -> str:
+    return str(row.name)
+
+
+JOB_TITLE_TEXTS = PickerTexts(
+    prompt=_("Type part of a job title"),
+    find_one=_("Or type the job title"),
+    find_many=_("Or type job titles, separated by commas"),
+    not_found=_(
+        "No job title you can choose here is named “%(typed)s”. Check the spelling, "
+        "or search for part of it."
+    ),
+    choose=_("Choose a job title"),
+)
+BUSINESS_UNIT_TEXTS = PickerTexts(
+    prompt=_("Type part of a business unit's name"),
+    find_one=_("Or type the business unit's name"),
+    find_many=_("Or type business unit names, separated by commas"),
+    not_found=_(
+        "No business unit you can choose here is named “%(typed)s”. Check the "
+        "spelling, or search for part of the name."
+    ),
+    choose=_("Choose a business unit"),
+)
+# Every member: the organisation's job titles and business units are no secret (the
+# directory shows them beside each person, and every filter bar lists them).
+JOB_TITLES = named_source(
+    "job_titles", lambda m: JobTitle.objects.all(), JOB_TITLE_TEXTS
+)
+BUSINESS_UNITS = named_source(
+    "business_units", lambda m: BusinessUnit.objects.all(), BUSINESS_UNIT_TEXTS
+)
+register(PEOPLE, MANAGERS, PEOPLE_WITHOUT_LOGIN, JOB_TITLES, BUSINESS_UNITS)

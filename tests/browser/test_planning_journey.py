@@ -82,6 +82,10 @@ def _field(scope: Page | Locator, label: str) -> Locator:
     return scope.get_by_label(re.compile(rf"^{re.escape(label)}( \*)?$"))
 
 
+# static/js/pickers.js: Tom Select's loadThrottle, and a margin.
+PICKER_THROTTLE_MS = 400
+
+
 def _pick(scope: Page | Locator, label: str, *names: str) -> None:
     """Choose ``names`` in the searchable picker labelled ``label``: type each one
     and click it in the list the server sends back."""
@@ -91,14 +95,22 @@ def _pick(scope: Page | Locator, label: str, *names: str) -> None:
     box = scope.get_by_role(
         "combobox", name=re.compile(rf"^{re.escape(label)}( \*)?$")
     ).and_(scope.locator("input"))
+    page = scope if isinstance(scope, Page) else scope.page
+    # Tom Select marks its box "loading" while a fetch is in flight.
+    loading = page.locator(".ts-wrapper.loading")
     for name in names:
         box.click()
+        box.fill("")  # a multiple choice may keep the last search in its box
         box.press_sequentially(name)
+        # The list is drawn again as each answer arrives: click once the last one is
+        # in, or the option may be replaced under the pointer.
+        page.wait_for_timeout(PICKER_THROTTLE_MS)
+        expect(loading).to_have_count(0)
         scope.get_by_role("option", name=re.compile(re.escape(name))).click()
-    # Choosing clears the search, and the picker fetches the list again (throttled by
-    # 250 ms): let that finish, or a submit right after would abort it mid-flight.
-    page = scope if isinstance(scope, Page) else scope.page
-    page.wait_for_load_state("networkidle")
+    # Choosing clears the search, and the picker fetches the list again (throttled):
+    # let that finish, or a submit right after would abort it mid-flight.
+    page.wait_for_timeout(PICKER_THROTTLE_MS)
+    expect(loading).to_have_count(0)
 
 
 def _fill_date(field: Locator, value: date) -> None:
@@ -251,7 +263,7 @@ def test_hr_plans_an_engagement_the_planner_writes_it_the_employee_checks_in(
     _field(page, "Description").fill(
         "Cut the cost per delivery route for the harbour distribution network."
     )
-    _field(page, "Business unit").select_option(label="Technology Consulting")
+    _pick(page, "Business unit", "Technology Consulting")
     _fill_date(_field(page, "Start"), dates.start)
     _fill_date(_field(page, "End"), dates.end)
     _field(page, "Status").select_option(label="Active")

@@ -12,6 +12,7 @@ from organizations.models import Membership, Organization, OutboxMessage, SentEm
 from organizations.notifications import queue_email
 from organizations.tenancy import tenant_context
 from tests.browser.conftest import Journey
+from tests.browser.test_planning_journey import _pick
 
 pytestmark = pytest.mark.browser
 
@@ -65,7 +66,7 @@ def test_hr_admin_edit_shows_in_the_history_timeline(journey: Journey) -> None:
     page.get_by_role("table").get_by_role("link", name="Daniel Fischer").click()
 
     page.get_by_role("link", name="Edit").click()
-    page.get_by_label("Job title").select_option(label="Engagement Manager")
+    _pick(page, "Job title", "Engagement Manager")
     page.get_by_role("button", name="Save").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Daniel Fischer")

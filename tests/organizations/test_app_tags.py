@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from django import forms
 
-from organizations.forms import BusinessUnitForm, OrganizationSettingsForm
+from competencies.forms import CompetencyForm
+from organizations.forms import OrganizationSettingsForm
 from organizations.models import TIMEZONE_CHOICES
 from organizations.templatetags.app_tags import field_widget
 from organizations.tenancy import tenant_context
-from tests.factories import BusinessUnitFactory
+from tests.competency_factories import CompetencyCategoryFactory
 
 
 class _Choices(forms.Form):
@@ -79,10 +80,10 @@ def test_field_widget_marks_the_chosen_time_zone_once() -> None:
 @pytest.mark.django_db
 def test_field_widget_writes_a_model_choice_select_as_django_does(org: Any) -> None:
     with tenant_context(org):
-        BusinessUnitFactory(organization=org, name="R&D <lab>")
-        form = BusinessUnitForm()
+        CompetencyCategoryFactory(organization=org, name="R&D <lab>")
+        form = CompetencyForm()
 
-        assert str(field_widget(form["parent"])) == _as_django(form["parent"])
+        assert str(field_widget(form["category"])) == _as_django(form["category"])
 
 
 @pytest.mark.django_db
