@@ -69,7 +69,10 @@ class RatingLevel(TenantModel):
     """A label and description for one point of a scale."""
 
     scale = models.ForeignKey(
-        RatingScale, on_delete=models.CASCADE, related_name="levels"
+        RatingScale,
+        verbose_name=_("rating scale"),
+        on_delete=models.CASCADE,
+        related_name="levels",
     )
     value = models.DecimalField(_("point"), max_digits=4, decimal_places=1)
     label = models.CharField(_("label"), max_length=80)
@@ -144,7 +147,10 @@ class CompetencyDescriptor(TenantModel):
     """What a given point looks like for one competency ("what a 3 looks like")."""
 
     competency = models.ForeignKey(
-        Competency, on_delete=models.CASCADE, related_name="descriptors"
+        Competency,
+        verbose_name=_("competency"),
+        on_delete=models.CASCADE,
+        related_name="descriptors",
     )
     value = models.DecimalField(_("point"), max_digits=4, decimal_places=1)
     text = models.TextField(_("what it looks like"))
@@ -199,10 +205,16 @@ class CompetencySet(TenantModel):
 
 class CompetencySetJobTitle(TenantModel):
     competency_set = models.ForeignKey(
-        CompetencySet, on_delete=models.CASCADE, related_name="job_title_links"
+        CompetencySet,
+        verbose_name=_("competency set"),
+        on_delete=models.CASCADE,
+        related_name="job_title_links",
     )
     job_title = models.ForeignKey(
-        "organizations.JobTitle", on_delete=models.CASCADE, related_name="+"
+        "organizations.JobTitle",
+        verbose_name=_("job title"),
+        on_delete=models.CASCADE,
+        related_name="+",
     )
 
     history = HistoricalRecords()
@@ -220,7 +232,10 @@ class CompetencySetJobTitle(TenantModel):
 
 class CompetencySetItem(TenantModel):
     competency_set = models.ForeignKey(
-        CompetencySet, on_delete=models.CASCADE, related_name="items"
+        CompetencySet,
+        verbose_name=_("competency set"),
+        on_delete=models.CASCADE,
+        related_name="items",
     )
     competency = models.ForeignKey(
         Competency,
@@ -239,6 +254,8 @@ class CompetencySetItem(TenantModel):
 
     class Meta:
         ordering = ["competency__name"]
+        verbose_name = _("competency of a set")
+        verbose_name_plural = _("competencies of a set")
         constraints = [
             models.UniqueConstraint(
                 fields=["competency_set", "competency"], name="set_item_unique"

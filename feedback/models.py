@@ -57,6 +57,7 @@ class Feedback(TenantModel):
     # Set when this feedback answers a named (non-anonymous) feedback request.
     ask = models.OneToOneField(
         "feedback.FeedbackAsk",
+        verbose_name=_("request"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -70,9 +71,9 @@ class Feedback(TenantModel):
         choices=Visibility.choices,
         default=Visibility.SHARED,
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    edited_at = models.DateTimeField(null=True, blank=True)
-    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("written at"), default=timezone.now)
+    edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
 
     history = HistoricalRecords()
 
@@ -146,8 +147,8 @@ class FeedbackRequest(TenantModel):
             "Answers are shown without names, and only once at least three exist."
         ),
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("asked at"), default=timezone.now)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 
     history = HistoricalRecords()
 
@@ -236,15 +237,18 @@ class ClientSurvey(TenantModel):
     contact_email = models.EmailField(_("contact e-mail"))
     sent_by = models.ForeignKey(
         "organizations.Employee",
+        verbose_name=_("sent by"),
         null=True,
         on_delete=models.SET_NULL,
         related_name="+",
     )
     # Part of the signed token; a new nonce would invalidate an old link.
-    nonce = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
-    sent_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    answered_at = models.DateTimeField(null=True, blank=True)
+    nonce = models.UUIDField(
+        _("link key"), default=uuid.uuid4, editable=False, unique=True
+    )
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("link expires at"))
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     overall = models.PositiveSmallIntegerField(
         _("overall satisfaction"), null=True, blank=True, validators=ONE_TO_FIVE
     )

@@ -10,12 +10,14 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from organizations.errors import EditConflict
 from organizations.models import User
 
-# Bookkeeping fields that mean nothing to a reader (optimistic-locking counters).
-HIDDEN_FIELDS = frozenset({"version"})
+# Bookkeeping fields that mean nothing to a reader (optimistic-locking counters, the
+# secret key of a survey link).
+HIDDEN_FIELDS = frozenset({"version", "nonce"})
 
 
 def record_author(obj: models.Model, user: User) -> None:
@@ -65,8 +67,14 @@ def timeline(
 
     ``records`` are django-simple-history rows of one or more objects (of any models),
     in any order; each object's rows are diffed against that object's previous row.
-    References are shown by name (one query per referenced model), never by id.
-    ``label`` names the object an entry is about (for mixed timelines).
+    Fields are named by their ``verbose_name``; references are shown by name (one
+    query per referenced model), choices by their label, never by id or code.
+    ``label`` names the object an entry is about (for mixed timelines); without it a
+    creation is named by the object's title or name when it has one.
+
+    Consecutive creations of objects of one model by one person (a plan's goals
+    written one after another) collapse into one entry, "Created 5 goals", whose
+    ``items`` name the objects; see ``collapse_creations``.
     """
     entries: list[dict[str, object]] = []
     raw: list[tuple[Any, list[Any]]] = []
@@ -111,7 +119,8 @@ def timeline(
                 "when": record.history_date,
                 "who": record.history_user,
                 "kind": record.get_history_type_display(),
-                "subject": label(record) if label else "",
+                "subject": label(record) if label else _created_name(record),
+                "items": [],
                 "changes": [
                     {
                         "field": str(field.verbose_name),
@@ -122,5 +131,70 @@ def timeline(
                 ],
             }
         )
+    entries = collapse_creations([record for record, _changes in raw], entries)
     entries.reverse()
     return entries
+
+
+def _created_name(record: Any) -> str:
+    """What a creation without a ``label`` is about: the new object's title or name,
+    else nothing. Other kinds of entry name nothing here."""
+    if record.history_type != "+":
+        return ""
+    return str(getattr(record, "title", "") or getattr(record, "name", "") or "")
+
+
+def collapse_creations(
+    records: list[Any], entries: list[dict[str, object]]
+) -> list[dict[str, object]]:
+    """``entries`` (one per history row of ``records``, oldest first) with each run of
+    two or more consecutive creations of one model by one person made one entry:
+    kind "Created 5 goals", the latest creation's time, no subject, and ``items``
+    naming each created object (the entries' subjects) in the order created. No
+    query."""
+    collapsed: list[dict[str, object]] = []
+    run: list[dict[str, object]] = []
+    run_key: tuple[Any, Any] | None = None
+
+    def flush() -> None:
+        if len(run) == 1:
+            collapsed.append(run[0])
+        elif run:
+            model = run_key[0] if run_key else None
+            meta = model._meta if model is not None else None
+            count = len(run)
+            noun = (
+                str(meta.verbose_name if count == 1 else meta.verbose_name_plural)
+                if meta is not None
+                else ""
+            )
+            collapsed.append(
+                {
+                    **run[-1],
+                    "kind": ngettext(
+                        "Created %(count)d %(things)s",
+                        "Created %(count)d %(things)s",
+                        count,
+                    )
+                    % {"count": count, "things": noun},
+                    "subject": "",
+                    "items": [e["subject"] for e in run if e["subject"]],
+                    "count": count,
+                }
+            )
+        run.clear()
+
+    for record, entry in zip(records, entries, strict=True):
+        key = (record.instance_type, record.history_user_id)
+        if record.history_type == "+" and key == run_key:
+            run.append(entry)
+            continue
+        flush()
+        if record.history_type == "+":
+            run.append(entry)
+            run_key = key
+        else:
+            collapsed.append(entry)
+            run_key = None
+    flush()
+    return collapsed

@@ -143,13 +143,19 @@ class Appraisal(TenantModel):
     final_score = score_field(_("final score"))
     percent = score_field(_("percent"))
     snapshot = models.JSONField(default=dict, blank=True)
-    computed_at = models.DateTimeField(null=True, blank=True)
-    finalized_at = models.DateTimeField(null=True, blank=True)
+    computed_at = models.DateTimeField(_("score computed at"), null=True, blank=True)
+    finalized_at = models.DateTimeField(_("finalised at"), null=True, blank=True)
     finalized_by = models.ForeignKey(
-        "organizations.User", null=True, blank=True, on_delete=models.SET_NULL
+        "organizations.User",
+        verbose_name=_("finalised by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
     )
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
-    acknowledgement = models.TextField(_("your comment"), max_length=4000, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    acknowledgement = models.TextField(
+        _("employee's comment"), max_length=4000, blank=True
+    )
     reopen_reason = models.TextField(_("reason for reopening"), blank=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
@@ -193,7 +199,10 @@ class Evaluation(TenantModel):
     """
 
     appraisal = models.ForeignKey(
-        Appraisal, on_delete=models.CASCADE, related_name="evaluations"
+        Appraisal,
+        verbose_name=_("appraisal"),
+        on_delete=models.CASCADE,
+        related_name="evaluations",
     )
     plan = models.ForeignKey(
         "engagements.Plan",
@@ -203,6 +212,7 @@ class Evaluation(TenantModel):
     )
     employee = models.ForeignKey(
         "organizations.Employee",
+        verbose_name=_("evaluated person"),
         on_delete=models.PROTECT,
         related_name="evaluations_about",
     )
@@ -231,9 +241,9 @@ class Evaluation(TenantModel):
     competency_score = score_field(_("competency score"))
     score = score_field(_("score"))
     due_date = models.DateField(_("due"), null=True, blank=True)
-    submission = models.PositiveIntegerField(default=0)
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    approved_at = models.DateTimeField(null=True, blank=True)
+    submission = models.PositiveIntegerField(_("submission"), default=0)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     return_comment = models.TextField(_("why it was returned"), blank=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
@@ -269,16 +279,26 @@ class EvaluationApproval(TenantModel):
     """An approver's decision on one submission of an evaluation."""
 
     evaluation = models.ForeignKey(
-        Evaluation, on_delete=models.CASCADE, related_name="approvals"
+        Evaluation,
+        verbose_name=_("evaluation"),
+        on_delete=models.CASCADE,
+        related_name="approvals",
     )
-    submission = models.PositiveIntegerField()
+    submission = models.PositiveIntegerField(_("submission"))
     approver = models.ForeignKey(
-        "organizations.Employee", on_delete=models.PROTECT, related_name="approvals"
+        "organizations.Employee",
+        verbose_name=_("approver"),
+        on_delete=models.PROTECT,
+        related_name="approvals",
     )
-    capacity = models.CharField(max_length=14, choices=ApprovalCapacity.choices)
-    decision = models.CharField(max_length=10, choices=ApprovalDecision.choices)
+    capacity = models.CharField(
+        _("approving as"), max_length=14, choices=ApprovalCapacity.choices
+    )
+    decision = models.CharField(
+        _("decision"), max_length=10, choices=ApprovalDecision.choices
+    )
     comment = models.TextField(_("comment"), max_length=4000, blank=True)
-    decided_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
 
     history = HistoricalRecords()
 
@@ -320,10 +340,16 @@ class _Rating(TenantModel):
 
 class GoalRating(_Rating):
     evaluation = models.ForeignKey(
-        Evaluation, on_delete=models.CASCADE, related_name="goal_ratings"
+        Evaluation,
+        verbose_name=_("evaluation"),
+        on_delete=models.CASCADE,
+        related_name="goal_ratings",
     )
     goal = models.ForeignKey(
-        "engagements.Goal", on_delete=models.PROTECT, related_name="ratings"
+        "engagements.Goal",
+        verbose_name=_("goal"),
+        on_delete=models.PROTECT,
+        related_name="ratings",
     )
     # The rating the attainment bands suggested when the form was saved; a different
     # ``value`` needs ``override_reason``.
@@ -352,10 +378,16 @@ class GoalRating(_Rating):
 
 class CompetencyRating(_Rating):
     evaluation = models.ForeignKey(
-        Evaluation, on_delete=models.CASCADE, related_name="competency_ratings"
+        Evaluation,
+        verbose_name=_("evaluation"),
+        on_delete=models.CASCADE,
+        related_name="competency_ratings",
     )
     plan_competency = models.ForeignKey(
-        "engagements.PlanCompetency", on_delete=models.PROTECT, related_name="ratings"
+        "engagements.PlanCompetency",
+        verbose_name=_("competency"),
+        on_delete=models.PROTECT,
+        related_name="ratings",
     )
 
     history = HistoricalRecords()

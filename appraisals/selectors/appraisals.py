@@ -7,11 +7,13 @@ Who may see an appraisal at all is ``selectors.access``'s business.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from appraisals.enums import (
     FINAL_STATUSES,
@@ -27,6 +29,8 @@ from appraisals.selectors.access import (
     appraisals_visible_to,
     sees_scores,
 )
+from competencies.models import RatingLevel
+from engagements.models import ReviewCycle
 from organizations.history import timeline
 from organizations.models import Employee, Membership
 
@@ -45,6 +49,61 @@ def with_evaluation_counts(qs: QuerySet[Appraisal]) -> QuerySet[Appraisal]:
             filter=review & Q(evaluations__status=EvaluationStatus.APPROVED),
             distinct=True,
         ),
+    )
+
+
+# --- The band of a final score ------------------------------------------------------
+
+
+def band_label(score: Decimal | None, levels: Sequence[tuple[Decimal, str]]) -> str:
+    """The name of the band a score falls in, from its rating scale's labelled points
+    ``levels`` ((point, label) pairs): the labelled point nearest the score, halfway
+    rounding up (3.5 on a 1–5 scale is named by the 4), as "4 · Exceeds". Attainment
+    bands name no band (they suggest goal ratings), so the scale's labels do. Empty
+    for no score or a scale without labelled points. No query."""
+    if score is None or not levels:
+        return ""
+    point, label = min(levels, key=lambda level: (abs(level[0] - score), -level[0]))
+    return f"{format(point.normalize(), 'f')} · {label}"
+
+
+@dataclass(frozen=True)
+class ScoreBands:
+    """The labelled points of the rating scale of each cycle (by id), to name the
+    band of a score of that cycle (``band_label``)."""
+
+    levels: dict[int, tuple[tuple[Decimal, str], ...]]
+
+    def label(self, cycle_id: int, score: Decimal | None) -> str:
+        """The band of ``score`` in cycle ``cycle_id``; empty when it has none."""
+        return band_label(score, self.levels.get(cycle_id, ()))
+
+
+def score_bands(cycles: Iterable[ReviewCycle]) -> ScoreBands:
+    """The bands of the scales of ``cycles`` (a cycle's own scale, else the
+    organisation's default, as ``scale_for_cycle``). One query; none without
+    cycles."""
+    cycles = list(cycles)
+    if not cycles:
+        return ScoreBands({})
+    wanted = Q(scale_id__in={c.rating_scale_id for c in cycles if c.rating_scale_id})
+    if any(c.rating_scale_id is None for c in cycles):
+        wanted |= Q(scale__is_default=True)
+    by_scale: dict[int, list[tuple[Decimal, str]]] = {}
+    default_id = None
+    for scale_id, value, label, is_default in (
+        RatingLevel.objects.filter(wanted)
+        .order_by("value")
+        .values_list("scale_id", "value", "label", "scale__is_default")
+    ):
+        by_scale.setdefault(scale_id, []).append((value, label))
+        if is_default:
+            default_id = scale_id
+    return ScoreBands(
+        {
+            c.pk: tuple(by_scale.get(c.rating_scale_id or default_id or 0, ()))
+            for c in cycles
+        }
     )
 
 
@@ -182,22 +241,35 @@ def score_view(
 
 
 def appraisal_history(
-    appraisal: Appraisal, *, show_scores: bool
+    appraisal: Appraisal, *, show_scores: bool, is_subject: bool = False
 ) -> list[dict[str, object]]:
     """The appraisal's change timeline, newest first; score changes are left out for
-    viewers who may not see scores yet. Two queries (the records, the names of the
-    users who finalised)."""
+    viewers who may not see scores yet. The employee's acknowledgement comment is
+    "your comment" to the employee (``is_subject``) and "<name>'s comment" to anyone
+    else. Two queries (the records, the names of the users who finalised)."""
     entries = timeline(appraisal.history.select_related("history_user"))
-    if show_scores:
-        return entries
-    hidden = {
-        str(f.verbose_name)
-        for f in Appraisal._meta.concrete_fields
-        if f.name in SCORE_FIELDS
-    }
+    comment_field = str(Appraisal._meta.get_field("acknowledgement").verbose_name)
+    comment_label = (
+        _("your comment")
+        if is_subject
+        else _("%(name)s's comment") % {"name": appraisal.employee.full_name}
+    )
+    hidden = (
+        set()
+        if show_scores
+        else {
+            str(f.verbose_name)
+            for f in Appraisal._meta.concrete_fields
+            if f.name in SCORE_FIELDS
+        }
+    )
     for entry in entries:
         changes = cast("list[dict[str, Any]]", entry["changes"])  # timeline's rows
-        entry["changes"] = [c for c in changes if c["field"] not in hidden]
+        entry["changes"] = [
+            {**c, "field": comment_label} if c["field"] == comment_field else c
+            for c in changes
+            if c["field"] not in hidden
+        ]
     return entries
 
 

@@ -53,6 +53,7 @@ from organizations.selectors import get_employee_for
 def my_appraisals(request: TenantRequest, org_slug: str) -> HttpResponse:
     """The member's own appraisals and, for line managers, their direct reports'."""
     found = pages.my_appraisals(request.membership)
+    cycles = {a.cycle_id: a.cycle for a in [*found.own, *found.reports]}
     return render(
         request,
         "appraisals/appraisals/my_appraisals.html",
@@ -60,6 +61,7 @@ def my_appraisals(request: TenantRequest, org_slug: str) -> HttpResponse:
             "own": found.own,
             "reports": found.reports,
             "final_statuses": FINAL_STATUSES,
+            "bands": pages.score_bands(cycles.values()),
         },
     )
 
@@ -72,9 +74,11 @@ def employee_appraisals(request: TenantRequest, org_slug: str, pk: int) -> HttpR
     ``sees_scores``. The fragment for HTMX, else a page. Two queries."""
     employee = get_employee_for(request, pk)
     template = "appraisals/appraisals/person_appraisals.html"
+    rows = pages.person_appraisals(request.membership, employee)
     context = {
         "employee": employee,
-        "rows": pages.person_appraisals(request.membership, employee),
+        "rows": rows,
+        "bands": pages.score_bands({r.appraisal.cycle for r in rows}),
         "section_template": template,
         "section_title": _("Appraisals"),
     }
@@ -134,7 +138,10 @@ def _detail_context(
         or AcknowledgeForm(initial={"version": appraisal.version}),
         "reopen_form": reopen_form
         or ReopenForm(initial={"version": appraisal.version}),
-        "timeline": pages.appraisal_history(appraisal, show_scores=show_scores),
+        "bands": pages.score_bands([appraisal.cycle]),
+        "timeline": pages.appraisal_history(
+            appraisal, show_scores=show_scores, is_subject=access.is_subject
+        ),
     }
 
 

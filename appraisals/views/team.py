@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET
 
 from appraisals.filters import TeamFilter
 from appraisals.selectors.access import get_team_manager_for
+from appraisals.selectors.appraisals import score_bands
 from appraisals.selectors.team import current_cycle, team_members, team_rows
 from organizations.http import TenantRequest
 from organizations.models import Employee
@@ -75,6 +76,8 @@ def my_team(request: TenantRequest, org_slug: str) -> HttpResponse:
         )
         context["page_obj"] = page
         context["paginator"] = page.paginator
+        if cycle is not None and context["rows"]:
+            context["bands"] = score_bands([cycle])
     query = request.GET.copy()
     query.pop("page", None)
     context["query_string"] = query.urlencode()

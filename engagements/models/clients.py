@@ -150,7 +150,10 @@ class RoleAssignment(TenantModel):
     """An engagement role held by an employee; grants guardian object permissions."""
 
     engagement = models.ForeignKey(
-        Engagement, on_delete=models.CASCADE, related_name="role_assignments"
+        Engagement,
+        verbose_name=_("engagement"),
+        on_delete=models.CASCADE,
+        related_name="role_assignments",
     )
     employee = models.ForeignKey(
         "organizations.Employee",
@@ -160,7 +163,10 @@ class RoleAssignment(TenantModel):
     )
     role = models.CharField(_("role"), max_length=12, choices=EngagementRole.choices)
     source = models.CharField(
-        max_length=10, choices=AssignmentSource.choices, default=AssignmentSource.MANUAL
+        _("assigned by"),
+        max_length=10,
+        choices=AssignmentSource.choices,
+        default=AssignmentSource.MANUAL,
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -85,6 +85,7 @@ class Plan(TenantModel):
     )
     template = models.ForeignKey(
         PlanTemplate,
+        verbose_name=_("plan template"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -189,7 +190,9 @@ ACHIEVED_FLOOR = 90
 class Goal(TenantModel):
     """A measurable goal on a plan."""
 
-    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="goals")
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="goals"
+    )
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     metric = models.CharField(
@@ -224,7 +227,7 @@ class Goal(TenantModel):
         _("progress (%)"), default=0, validators=PERCENT
     )
     responsibilities = models.TextField(_("responsibilities"), blank=True)
-    position = models.PositiveIntegerField(default=0)
+    position = models.PositiveIntegerField(_("order"), default=0)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -232,6 +235,8 @@ class Goal(TenantModel):
 
     class Meta:
         ordering = ["position", "pk"]
+        verbose_name = _("goal")
+        verbose_name_plural = _("goals")
         constraints = [
             models.CheckConstraint(
                 condition=Q(weight__gt=0), name="goal_weight_positive"
@@ -317,7 +322,12 @@ def attainment(
 
 
 class KeyActivity(TenantModel):
-    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="activities")
+    goal = models.ForeignKey(
+        Goal,
+        verbose_name=_("goal"),
+        on_delete=models.CASCADE,
+        related_name="activities",
+    )
     title = models.CharField(_("title"), max_length=200)
     due_date = models.DateField(_("due date"), null=True, blank=True)
     done = models.BooleanField(_("done"), default=False)
@@ -327,6 +337,7 @@ class KeyActivity(TenantModel):
 
     class Meta:
         ordering = ["due_date", "pk"]
+        verbose_name = _("key activity")
         verbose_name_plural = _("key activities")
 
     def __str__(self) -> str:
@@ -336,9 +347,15 @@ class KeyActivity(TenantModel):
 class GoalCheckIn(TenantModel):
     """A progress update on a goal by the employee or a planner."""
 
-    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="checkins")
+    goal = models.ForeignKey(
+        Goal, verbose_name=_("goal"), on_delete=models.CASCADE, related_name="checkins"
+    )
     author = models.ForeignKey(
-        "organizations.User", null=True, on_delete=models.SET_NULL, related_name="+"
+        "organizations.User",
+        verbose_name=_("written by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     progress = models.PositiveSmallIntegerField(_("progress (%)"), validators=PERCENT)
     actual_value = models.DecimalField(
@@ -346,12 +363,14 @@ class GoalCheckIn(TenantModel):
     )
     status = models.CharField(_("status"), max_length=12, choices=GoalStatus.choices)
     note = models.TextField(_("note"), blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("written at"), default=timezone.now)
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name = _("check-in")
+        verbose_name_plural = _("check-ins")
         constraints = [
             models.CheckConstraint(
                 condition=Q(progress__lte=100), name="checkin_progress_range"
@@ -366,7 +385,10 @@ class PlanCompetency(TenantModel):
     """A competency expected on a plan, with its weight and expected level."""
 
     plan = models.ForeignKey(
-        Plan, on_delete=models.CASCADE, related_name="competencies"
+        Plan,
+        verbose_name=_("plan"),
+        on_delete=models.CASCADE,
+        related_name="competencies",
     )
     competency = models.ForeignKey(
         "competencies.Competency",
@@ -380,7 +402,7 @@ class PlanCompetency(TenantModel):
     expected_level = models.DecimalField(
         _("expected level"), max_digits=4, decimal_places=1
     )
-    position = models.PositiveIntegerField(default=0)
+    position = models.PositiveIntegerField(_("order"), default=0)
 
     history = HistoricalRecords()
 

@@ -200,7 +200,9 @@ def appraisal_html(membership: Membership, appraisal: Appraisal) -> str:
     show_scores = sees_scores(access, appraisal)
     evaluations = pages.appraisal_evaluations(appraisal)
     scores = pages.score_view(appraisal, access, evaluations)
-    points = {p.value: p.text for p in scale_points(scale_for_cycle(appraisal.cycle))}
+    scale = scale_points(scale_for_cycle(appraisal.cycle))
+    points = {p.value: p.text for p in scale}
+    labelled = tuple((p.value, p.label) for p in scale if p.label)
     listed, counts = _feedback(membership, appraisal)
     return render_to_string(
         "reporting/pdf/appraisal.html",
@@ -214,6 +216,7 @@ def appraisal_html(membership: Membership, appraisal: Appraisal) -> str:
             "provisional": scores.provisional,
             "sections": _plan_sections(appraisal, evaluations, access, show_scores),
             "points": points,
+            "bands": pages.ScoreBands({appraisal.cycle_id: labelled}),
             "feedback": listed,
             "feedback_counts": counts,
             "feedback_total": sum(n for _label, n in counts),

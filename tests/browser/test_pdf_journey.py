@@ -60,7 +60,7 @@ def test_employee_downloads_their_finalised_appraisal_as_a_pdf(
     journey.goto("/o/acme/appraisals/")
     page.get_by_role("link", name=appraisal.cycle.name, exact=True).click()
     expect(page).to_have_url(re.compile(rf"/o/acme/appraisals/{appraisal.pk}/$"))
-    final = page.locator(".score-figures dd.fw-semibold").first.inner_text().strip()
+    final = page.locator(".score-figures .fw-semibold").first.inner_text().strip()
     assert final == str(appraisal.final_score), final
     journey.step("appraisal-page")
 

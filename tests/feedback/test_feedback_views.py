@@ -784,3 +784,23 @@ def test_engagement_and_plan_pages_load_the_feeds_lazily(world, client_as):
     assert f'<a href="{feed}">' in engagement_page
     plan_feed = url(world, "plan_feed", world.plan.pk)
     assert f'hx-get="{plan_feed}" hx-trigger="load"' in plan_page
+
+
+@pytest.mark.parametrize(
+    ("who", "link"),
+    [
+        ("subject", "All my feedback"),
+        ("teammate", "All feedback I wrote"),
+        ("boss", "Feedback on my team and engagements"),
+        ("hr", "All feedback"),
+    ],
+)
+def test_feedback_detail_back_link_fits_the_viewer(world, client_as, who, link):
+    feedback = give(world, world.teammate)
+
+    response = client_as(getattr(world, who)).get(url(world, "detail", feedback.pk))
+
+    header = text(response).split("Feedback about", 2)[2]
+    assert response.status_code == 200
+    assert link in header
+    assert "All my feedback" not in header or who == "subject"

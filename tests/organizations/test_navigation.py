@@ -139,6 +139,7 @@ def _menu_items(page: str) -> list[str]:
     [
         (Role.EMPLOYEE, "My appraisals"),
         (Role.MANAGER, "My and my team's appraisals"),
+        (Role.HR_ADMIN, "All appraisals, by cycle"),
     ],
 )
 def test_menu_items_are_named_apart_from_their_menus(
@@ -156,6 +157,7 @@ def test_menu_items_are_named_apart_from_their_menus(
     assert "Feedback given and received" in items
     assert appraisals_item in items
     assert {"Feedback", "Appraisals"}.isdisjoint(items)
+    assert ("All appraisals, by cycle" in items) == (role == Role.HR_ADMIN)
 
 
 def test_pages_link_a_local_svg_favicon_the_csp_allows(hr_admin, client_as):

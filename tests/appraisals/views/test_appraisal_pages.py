@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from decimal import Decimal as D
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from django.urls import reverse
 
 from appraisals.enums import AppraisalStatus, EvaluationStatus
 from appraisals.services import appraisals as finalisation
+from competencies.models import RatingLevel, RatingScale
 from engagements.enums import EngagementRole
 from engagements.services.roles import assign_role
 from organizations.enums import Role
@@ -122,15 +124,16 @@ def test_appraisal_detail_is_visible_to_hr_the_employee_and_their_line_manager(
 @pytest.mark.parametrize(
     ("actor", "links"),
     [
-        ("hr_admin", ["All appraisals of the cycle"]),
+        ("hr_admin", ["All appraisals of {name}", "All appraisals of the cycle"]),
         ("subject", ["All my appraisals"]),
-        ("line_manager", ["My team's appraisals"]),
+        ("line_manager", ["All appraisals of {name}", "My team's appraisals"]),
     ],
 )
 def test_appraisal_detail_back_link_fits_the_viewer(
     client_as, org, hr_admin, people, example, actor, links
 ):
     member = hr_admin if actor == "hr_admin" else people[actor]
+    name = employee_of(people["subject"]).full_name
 
     response = client_as(member).get(
         _url("appraisal_detail", org, example.appraisal.pk)
@@ -141,7 +144,7 @@ def test_appraisal_detail_back_link_fits_the_viewer(
         r'<a class="btn btn-outline-secondary" href="[^"]*">([^<]+)</a>',
         html.unescape(header.split("</div>\n</div>")[0]),
     )
-    assert found == links
+    assert found == [link.format(name=name) for link in links]
 
 
 def test_appraisal_detail_is_404_for_an_engagement_reviewer_who_is_not_the_line_manager(
@@ -618,3 +621,71 @@ def test_stale_acknowledgement_names_who_changed_the_appraisal(
     assert response.status_code == 400
     assert f"Changed by {hr_admin.user}" in _text(response)
     assert stored(appraisal)["status"] == AppraisalStatus.FINALIZED
+
+
+def _label_the_scale(org: Any, appraisal: Any) -> None:
+    with tenant_context(org):
+        scale = RatingScale.objects.get(is_default=True)
+        for value, label in ((D(3), "Meets"), (D(4), "Exceeds")):
+            RatingLevel.objects.update_or_create(
+                organization=org, scale=scale, value=value, defaults={"label": label}
+            )
+
+
+def test_final_score_shows_its_band_name_wherever_it_is_shown(
+    client_as, org, hr_admin, people, example
+):
+    _label_the_scale(org, example.appraisal)
+    _finalise(org, hr_admin, example.appraisal)
+    subject = people["subject"]
+    person_url = _url("employee_appraisals", org, employee_of(subject).pk)
+
+    detail = _text(
+        client_as(hr_admin).get(_url("appraisal_detail", org, example.appraisal.pk))
+    )
+    own_list = _text(client_as(subject).get(_url("my_appraisals", org)))
+    team_list = _text(client_as(people["line_manager"]).get(_url("my_appraisals", org)))
+    person = _text(client_as(hr_admin).get(person_url))
+
+    assert "Final score 3.83 · 4 · Exceeds" in detail
+    assert "3.83 · 4 · Exceeds" in own_list
+    assert "3.83 · 4 · Exceeds" in team_list
+    assert "3.83 · 4 · Exceeds" in person
+
+
+def test_acknowledgement_comment_is_your_comment_only_to_its_author(
+    client_as, org, hr_admin, people, example
+):
+    subject = people["subject"]
+    appraisal = _finalise(org, hr_admin, example.appraisal)
+    with tenant_context(org):
+        finalisation.acknowledge_appraisal(
+            actor=subject, appraisal=appraisal, comment="Fair enough."
+        )
+    url = _url("appraisal_detail", org, example.appraisal.pk)
+    name = employee_of(subject).full_name
+
+    own = _text(client_as(subject).get(url))
+    hr = _text(client_as(hr_admin).get(url))
+    manager = _text(client_as(people["line_manager"]).get(url))
+
+    assert "Your comment : — → Fair enough." in own
+    assert "Your comment" not in hr
+    assert "Your comment" not in manager
+    assert f"{name}'s comment : — → Fair enough." in hr
+    assert f"{name}'s comment : — → Fair enough." in manager
+
+
+def test_appraisal_history_says_finalised_the_british_way(
+    client_as, org, hr_admin, people, example
+):
+    _finalise(org, hr_admin, example.appraisal)
+
+    page = _text(
+        client_as(hr_admin).get(_url("appraisal_detail", org, example.appraisal.pk))
+    )
+
+    history = page.split("History", 1)[1]
+    assert "Finalised at" in history
+    assert "Open → Finalised" in history
+    assert "inalized" not in page

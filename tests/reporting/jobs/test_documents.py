@@ -12,15 +12,18 @@ import threading
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.core.files.storage import default_storage
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from appraisals.enums import AppraisalStatus
 from appraisals.models import Appraisal
+from appraisals.selectors.appraisals import ScoreBands
 from engagements.enums import PlanKind
 from feedback.enums import FeedbackKind, Visibility
 from organizations.enums import Role
@@ -337,3 +340,18 @@ def test_a_finalised_appraisal_shows_its_stored_score_to_the_employee(home):
 
     assert "Scores are shown once HR has finalised" not in html
     assert "Provisional" not in html
+
+
+def test_the_appraisal_report_names_the_band_of_the_final_score():
+    explanation = SimpleNamespace(final=Decimal("3.75"), components=(), missing=())
+
+    html = render_to_string(
+        "reporting/pdf/explanation.html",
+        {
+            "explanation": explanation,
+            "appraisal": SimpleNamespace(cycle_id=1),
+            "bands": ScoreBands({1: ((Decimal(3), "Meets"), (Decimal(4), "Exceeds"))}),
+        },
+    )
+
+    assert "<strong>3.75</strong> · 4 · Exceeds" in html
