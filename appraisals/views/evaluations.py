@@ -52,7 +52,7 @@ from engagements.selectors.access import get_plan_for
 from feedback.selectors.feedback import feedback_about
 from organizations.enums import Role
 from organizations.errors import DomainError
-from organizations.http import Outcome, TenantRequest, apply_service
+from organizations.http import Outcome, TenantRequest, apply_service, page_or_partial
 from organizations.permissions import role_required
 
 # The timeline shows the latest changes; older ones stay in the history tables.
@@ -262,12 +262,16 @@ def evaluation_feedback(request: TenantRequest, org_slug: str, pk: int) -> HttpR
 
 @require_GET
 def evaluation_history(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
-    """The evaluation's timeline: ratings, comments, submissions and decisions."""
+    """The evaluation's timeline: ratings, comments, submissions and decisions. The
+    partial for the detail page's "Show history" button (HTMX), a page of its own
+    without JavaScript."""
     evaluation, _access = get_evaluation_for(request, pk)
-    return render(
+    return page_or_partial(
         request,
+        "appraisals/evaluations/history_page.html",
         "appraisals/evaluations/history.html",
         {
+            "evaluation": evaluation,
             "timeline": evaluation_timeline(evaluation)[:HISTORY_LIMIT],
             "history_limit": HISTORY_LIMIT,
         },

@@ -58,6 +58,7 @@ from organizations.http import (
     apply_service,
     form_response,
     is_htmx,
+    page_or_partial,
     safe_next,
 )
 from organizations.permissions import Access, role_required
@@ -198,14 +199,33 @@ def _act(request: TenantRequest, call: Callable[[], object], success: str) -> bo
 
 @require_GET
 def plan_detail(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
-    """A plan with its goals, weight total, key activities and history."""
+    """A plan with its goals, weight total and key activities; its history loads on
+    demand (``plan_history_section``)."""
     plan, access = get_plan_for(request, pk)
     context = _goal_list(request, access, plan, plan_goals(plan))
-    context.update(
-        timeline=plan_history(plan)[:HISTORY_LIMIT],
-        history_limit=HISTORY_LIMIT,
-    )
+    # The key activity forms fold behind a button here; the goal page shows them open.
+    context.update(fold_activity_forms=True)
     return render(request, "engagements/plan_detail.html", context)
+
+
+@require_GET
+def plan_history_section(
+    request: TenantRequest, org_slug: str, pk: int
+) -> HttpResponse:
+    """The plan's history (its competencies, goals, key activities and check-ins): the
+    timeline partial for the plan page's "Show history" button (HTMX), a page of its
+    own without JavaScript. Everyone who can see the plan reads it."""
+    plan, _access = get_plan_for(request, pk)
+    return page_or_partial(
+        request,
+        "engagements/plan_history.html",
+        "partials/timeline.html",
+        {
+            "plan": plan,
+            "timeline": plan_history(plan)[:HISTORY_LIMIT],
+            "history_limit": HISTORY_LIMIT,
+        },
+    )
 
 
 def plan_edit(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
@@ -485,6 +505,7 @@ def _render_goal_card(
 
 urlpatterns = [
     path("plans/<int:pk>/", plan_detail, name="plan_detail"),
+    path("plans/<int:pk>/history/", plan_history_section, name="plan_history"),
     path("plans/<int:pk>/edit/", plan_edit, name="plan_edit"),
     path("plans/<int:pk>/activate/", plan_activate, name="plan_activate"),
     path("plans/<int:pk>/normalise/", plan_normalise, name="plan_normalise"),

@@ -118,6 +118,7 @@ def test_reviewer_praises_a_teammate_in_place_and_reads_anonymous_answers(
     card = page.get_by_role("region", name="Feedback", exact=True)
     feed = card.locator("#feedback-feed")
     expect(feed).to_be_visible()  # swapped in after the page loaded
+    feed.get_by_test_id("feedback-form-toggle").click()  # the form is folded
     form = feed.locator("#feedback-form")
     expect(form.get_by_role("heading", name="Give feedback")).to_be_visible()
     # The demo's shared improvement note about the employee is there already.

@@ -663,6 +663,76 @@ def test_feedback_and_history_partials(world, client_as):
     assert hidden.status_code == 404
 
 
+def test_detail_page_has_a_table_of_contents_and_loads_history_on_demand(
+    world, client_as
+):
+    review = evaluation(world, world.plan)
+    history_url = url("evaluation_history", world, review.pk)
+
+    page = text(
+        client_as(world.reviewer).get(url("evaluation_detail", world, review.pk))
+    )
+
+    assert 'data-testid="page-toc"' in page
+    for anchor in (
+        "goals-title",
+        "competencies-title",
+        "comments-title",
+        "history-title",
+    ):
+        assert f'href="#{anchor}"' in page
+    assert f'href="{history_url}" hx-get="{history_url}"' in page
+    assert 'hx-trigger="load" hx-swap="innerHTML"><a href="' + history_url not in page
+
+
+def test_detail_page_folds_empty_comments_and_opens_filled_ones(world, client_as):
+    review = evaluation(world, world.plan)
+    revenue, quality, _competency = items(world)
+    client_as(world.reviewer).post(
+        url("evaluation_detail", world, review.pk),
+        form_data(world, review, **{f"goal_{revenue.pk}_comment": "Well done"}),
+    )
+
+    page = text(
+        client_as(world.reviewer).get(url("evaluation_detail", world, review.pk))
+    )
+
+    assert f'id="id_goal_{quality.pk}_comment-fold"' in page
+    assert f'id="id_goal_{revenue.pk}_comment-fold"' not in page
+    assert "Well done</textarea>" in page
+
+
+def test_detail_page_opens_a_comment_holding_an_error(world, client_as):
+    review = evaluation(world, world.plan)
+    _revenue, _quality, competency = items(world)
+    data = form_data(
+        world, review, **{f"competency_{competency.pk}_comment": "x" * 4001}
+    )
+
+    response = client_as(world.reviewer).post(
+        url("evaluation_detail", world, review.pk), data
+    )
+
+    page = text(response)
+    assert response.status_code == 400
+    assert field_error(page, f"competency_{competency.pk}_comment") is not None
+    assert f'id="id_competency_{competency.pk}_comment-fold"' not in page
+
+
+def test_history_without_javascript_is_a_page_of_its_own(world, client_as):
+    review = evaluation(world, world.plan)
+    submit(world, world.reviewer, review)
+
+    page = client_as(world.reviewer).get(url("evaluation_history", world, review.pk))
+    partial = client_as(world.reviewer).get(
+        url("evaluation_history", world, review.pk), headers={"HX-Request": "true"}
+    )
+
+    assert "<html" in text(page)
+    assert "Submitted" in text(page)
+    assert "<html" not in text(partial)
+
+
 def test_home_page_loads_the_section_lazily(world, client_as):
     page = text(
         client_as(world.reviewer).get(

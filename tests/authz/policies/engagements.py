@@ -157,6 +157,10 @@ POLICY: dict[str, UrlPolicy] = {
         target_kind="plan",
         rows=plan_rows(ENGAGEMENT_VISIBLE, GENERAL_PLAN_VISIBLE, post=GET_ONLY),
     ),
+    "engagements:plan_history": UrlPolicy(
+        target_kind="plan",
+        rows=plan_rows(ENGAGEMENT_VISIBLE, GENERAL_PLAN_VISIBLE, post=GET_ONLY),
+    ),
     "engagements:plan_edit": UrlPolicy(
         target_kind="plan",
         rows=plan_rows(ENGAGEMENT_PLANNERS, GENERAL_PLAN_EDITORS),

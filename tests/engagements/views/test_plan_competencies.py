@@ -316,7 +316,7 @@ def test_the_changes_show_in_the_plan_history(world, client_as):
     client = client_as(world.planner)
     client.post(url("plan_competency_add", world.org, world.plan.pk), add_data(skill))
 
-    response = client.get(url("plan_detail", world.org, world.plan.pk))
+    response = client.get(url("plan_history", world.org, world.plan.pk))
 
     subjects = [entry["subject"] for entry in response.context["timeline"]]
     assert "Competency “Facilitation”" in subjects

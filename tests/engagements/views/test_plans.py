@@ -30,6 +30,7 @@ from engagements.enums import (
 )
 from engagements.models import Engagement, Goal, Plan, ReviewCycle
 from engagements.services.cycles import transition_cycle
+from engagements.services.plans import add_goal, update_goal
 from engagements.services.roles import assign_role
 from organizations.enums import Role
 from organizations.models import Employee, Membership, Organization
@@ -182,6 +183,16 @@ def field_error(page: str, name: str) -> str | None:
         re.S,
     )
     return html.unescape(match.group(1)).strip() if match else None
+
+
+TOC_ANCHORS = (
+    "plan-details",
+    "plan-goals",
+    "plan-competencies",
+    "plan-evaluations-title",
+    "plan-feedback-title",
+    "plan-history",
+)
 
 
 def page_text(response: Any) -> str:
@@ -450,6 +461,95 @@ def test_plan_detail_shows_the_lock_and_hides_editing_once_in_review(world, clie
     assert "Normalise to 100" not in text
 
 
+def test_plan_detail_folds_the_key_activity_forms_and_loads_history_on_demand(
+    world, client_as
+):
+    goal = GoalFactory(plan=world.plan, title="Launch")
+    KeyActivityFactory(goal=goal, title="Kick-off")
+
+    response = client_as(world.planner).get(
+        url("plan_detail", world.org, world.plan.pk)
+    )
+
+    page = page_text(response)
+    history_url = url("plan_history", world.org, world.plan.pk)
+    goal_url = url("goal_detail", world.org, goal.pk)
+    assert 'data-testid="page-toc"' in page
+    assert [f'href="#{anchor}"' in page for anchor in TOC_ANCHORS] == [True] * 6
+    assert f'data-bs-target="#activity-form-{goal.pk}"' in page
+    assert f'href="{goal_url}#activities-{goal.pk}"' in page
+    assert f'id="activity-form-{goal.pk}" class="collapse"' in page
+    assert f'href="{history_url}" hx-get="{history_url}"' in page
+    assert "timeline" not in response.context
+
+
+def test_goal_detail_shows_the_key_activity_form_open(world, client_as):
+    goal = GoalFactory(plan=world.plan, title="Launch")
+
+    response = client_as(world.planner).get(url("goal_detail", world.org, goal.pk))
+
+    page = page_text(response)
+    assert f'id="activity-form-{goal.pk}" class=""' in page
+    assert "activity-toggle" not in page
+
+
+def test_key_activity_form_with_an_error_renders_open(world, client_as):
+    goal = GoalFactory(plan=world.plan, title="Launch")
+
+    response = client_as(world.planner).post(
+        url("activity_create", world.org, goal.pk),
+        {f"activity-{goal.pk}-title": ""},
+        headers={"HX-Request": "true"},
+    )
+
+    page = page_text(response)
+    assert response.status_code == 200
+    assert 'class="invalid-feedback d-block"' in page
+    assert f'id="activity-form-{goal.pk}" class=""' in page
+
+
+@pytest.mark.parametrize("who", ["hr", "planner", "owner", "manager"])
+def test_plan_history_partial_answers_who_may_see_the_plan(world, client_as, who):
+    goal = GoalFactory(plan=world.plan, title="Launch")
+    KeyActivityFactory(goal=goal, title="Kick-off")
+
+    response = client_as(world.member(who)).get(
+        url("plan_history", world.org, world.plan.pk), headers={"HX-Request": "true"}
+    )
+
+    page = page_text(response)
+    assert response.status_code == 200
+    assert "<html" not in page
+    assert "Key activity “Kick-off”" in page
+    assert "HX-Request" in response["Vary"]
+
+
+def test_plan_history_without_javascript_is_a_page_of_its_own(world, client_as):
+    response = client_as(world.owner).get(url("plan_history", world.org, world.plan.pk))
+
+    page = page_text(response)
+    assert response.status_code == 200
+    assert "<html" in page
+    assert [e["subject"] for e in response.context["timeline"]][-1] == "Plan"
+
+
+@pytest.mark.parametrize(
+    ("who", "plan"), [("stranger", "plan"), ("outsider", "plan"), ("hr", "foreign")]
+)
+def test_plan_history_of_a_plan_the_member_cannot_see_is_404(
+    world, client_as, who, plan
+):
+    target: Plan = getattr(world, plan)
+    slug = world.member(who).organization.slug
+
+    response = client_as(world.member(who)).get(
+        reverse("engagements:plan_history", args=[slug, target.pk]),
+        headers={"HX-Request": "true"},
+    )
+
+    assert response.status_code == 404
+
+
 def test_plan_detail_history_covers_the_plan_goals_activities_and_checkins(
     world, client_as
 ):
@@ -462,7 +562,7 @@ def test_plan_detail_history_covers_the_plan_goals_activities_and_checkins(
         plan_edit_data(world.plan, role_title="Lead engineer"),
     )
 
-    response = client.get(url("plan_detail", world.org, world.plan.pk))
+    response = client.get(url("plan_history", world.org, world.plan.pk))
 
     subjects = [entry["subject"] for entry in response.context["timeline"]]
     newest = response.context["timeline"][0]
@@ -949,3 +1049,47 @@ def test_plan_remove_of_a_locked_plan_is_refused(world, client_as):
     assert flashed(response) == [("error", LOCKED)]
     with tenant_context(world.org):
         assert Plan.objects.filter(pk=world.plan.pk).exists() is True
+
+
+def test_plan_history_collapses_goals_created_in_a_row_into_one_line(world, client_as):
+    with tenant_context(world.org):
+        for title in ("Alpha", "Beta", "Gamma"):
+            add_goal(
+                actor=world.planner, plan=world.plan, title=title, weight=Decimal(10)
+            )
+
+    response = client_as(world.planner).get(
+        url("plan_history", world.org, world.plan.pk)
+    )
+
+    history = page_text(response)
+    created = [e for e in response.context["timeline"] if e.get("count")]
+    assert [(e["kind"], e["items"]) for e in created] == [
+        ("Created 3 goals", ["Goal “Alpha”", "Goal “Beta”", "Goal “Gamma”"])
+    ]
+    assert history.count("Created 3 goals") == 1
+    assert "Goal “Beta”" in history
+
+
+def test_plan_history_names_fields_and_choices_for_people(world, client_as):
+    with tenant_context(world.org):
+        goal = add_goal(
+            actor=world.planner, plan=world.plan, title="Ship", weight=Decimal(10)
+        )
+        update_goal(
+            actor=world.planner,
+            goal=goal,
+            version=goal.version,
+            actual_value=Decimal(7),
+            status=GoalStatus.ON_TRACK,
+        )
+
+    response = client_as(world.planner).get(
+        url("plan_history", world.org, world.plan.pk)
+    )
+
+    history = page_text(response)
+    assert "<strong>Actual</strong>: — → 7" in history
+    assert "<strong>Status</strong>: Not started → On track" in history
+    assert "actual_value" not in history
+    assert "on_track" not in history
