@@ -19,11 +19,15 @@ class EngagementsConfig(AppConfig):
         from engagements.selectors.pages import (  # noqa: PLC0415 - models are not importable before the app registry is ready
             my_work_section,
         )
+        from engagements.selectors.search import (  # noqa: PLC0415 - models are not importable before the app registry is ready
+            PROVIDERS as SEARCH_PROVIDERS,
+        )
         from engagements.services.cycles import (  # noqa: PLC0415 - models are not importable before the app registry is ready
             cycle_scale_lock_reason,
         )
         from organizations import (  # noqa: PLC0415 - models are not importable before the app registry is ready
             home,
+            search,
         )
         from organizations.pickers import (  # noqa: PLC0415 - models are not importable before the app registry is ready
             register as register_pickers,
@@ -33,6 +37,8 @@ class EngagementsConfig(AppConfig):
         register_scale_lock(cycle_scale_lock_reason)
         home.register(my_work_section)
         register_pickers(*SOURCES)
+        for provider in SEARCH_PROVIDERS:
+            search.register(provider)
         employee_linked.connect(
             sync_permissions_on_link, dispatch_uid="engagements_sync_perms"
         )

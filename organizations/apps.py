@@ -5,7 +5,10 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.db.models.signals import post_migrate
 
-from organizations import lookups  # noqa: F401 - registers ``field__any``
+from organizations import (
+    lookups,  # noqa: F401 - registers ``field__any``
+    search,
+)
 
 
 def _install_rls(
@@ -28,3 +31,8 @@ class OrganizationsConfig(AppConfig):
     def ready(self) -> None:
         # Once per migrate run: this app's post_migrate fires after all apps migrated.
         post_migrate.connect(_install_rls, sender=self, dispatch_uid="install_rls")
+        from organizations.selectors import (  # noqa: PLC0415 - models are not importable before the app registry is ready
+            people_search_group,
+        )
+
+        search.register(people_search_group)

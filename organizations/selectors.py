@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from organizations.history import timeline
@@ -26,6 +29,7 @@ from organizations.models import (
     OutboxMessage,
 )
 from organizations.permissions import can_manage_people
+from organizations.search import Hits, SearchGroup, SearchResult, first_hits, matched
 
 
 def employees_visible_to(membership: Membership) -> QuerySet[Employee]:
@@ -64,6 +68,63 @@ def people_directory(membership: Membership) -> QuerySet[Employee]:
     """The directory list: visible employees with what each row shows, in one query."""
     return employees_visible_to(membership).select_related(
         "job_title", "business_unit", "line_manager"
+    )
+
+
+def search_people(
+    membership: Membership, query: str, *, limit: int, vendor: str | None = None
+) -> Hits:
+    """The first ``limit`` directory entries the member may open that match
+    ``query`` (every word in the name, code or e-mail address; on PostgreSQL also a
+    name close to it, see ``organizations.search.matched``), with their total. One
+    query."""
+    found = matched(
+        people_directory(membership),
+        query,
+        fields=("search_text",),
+        similar=("full_name",),
+        order=("full_name", "code", "pk"),
+        vendor=vendor,
+    )
+    return first_hits(found, limit)
+
+
+def people_search_group(request: TenantRequest, query: str, limit: int) -> SearchGroup:
+    """Search's people: the entries whose page the member may open
+    (``employees_visible_to``), each with its code, job title and unit; "show all"
+    is the directory's search, for those who may open the directory. One query."""
+    membership = request.membership
+    hits = search_people(membership, query, limit=limit)
+    slug = request.organization.slug
+    results = [
+        SearchResult(
+            label=employee.full_name,
+            url=reverse("organizations:employee_detail", args=[slug, employee.pk]),
+            secondary=" · ".join(
+                part
+                for part in (
+                    employee.code,
+                    employee.job_title.name if employee.job_title else "",
+                    employee.business_unit.name if employee.business_unit else "",
+                    "" if employee.is_active else gettext("inactive"),
+                )
+                if part
+            ),
+        )
+        for employee in hits.rows
+    ]
+    show_all = None
+    if can_manage_people(membership):
+        show_all = (
+            reverse("organizations:people", args=[slug]) + "?" + urlencode({"q": query})
+        )
+    return SearchGroup(
+        key="people",
+        title=gettext("People"),
+        results=results,
+        total=hits.total,
+        show_all_url=show_all,
+        order=10,
     )
 
 

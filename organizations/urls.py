@@ -8,6 +8,7 @@ from organizations.views import (
     notifications,
     people,
     pickers,
+    search,
     settings,
 )
 
@@ -31,6 +32,7 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("pick/<slug:source>/", pickers.picker, name="picker"),
+    path("search/", search.search, name="search"),
     path("notifications/", notifications.notification_list, name="notifications"),
     path(
         "notifications/read/",

@@ -169,6 +169,49 @@ print("RESULT:" + json.dumps({
 """
 
 
+# The navigation's search on the SQLite site: words match, no trigram function; HR
+# finds an engagement and a person, the demo employee never finds HR in the people.
+SEARCH_SCRIPT = """
+import json
+from django.db import connection
+from django.test import Client
+from django.test.utils import setup_test_environment
+from django.urls import reverse
+from django_scopes import scopes_disabled
+from engagements.models import Engagement
+from organizations.models import Employee, Organization, User
+from organizations.tenancy import tenant_context
+
+setup_test_environment()
+with scopes_disabled():
+    organization = Organization.objects.get(slug="acme")
+    hr = User.objects.get(email="hr@acme.test")
+    employee = User.objects.get(email="employee@acme.test")
+with tenant_context(organization):
+    engagement = Engagement.objects.order_by("pk").first().name
+    hr_name = Employee.objects.get(user=hr).full_name
+    employee_name = Employee.objects.get(user=employee).full_name
+url = reverse("organizations:search", args=["acme"])
+found = {}
+for who, user, query in (
+    ("hr:engagement", hr, engagement),
+    ("hr:person", hr, employee_name),
+    ("employee:hr", employee, hr_name),
+):
+    client = Client()
+    client.force_login(user)
+    response = client.get(url, {"q": query})
+    groups = response.context["groups"]
+    found[who] = [response.status_code, {g.key: [r.label for r in g.results] for g in groups}]
+print("RESULT:" + json.dumps({
+    "vendor": connection.vendor,
+    "engagement": engagement,
+    "employee": employee_name,
+    "found": found,
+}, sort_keys=True))
+"""
+
+
 def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
         [sys.executable, "manage.py", *args],
@@ -232,7 +275,9 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     counts_after_second = _result(after_second)
     tallies = _manage(env, "shell", "-c", TALLY_SCRIPT)
     reports = _manage(env, "shell", "-c", REPORTS_SCRIPT)
+    search = _manage(env, "shell", "-c", SEARCH_SCRIPT)
     return {
+        "search": search,
         "tallies": tallies,
         "reports": reports,
         "database": tmp / "db.sqlite3",
@@ -374,3 +419,18 @@ def test_make_run_dashboards_and_an_export_work_on_sqlite(demo_site):
     assert result["trend_points"] >= 3
     assert result["download"] == 200
     assert result["first_row"] == ["Grouping", "Group", "Appraisals scored"]
+
+
+@pytest.mark.slow
+def test_make_run_search_matches_words_on_sqlite(demo_site):
+    """The search's fallback on SQLite: an engagement by its name and a person by
+    theirs for HR; the demo employee does not find HR among the people."""
+    result = _result(demo_site["search"])
+
+    found = result["found"]
+    assert result["vendor"] == "sqlite"
+    assert found["hr:engagement"][0] == 200
+    assert result["engagement"] in found["hr:engagement"][1]["engagements"]
+    assert result["employee"] in found["hr:person"][1]["people"]
+    assert found["employee:hr"][0] == 200
+    assert "people" not in found["employee:hr"][1]
