@@ -24,6 +24,15 @@ COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/var/cache/uv \
     uv sync --frozen --no-dev --no-install-project --python /usr/local/bin/python3.11
 
+# --- Translation catalogues: compiled by GNU gettext, which stays out of the image ---
+FROM ${PYTHON_IMAGE} AS catalogues
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gettext \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /build
+COPY locale ./locale
+RUN for po in locale/*/LC_MESSAGES/*.po; do msgfmt --check -o "${po%.po}.mo" "$po"; done
+
 # --- Runtime --------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 
@@ -60,6 +69,7 @@ COPY --from=assets /build/node_modules/bootstrap-icons /app/node_modules/bootstr
 COPY --from=assets /build/node_modules/chart.js /app/node_modules/chart.js
 COPY --from=assets /build/node_modules/tom-select /app/node_modules/tom-select
 COPY . /app
+COPY --from=catalogues /build/locale /app/locale
 
 # Static files are collected once, at build time, with the production storage
 # (hashed, compressed names for WhiteNoise). The key only satisfies the settings'

@@ -15,11 +15,12 @@ TEST_ENV := DATABASE_URL=postgres://hrms_owner@127.0.0.1:5432/hrms \
 	CELERY_TASK_ALWAYS_EAGER=true \
 	DEBUG=true
 
-.PHONY: help install run test lint format services pdf-deps system-deps bench bench-pages bench-reporting bench-throughput bench-pdf bench-load clean
+.PHONY: help install run test lint format services pdf-deps system-deps messages compile-messages bench bench-pages bench-reporting bench-throughput bench-pdf bench-load clean
 
 help:
 	@echo "make run   - install, migrate the embedded SQLite database, load the demo, serve http://127.0.0.1:8000"
 	@echo "make test  - install, start/use PostgreSQL and Redis on localhost, run lint and the whole suite"
+	@echo "make messages - re-extract the strings to translate into locale/de (docs/translation.md), then compile"
 	@echo "make lint  - ruff format --check, ruff check, mypy, lint-imports (the import contracts)"
 	@echo "make bench - benchmarks that print ratios measured in one run (bench/README.md)"
 	@echo "make bench-pages - every main page of every role at 1,000 and 10,000 employees against a floor page"
@@ -42,7 +43,7 @@ node_modules/.installed: package.json package-lock.json
 
 install: .venv/.synced node_modules/.installed
 
-run: install pdf-deps
+run: install pdf-deps compile-messages
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --noinput
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py seed_demo
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py runserver 127.0.0.1:8000
@@ -53,11 +54,14 @@ services:
 # Debian packages the suite needs: chromium (browser journeys), WeasyPrint's libraries
 # and fonts (PDF reports), poppler-utils (pdftoppm, to look at PDFs); and wrk, the load
 # generator of bench/throughput.py.
+# gettext: msgfmt compiles the translation catalogues (docs/translation.md).
 PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
-SYSTEM_PACKAGES := chromium $(PDF_PACKAGES) poppler-utils wrk
-# What `make run` needs of them: WeasyPrint's libraries and fonts (the demo's PDF).
+RUN_PACKAGES := $(PDF_PACKAGES) gettext
+SYSTEM_PACKAGES := chromium $(RUN_PACKAGES) poppler-utils wrk
+# What `make run` needs of them: WeasyPrint's libraries and fonts (the demo's PDF)
+# and gettext.
 pdf-deps:
-	@missing=$$(for p in $(PDF_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(RUN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:" $$missing; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -69,6 +73,19 @@ system-deps:
 		echo "Installing Debian packages:" $$missing; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# The compiled catalogues (.mo) are built, not committed: one per .po under locale/.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
+locale/%.mo: locale/%.po
+	msgfmt --check -o $@ $<
+compile-messages: $(CATALOGUES)
+
+# After changing user-facing strings: new entries arrive untranslated (msgstr "").
+messages: install
+	$(PY) manage.py makemessages --all --no-location --no-obsolete \
+		--ignore '.venv/*' --ignore '.tools/*' --ignore 'node_modules/*' \
+		--ignore 'staticfiles/*' --ignore 'bench/*' --ignore 'tests/*'
+	$(MAKE) compile-messages
 
 lint: install
 	.venv/bin/ruff format --check .
@@ -82,7 +99,7 @@ format: install
 
 # One pytest-xdist worker per CPU, each with a database and cache keys of its own
 # (tests/conftest.py); `pytest` without -n runs the same suite in one process.
-test: install services system-deps lint
+test: install services system-deps compile-messages lint
 	$(TEST_ENV) $(PY) -m pytest -n auto --durations=20
 
 # Benchmarks that print ratios (see bench/README.md); not tests. Every one runs; the

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Trigram similarity for the navigation's search (organizations/search.py).
+    "django.contrib.postgres",
     "django_htmx",
     "django_filters",
     "django_scopes",
@@ -275,7 +277,12 @@ REPORT_EMAIL_MAX_ATTACHMENT = env.int(
 
 # --- I18N, time --------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
-LANGUAGES = [("en-gb", "English")]
+# Each language in its own name, as a language menu shows it. A member's language is
+# their preference (User.language), else their organisation's (Organization.language);
+# pages outside an organisation follow the language cookie (set from the preference at
+# login and when it changes: organizations.http.remember_language), else the browser.
+# Catalogues live in locale/ (.po committed; `make messages` compiles the .mo files).
+LANGUAGES = [("en-gb", "English"), ("de", "Deutsch")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True

@@ -12,10 +12,11 @@ page's team).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import django_filters
 from django import forms
+from django.conf import settings
 from django.db.models import QuerySet
 from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
@@ -188,8 +189,8 @@ class FeedbackEditForm(forms.Form):
 
 
 class PreferencesForm(forms.ModelForm):
-    """A member's own notification preferences: optional e-mails on or off, and each
-    kind of in-app notification on or off; only these change."""
+    """A member's own preferences: their language, optional e-mails on or off, and
+    each kind of in-app notification on or off; only these change."""
 
     in_app = forms.MultipleChoiceField(
         label=_("Show in the app (the bell)"),
@@ -203,10 +204,22 @@ class PreferencesForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["optional_emails"]
+        fields = ["language", "optional_emails"]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, organization_language: str = "", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        names = dict(settings.LANGUAGES)
+        language = cast(forms.ChoiceField, self.fields["language"])
+        language.choices = [
+            (
+                "",
+                _("The organisation's language (%(language)s)")
+                % {"language": names.get(organization_language, organization_language)},
+            ),
+            *settings.LANGUAGES,
+        ]
         muted = set(self.instance.muted_notification_kinds or [])
         self.fields["in_app"].initial = [
             kind for kind in NotificationKind.values if kind not in muted

@@ -1,15 +1,27 @@
 """Account pages: login, logout, password change and reset, invitation links."""
 
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponse
 from django.urls import path, reverse_lazy
 
 from organizations.forms import LoginForm
+from organizations.http import remember_language
 from organizations.views.invitations import invitation_accept
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login, which also makes the member's language that of the pages
+    outside an organisation (``remember_language``)."""
+
+    def form_valid(self, form: LoginForm) -> HttpResponse:  # type: ignore[override]
+        response = super().form_valid(form)
+        return remember_language(response, form.get_user().language)
+
 
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(
+        LoginView.as_view(
             authentication_form=LoginForm, redirect_authenticated_user=True
         ),
         name="login",

@@ -217,3 +217,27 @@ def client_ip(request: HttpRequest) -> str | None:
         if len(forwarded) >= proxies:
             return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR") or None
+
+
+# --- The language of pages outside an organisation -----------------------------------
+
+
+def remember_language(response: HttpResponse, language: str) -> HttpResponse:
+    """Make ``language`` (a member's preference; "" for none) the language of the
+    pages outside an organisation (sign-in, password pages), which LocaleMiddleware
+    reads from its cookie; without a preference the cookie goes and the browser's
+    language applies. Pages inside an organisation choose for themselves
+    (``TenantMiddleware``). No query."""
+    if language:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE or 365 * 24 * 3600,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
+    else:
+        response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+    return response

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.db.models import CharField, Count, Func, Subquery, Value
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import SimpleTemplateResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_scopes import scope
 
 from organizations.http import as_tenant_request
@@ -46,7 +46,8 @@ class TenantMiddleware:
     For views whose URL carries ``org_slug``: anonymous users go to the login page; a
     user without an active membership gets 404 (the organisation may as well not
     exist); otherwise the view runs inside a transaction, the tenant scope, the
-    PostgreSQL row-security setting and the organisation's time zone, with
+    PostgreSQL row-security setting, the organisation's time zone and the member's
+    language (``User.language_in``), with
     a ``TenantRequest`` (``organizations.http``): ``organization``, ``membership`` and
     a cached ``employee``.
 
@@ -98,14 +99,19 @@ class TenantMiddleware:
                 raise Http404("No such organisation.")
             tenant_request = as_tenant_request(request, membership)
             organization = membership.organization
+            language = membership.user.language_in(organization)
+            request.LANGUAGE_CODE = language
             with (
                 scope(organization=organization),
                 timezone.override(organization.timezone),
+                translation.override(language),
             ):
                 response = view_func(tenant_request, *view_args, **view_kwargs)
                 if isinstance(response, SimpleTemplateResponse):
                     # Render while the scope is active; templates may touch the ORM.
                     response.render()
+            # LocaleMiddleware keeps a Content-Language already set.
+            response.headers["Content-Language"] = language
             if nested:
                 # Inside an outer transaction (tests, nested calls) the local setting
                 # would outlive this request; at a real commit it ends by itself.

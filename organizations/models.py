@@ -6,6 +6,7 @@ import zoneinfo
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import (
     AbstractBaseUser,
     BaseUserManager,
@@ -64,6 +65,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     muted_notification_kinds = models.JSONField(
         _("in-app notifications switched off"), default=list, blank=True
     )
+    # Blank: the language of the organisation being viewed (Organization.language).
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_(
+            "The language of pages, e-mails and PDF reports for you. Leave it on "
+            "the organisation's language to follow what HR chose."
+        ),
+    )
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()
@@ -85,6 +97,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
+    def language_in(self, organization: Organization) -> str:
+        """The language of this user's pages, e-mails and PDF reports in
+        ``organization``: their own choice, else the organisation's. Pure."""
+        return self.language or organization.language or settings.LANGUAGE_CODE
+
 
 class Organization(models.Model):
     """A tenant. Every tenant-owned row points at exactly one."""
@@ -93,6 +110,15 @@ class Organization(models.Model):
     name = models.CharField(_("name"), max_length=200)
     timezone = models.CharField(
         _("time zone"), max_length=64, default="UTC", choices=TIMEZONE_CHOICES
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        default="en-gb",
+        choices=settings.LANGUAGES,
+        help_text=_(
+            "The language of members who have not chosen one in their preferences."
+        ),
     )
     general_weight = models.DecimalField(
         _("general weight (%)"),
@@ -164,10 +190,15 @@ class Membership(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="memberships"
     )
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("login"),
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = TenantManager()
     unscoped = TenantScopedManager()
@@ -257,6 +288,7 @@ class Employee(TenantModel):
 
     user = models.ForeignKey(
         User,
+        verbose_name=_("login"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

@@ -1,7 +1,7 @@
 """Notification e-mails: owed through the outbox, sent at most once per event.
 
 Every app sends through ``queue_email``. The Celery task renders the template in the
-organisation's language, checks the recipient still belongs to the organisation and
+recipient's language (``User.language_in``), checks the recipient still belongs to the organisation and
 wants optional e-mail, and records the send in the ``SentEmail`` ledger under ``key``
 inside the same transaction, so a task delivered twice sends once. ``key`` must name
 the event and the recipient, e.g. ``f"feedback.shared:{feedback.pk}:{user.pk}"``.
@@ -121,7 +121,7 @@ def notify(
         "link": settings.SITE_URL.rstrip("/") + path,
     }
     # The language the e-mail goes out in (organizations.tasks.deliver_email).
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(user.language_in(organization)):
         subject = render_to_string(template, full).strip().partition("\n")[0]
     Notification.objects.bulk_create(
         [

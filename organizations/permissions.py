@@ -69,6 +69,20 @@ def can(access: Access, action: Action | str, target: object = None) -> bool:
     raise ValueError(f"Unknown action for organizations: {action!r}")
 
 
+def may_open_person(
+    membership: Membership, own_entry_id: int | None, person: Any
+) -> bool:
+    """Whether ``membership`` may open ``person``'s page (a directory entry): HR, the
+    person themself, their line manager (``own_entry_id``: the member's own entry).
+    The rule of ``organizations.selectors.employees_visible_to``, without a query;
+    the page itself still checks through that selector."""
+    return (
+        membership.is_hr_admin
+        or (person.user_id is not None and person.user_id == membership.user_id)
+        or (own_entry_id is not None and person.line_manager_id == own_entry_id)
+    )
+
+
 def can_manage_people(membership: Membership) -> bool:
     """HR admins run the directory, invitations, roles and organisation settings."""
     return can(Access(membership), Action.MANAGE_PEOPLE)

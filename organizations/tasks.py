@@ -113,7 +113,7 @@ def send_invitation_email(*, organization: Organization, invitation_id: int) -> 
         "link": link,
         "days": settings.INVITATION_MAX_AGE.days,
     }
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(organization.language or settings.LANGUAGE_CODE):
         subject = _("You are invited to join %(org)s on Engagement HRMS") % {
             "org": organization.name
         }
@@ -142,6 +142,7 @@ def deliver_email(
     Returns True when sent. Skips users who left the organisation, were deactivated or
     switched optional e-mails off (unless ``essential``).
     """
+    user: User | None = None
     if user_id is not None:
         user = User.objects.filter(pk=user_id, is_active=True).first()
         member = Membership.unscoped.filter(
@@ -159,7 +160,10 @@ def deliver_email(
     }
     if "path" in context:
         full["link"] = settings.SITE_URL.rstrip("/") + context["path"]
-    with translation.override(settings.LANGUAGE_CODE):
+    language = (
+        user.language_in(organization) if user is not None else organization.language
+    )
+    with translation.override(language):
         text = render_to_string(template, full)
     subject, _sep, body = text.strip().partition("\n")
     with transaction.atomic():

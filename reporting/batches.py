@@ -35,7 +35,6 @@ from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -247,7 +246,7 @@ def _requester(job: ReportJob) -> Membership | None:
     if job.requested_by_id is None:
         return None
     return (
-        Membership.objects.select_related("organization")
+        Membership.objects.select_related("organization", "user")
         .filter(user_id=job.requested_by_id, is_active=True, user__is_active=True)
         .first()
     )
@@ -305,7 +304,7 @@ def run_batch_chunk(*, organization: Organization, job_id: int, chunk: int) -> i
         )
         total = int(job.parameters.get("documents") or 0) or len(parts)
         with (
-            translation.override(settings.LANGUAGE_CODE),
+            translation.override(membership.user.language_in(organization)),
             timezone.override(ZoneInfo(organization.timezone)),
         ):
             for part in parts:

@@ -154,7 +154,7 @@ def build(
         raise NotAvailable(_("The recipient is no longer an active member."))
     organization = subscription.organization
     with (
-        translation.override(settings.LANGUAGE_CODE),
+        translation.override(recipient.user.language_in(organization)),
         timezone.override(ZoneInfo(organization.timezone)),
     ):
         content = _content(subscription, recipient, period)

@@ -18,7 +18,6 @@ from datetime import timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.db import connections, transaction
@@ -218,7 +217,7 @@ def run_report_job(*, organization: Organization, job_id: int) -> str | None:
     membership = (
         None
         if requester is None
-        else Membership.objects.select_related("organization")
+        else Membership.objects.select_related("organization", "user")
         .filter(user_id=requester, is_active=True, user__is_active=True)
         .first()
     )
@@ -232,7 +231,7 @@ def run_report_job(*, organization: Organization, job_id: int) -> str | None:
     try:
         recorder.record(status=JobStatus.RUNNING, progress=0)
         with (
-            translation.override(settings.LANGUAGE_CODE),
+            translation.override(membership.user.language_in(organization)),
             timezone.override(ZoneInfo(organization.timezone)),
         ):
             try:

@@ -94,7 +94,7 @@ class CompetencyDescriptorFactory(TenantFactory):
     competency = factory.SubFactory(CompetencyFactory)
     organization = factory.LazyAttribute(lambda o: o.competency.organization)
     value = Decimal(3)
-    text = factory.Sequence(lambda n: f"What it looks like {n:04d}")
+    text = factory.Sequence(lambda n: f"Behaviour seen at this level {n:04d}")
 
 
 class CompetencySetFactory(TenantFactory):

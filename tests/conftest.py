@@ -26,6 +26,7 @@ from django.db.backends.postgresql.operations import (
 )
 from django.test import Client
 from django.test.utils import setup_databases, teardown_databases
+from django.utils import translation
 
 from organizations.enums import Role
 from organizations.models import Membership, Organization
@@ -348,6 +349,15 @@ $flush$
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test() -> Iterator[None]:
+    """Each test starts in the project's language, whatever the previous test on this
+    worker activated (a German page leaves nothing behind in production either: every
+    request chooses its own)."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -32,7 +33,13 @@ from feedback.selectors.feedback import (
 )
 from feedback.services.feedback import edit_feedback, withdraw_feedback
 from organizations.errors import DomainError
-from organizations.http import TenantRequest, apply_service, form_response, safe_next
+from organizations.http import (
+    TenantRequest,
+    apply_service,
+    form_response,
+    remember_language,
+    safe_next,
+)
 from organizations.permissions import Access
 
 PAGE_SIZE = 20
@@ -155,22 +162,29 @@ def my_feedback(request: TenantRequest, org_slug: str) -> HttpResponse:
 
 
 def preferences(request: TenantRequest, org_slug: str) -> HttpResponse:
-    """The member switches optional e-mails (feedback, reminders) on or off."""
+    """The member picks their language and switches optional e-mails (feedback,
+    reminders) and in-app notifications on or off."""
     user = request.membership.user
-    form = PreferencesForm(request.POST or None, instance=user)
+    form = PreferencesForm(
+        request.POST or None,
+        instance=user,
+        organization_language=request.organization.language,
+    )
     if request.method == "POST" and form.is_valid():
         form.save()
-        if user.optional_emails:
-            messages.success(request, _("Saved: you will get optional e-mails."))
-        else:
-            messages.success(
-                request,
-                _(
+        # The confirmation already in the language just chosen.
+        with translation.override(user.language_in(request.organization)):
+            if user.optional_emails:
+                saved = _("Saved: you will get optional e-mails.")
+            else:
+                saved = _(
                     "Saved: no more optional e-mails. E-mails you need to act on "
                     "still arrive."
-                ),
-            )
-        return redirect("feedback:preferences", org_slug)
+                )
+        messages.success(request, saved)
+        return remember_language(
+            redirect("feedback:preferences", org_slug), user.language
+        )
     employee = request.employee
     directory_email = employee.email if employee is not None else ""
     context = {

@@ -7,15 +7,47 @@ from typing import Any
 
 from django import forms, template
 from django.forms import BoundField
+from django.template import Context
+from django.urls import reverse
 from django.utils.formats import localize
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString
 
+from organizations.permissions import may_open_person
 from organizations.widget_markup import select_markup, textarea_markup
 
 register = template.Library()
 
 _SELECT_WIDGETS = {"select", "selectmultiple", "nullbooleanselect"}
 _SELECT_OPTION = "django/forms/widgets/select_option.html"
+
+
+@register.simple_tag(takes_context=True)
+def person_link(context: Context, person: Any) -> str:
+    """``person``'s name (a directory entry), linked to their page when the viewer
+    may open it (``may_open_person``), else the name alone. Costs at most the
+    viewer's own entry, once per request (``TenantRequest.employee``); none for
+    HR."""
+    if person is None:
+        return "—"
+    request = context.get("request")
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        return conditional_escape(person.full_name)
+    own_id = None
+    if not membership.is_hr_admin:
+        # Read for every name, not only for other people's: a page costs the same
+        # one query whoever it names.
+        own = request.employee  # type: ignore[union-attr]
+        own_id = own.pk if own is not None else None
+    allowed = may_open_person(membership, own_id, person)
+    if not allowed:
+        return conditional_escape(person.full_name)
+    url = reverse(
+        "organizations:employee_detail",
+        args=[membership.organization.slug, person.pk],
+    )
+    return format_html('<a href="{}">{}</a>', url, person.full_name)
 
 
 @register.simple_tag

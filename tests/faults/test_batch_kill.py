@@ -174,9 +174,12 @@ def test_a_batch_survives_its_worker_killed_three_times(
 
     stack.worker.start()
     kills_at: list[int] = []
-    for _kill in range(KILLS):
-        # Once the (re)started worker has made a few documents: it is working.
-        _wait_for_progress(stack, org, _made(org) + pauses.randint(*KILL_AFTER))
+    for number in range(1, KILLS + 1):
+        # Once the (re)started worker has made a few documents: it is working. The
+        # kills spread over the first three quarters of the batch, so that a fast
+        # worker still has documents left to lose at the last one.
+        spread = number * DOCUMENTS // (KILLS + 1) + pauses.randint(*KILL_AFTER)
+        _wait_for_progress(stack, org, max(_made(org) + 1, spread))
         time.sleep(pauses.uniform(0, KILL_JITTER))
         kills_at.append(_made(org))
         stack.worker.kill()

@@ -1,8 +1,8 @@
 """The organizations part of the authorisation policy: what each of its named URLs
 answers to whom (``POLICY``) and the body of each URL's POST (``POST_DATA``). Its URLs:
 the home page, the health probe and the account pages outside any organisation, and
-people, invitations, the pickers' endpoint, settings, background work, business units and
-job titles under /o/<org_slug>/.
+people, invitations, the pickers' endpoint, search, settings, background work,
+business units and job titles under /o/<org_slug>/.
 The language of the table is ``tests/authz/policy.py``."""
 
 from __future__ import annotations
@@ -217,6 +217,13 @@ POLICY: dict[str, UrlPolicy] = {
             (POST, FOREIGN): GET_ONLY,
         },
     ),
+    "organizations:search": UrlPolicy(
+        # Every member searches; each finds only what they may open (the result
+        # scopes have tests in tests/organizations/views/test_search.py). A query too
+        # short to search, and one that finds people, engagements and plans.
+        rows={(GET, NONE): MEMBERS, (POST, NONE): GET_ONLY},
+        queries=("", "q=a", "q=Consultant", "q=Employee"),
+    ),
     "organizations:settings": UrlPolicy(
         rows={(GET, NONE): HR_ONLY, (POST, NONE): HR_ONLY},
         writes=True,
@@ -280,6 +287,7 @@ POST_DATA: dict[str, PostBody] = {
     "organizations:settings": lambda w, k: {
         "name": "Renamed Organisation",
         "timezone": "Europe/London",
+        "language": "de",
         "general_weight": "40",
         "goal_weight": "70",
         "report_retention_days": "30",

@@ -49,6 +49,7 @@ def _settings_data(**overrides: Any) -> dict[str, Any]:
     data = {
         "name": "Renamed Org",
         "timezone": "Europe/Berlin",
+        "language": "en-gb",
         "general_weight": "30",
         "goal_weight": "65.5",
         "report_retention_days": "30",

@@ -231,7 +231,8 @@ def test_job_page_of_a_failed_job_says_what_to_do(client_as, home):
     response = client_as(home.manager).get(_url("job_detail", home, job.pk))
 
     page = response.content.decode()
-    assert "hx-get" not in page
+    # A finished job's page does not poll for progress.
+    assert _url("job_progress", home, job.pk) not in page
     assert "Ask for it again." in page
     assert _url("job_download", home, job.pk) not in page
 
