@@ -262,6 +262,55 @@ def plan_evaluations(membership: Membership, plan: Plan) -> list[Evaluation]:
     return visible
 
 
+# A person's page lists the evaluations of at most this many (newest first).
+PERSON_EVALUATIONS_SHOWN = 60
+
+
+def person_evaluations(membership: Membership, employee: Employee) -> list[Evaluation]:
+    """The evaluations of ``employee``'s plans the member may see, newest cycle
+    first (each plan's review before its self-assessment), among the latest
+    ``PERSON_EVALUATIONS_SHOWN``. The rule of ``plan_evaluations`` for many plans at
+    once: a review to whoever ``can_view_review`` admits, a self-assessment as
+    ``can_view_self_assessment`` says. Three queries whatever their number (the
+    rows and the reviews' authorities)."""
+    rows = list(
+        evaluation_queryset()
+        .filter(employee=employee)
+        .order_by(
+            "-plan__cycle__start_date",
+            "plan__kind",
+            "plan__engagement__name",
+            "plan_id",
+            "kind",
+            "pk",
+        )[:PERSON_EVALUATIONS_SHOWN]
+    )
+    authorities = authorities_for(rows)
+    may_view_review: dict[int, bool] = {}
+    for evaluation in rows:
+        if evaluation.kind == EvaluationKind.REVIEW:
+            authority = authorities[evaluation.pk]
+            may_view_review[evaluation.plan_id] = permissions.can_view_review(
+                membership,
+                evaluation,
+                authority,
+                employee_id_among(membership, authority.people()),
+            )
+    visible = []
+    for evaluation in rows:
+        if evaluation.kind == EvaluationKind.REVIEW:
+            shown = may_view_review[evaluation.plan_id]
+        else:
+            shown = permissions.can_view_self_assessment(
+                membership,
+                evaluation,
+                may_view_review.get(evaluation.plan_id, membership.is_hr_admin),
+            )
+        if shown:
+            visible.append(evaluation)
+    return visible
+
+
 # --- One appraisal -----------------------------------------------------------------
 
 

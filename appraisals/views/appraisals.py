@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -32,9 +33,11 @@ from appraisals.forms import (
 from appraisals.models import Appraisal
 from appraisals.selectors import appraisals as pages
 from appraisals.selectors.access import (
+    PERSON_EVALUATIONS_SHOWN,
     AppraisalAccess,
     get_appraisal_for,
     may_open_evaluation,
+    person_evaluations,
     sees_scores,
 )
 from appraisals.services.appraisals import (
@@ -81,6 +84,30 @@ def employee_appraisals(request: TenantRequest, org_slug: str, pk: int) -> HttpR
         "bands": pages.score_bands({r.appraisal.cycle for r in rows}),
         "section_template": template,
         "section_title": _("Appraisals"),
+    }
+    return page_or_partial(
+        request, "partials/person_section_page.html", template, context
+    )
+
+
+@require_GET
+def employee_evaluations(
+    request: TenantRequest, org_slug: str, pk: int
+) -> HttpResponse:
+    """The evaluations of a person's plans the viewer may see (self-assessments and
+    reviews, every cycle): a section of the person's page (HR, the person, their line
+    manager; 404 for anyone else). The fragment for HTMX, else a page. Four
+    queries."""
+    employee = get_employee_for(request, pk)
+    template = "appraisals/evaluations/person_evaluations.html"
+    rows = person_evaluations(request.membership, employee)
+    context = {
+        "employee": employee,
+        "rows": rows,
+        "capped": len(rows) >= PERSON_EVALUATIONS_SHOWN,
+        "today": timezone.localdate(),
+        "section_template": template,
+        "section_title": _("Evaluations"),
     }
     return page_or_partial(
         request, "partials/person_section_page.html", template, context
@@ -255,6 +282,11 @@ urlpatterns = [
         "people/<int:pk>/appraisals/",
         employee_appraisals,
         name="employee_appraisals",
+    ),
+    path(
+        "people/<int:pk>/evaluations/",
+        employee_evaluations,
+        name="employee_evaluations",
     ),
     path("appraisals/<int:pk>/", appraisal_detail, name="appraisal_detail"),
     path(

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from engagements.enums import PlanKind
-from engagements.models import Engagement, Plan, RoleAssignment
+from django.db.models import OuterRef, Subquery
+
+from engagements.enums import CycleStatus, PlanKind
+from engagements.models import Engagement, Goal, GoalCheckIn, Plan, RoleAssignment
 from engagements.selectors.access import engagements_visible_to, plans_visible_to
 from organizations.models import Employee, Membership
 
@@ -26,6 +28,39 @@ def person_plans(membership: Membership, employee: Employee) -> list[Plan]:
         .filter(employee=employee)
         .select_related("cycle", "engagement__client")
         .order_by("-cycle__start_date", "cycle_id", "kind", "engagement__name", "pk")
+    )
+
+
+# The goals section lists the goals of cycles still open, at most this many.
+GOALS_SHOWN = 60
+
+
+def person_goals(membership: Membership, employee: Employee) -> list[Goal]:
+    """The goals of ``employee``'s plans the member may open, in cycles not closed
+    (newest cycle first, then plan and the goals' order), at most ``GOALS_SHOWN``;
+    each with its plan, cycle and engagement, and its latest check-in's time and
+    author as ``last_checkin_at`` and ``last_checkin_by``. One query."""
+    latest = GoalCheckIn.objects.filter(goal=OuterRef("pk")).order_by(
+        "-created_at", "-pk"
+    )
+    return list(
+        Goal.objects.filter(
+            plan__in=plans_visible_to(membership).filter(employee=employee).values("pk")
+        )
+        .exclude(plan__cycle__status=CycleStatus.CLOSED)
+        .select_related("plan__cycle", "plan__engagement")
+        .annotate(
+            last_checkin_at=Subquery(latest.values("created_at")[:1]),
+            last_checkin_by=Subquery(latest.values("author__full_name")[:1]),
+        )
+        .order_by(
+            "-plan__cycle__start_date",
+            "plan__kind",
+            "plan__engagement__name",
+            "plan_id",
+            "position",
+            "pk",
+        )[:GOALS_SHOWN]
     )
 
 

@@ -1,5 +1,6 @@
-"""A person's page, the engagements app's sections: their plans across cycles, and
-the engagements they are staffed on or hold a role on.
+"""A person's page, the engagements app's sections: their plans across cycles, their
+goals and check-ins in the cycles still open, and the engagements they are staffed on
+or hold a role on.
 
 Access: ``organizations.selectors.get_employee_for`` (HR admins, the person, their
 line manager; 404 for anyone else and for another organisation's ids), then each
@@ -15,7 +16,12 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from engagements.selectors.people import person_engagements, person_plans
+from engagements.selectors.people import (
+    GOALS_SHOWN,
+    person_engagements,
+    person_goals,
+    person_plans,
+)
 from organizations.http import TenantRequest, page_or_partial
 from organizations.selectors import get_employee_for
 
@@ -32,6 +38,23 @@ def employee_plans(request: TenantRequest, org_slug: str, pk: int) -> HttpRespon
         "plans": person_plans(request.membership, employee),
         "section_template": template,
         "section_title": _("Plans"),
+    }
+    return page_or_partial(request, SECTION_PAGE, template, context)
+
+
+@require_GET
+def employee_goals(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
+    """The person's goals in the cycles still open, with progress, attainment and
+    the latest check-in, each linked to its page. Two queries."""
+    employee = get_employee_for(request, pk)
+    template = "engagements/people/goals.html"
+    goals = person_goals(request.membership, employee)
+    context = {
+        "employee": employee,
+        "goals": goals,
+        "capped": len(goals) == GOALS_SHOWN,
+        "section_template": template,
+        "section_title": _("Goals and check-ins"),
     }
     return page_or_partial(request, SECTION_PAGE, template, context)
 
@@ -55,6 +78,7 @@ def employee_engagements(
 
 urlpatterns: list[URLPattern] = [
     path("people/<int:pk>/plans/", employee_plans, name="employee_plans"),
+    path("people/<int:pk>/goals/", employee_goals, name="employee_goals"),
     path(
         "people/<int:pk>/engagements/",
         employee_engagements,

@@ -175,6 +175,12 @@ POLICY: dict[str, UrlPolicy] = {
         target_kind="employee",
         rows=get_only({(GET, OWN): EMPLOYEE_VISIBLE, (GET, FOREIGN): NOBODY_FINDS_IT}),
     ),
+    "appraisals:employee_evaluations": UrlPolicy(
+        # A person's page section: whoever sees the person; each evaluation then as
+        # its own page decides (``person_evaluations``).
+        target_kind="employee",
+        rows=get_only({(GET, OWN): EMPLOYEE_VISIBLE, (GET, FOREIGN): NOBODY_FINDS_IT}),
+    ),
     "appraisals:appraisal_detail": UrlPolicy(
         # ``self``'s appraisal: HR admins, ``self`` and their line manager; nobody
         # else, engagement roles included.

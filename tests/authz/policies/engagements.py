@@ -149,6 +149,10 @@ POLICY: dict[str, UrlPolicy] = {
         target_kind="employee",
         rows=get_only({(GET, OWN): EMPLOYEE_VISIBLE, (GET, FOREIGN): NOBODY_FINDS_IT}),
     ),
+    "engagements:employee_goals": UrlPolicy(
+        target_kind="employee",
+        rows=get_only({(GET, OWN): EMPLOYEE_VISIBLE, (GET, FOREIGN): NOBODY_FINDS_IT}),
+    ),
     "engagements:employee_engagements": UrlPolicy(
         target_kind="employee",
         rows=get_only({(GET, OWN): EMPLOYEE_VISIBLE, (GET, FOREIGN): NOBODY_FINDS_IT}),

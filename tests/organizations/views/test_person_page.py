@@ -1,5 +1,5 @@
-"""A person's whole page: the lazily loaded sections of other apps (plans,
-engagements and roles, appraisals, feedback given, feedback requests), who reaches
+"""A person's whole page: the lazily loaded sections of other apps (plans, goals
+and check-ins, engagements and roles, appraisals, feedback given, feedback requests), who reaches
 each, what each shows to whom, and their query counts."""
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from appraisals.enums import AppraisalStatus
+from appraisals.enums import AppraisalStatus, EvaluationKind, EvaluationStatus
 from engagements.enums import CycleStatus, PlanKind
 from feedback.enums import Visibility
-from tests.appraisal_factories import AppraisalFactory
+from tests.appraisal_factories import AppraisalFactory, EvaluationFactory
 from tests.engagement_factories import (
     EngagementFactory,
+    GoalCheckInFactory,
+    GoalFactory,
     PlanFactory,
     ReviewCycleFactory,
 )
@@ -32,8 +34,10 @@ pytestmark = pytest.mark.django_db
 
 SECTIONS = (
     "engagements:employee_plans",
+    "engagements:employee_goals",
     "engagements:employee_engagements",
     "appraisals:employee_appraisals",
+    "appraisals:employee_evaluations",
     "feedback:employee_given",
     "feedback:employee_requests",
 )
@@ -119,6 +123,69 @@ def test_plans_section_lists_every_cycle_with_links(world, client_as):
         )
     assert "Old Cycle" in text
     assert "Data Platform" in text
+
+
+def test_goals_section_shows_open_cycles_goals_with_their_latest_check_in(
+    world, client_as
+):
+    owner = employee_of(world.owner)
+    goal = GoalFactory(plan=world.plan, title="Migrate the billing jobs")
+    GoalCheckInFactory(goal=goal, author=world.manager.user)
+    GoalFactory(plan=world.general, title="Mentor a new joiner")
+    closed = ReviewCycleFactory(organization=world.org, status=CycleStatus.CLOSED)
+    old_plan = PlanFactory(
+        organization=world.org,
+        cycle=closed,
+        kind=PlanKind.GENERAL,
+        engagement=None,
+        allocation=None,
+        employee=owner,
+    )
+    GoalFactory(plan=old_plan, title="Last year's goal")
+
+    text = _section(client_as, world, "manager", "engagements:employee_goals")
+
+    assert "Migrate the billing jobs" in text
+    assert "Mentor a new joiner" in text
+    assert "Last year's goal" not in text  # its cycle is closed
+    assert reverse("engagements:goal_detail", args=[world.org.slug, goal.pk]) in text
+    assert world.manager.user.full_name in text  # who wrote the check-in
+    assert "Data Platform" in text
+
+
+def test_evaluations_section_shows_each_reader_what_its_page_would(world, client_as):
+    owner = employee_of(world.owner)
+    appraisal = AppraisalFactory(
+        cycle=world.cycle, employee=owner, status=AppraisalStatus.OPEN
+    )
+    review = EvaluationFactory(
+        plan=world.general,
+        appraisal=appraisal,
+        reviewer=employee_of(world.manager),
+        status=EvaluationStatus.SUBMITTED,
+    )
+    own = EvaluationFactory(
+        plan=world.general,
+        appraisal=appraisal,
+        kind=EvaluationKind.SELF,
+        reviewer=None,
+        status=EvaluationStatus.DRAFT,
+    )
+
+    def links(viewer: str) -> set[int]:
+        text = _section(client_as, world, viewer, "appraisals:employee_evaluations")
+        return {
+            e.pk
+            for e in (review, own)
+            if reverse("appraisals:evaluation_detail", args=[world.org.slug, e.pk])
+            in text
+        }
+
+    # The line manager reads the review; the draft self-assessment is the
+    # employee's until shared. The employee reads their own, not the open review.
+    assert links("manager") == {review.pk}
+    assert links("owner") == {own.pk}
+    assert links("hr") == {review.pk}
 
 
 def test_engagements_section_shows_staffing_and_roles(world, client_as):
@@ -216,16 +283,28 @@ def _grow(world: World, count: int) -> None:
     """``count`` more rows of every section about the owner."""
     owner = employee_of(world.owner)
     for n in range(count):
+        GoalCheckInFactory(goal=GoalFactory(plan=world.plan), author=world.owner.user)
         cycle = ReviewCycleFactory(organization=world.org, status=CycleStatus.CLOSED)
         engagement = EngagementFactory(organization=world.org)
         PlanFactory(
             organization=world.org, cycle=cycle, engagement=engagement, employee=owner
         )
-        AppraisalFactory(
+        plan = PlanFactory(
+            organization=world.org,
+            cycle=cycle,
+            kind=PlanKind.GENERAL,
+            engagement=None,
+            allocation=None,
+            employee=owner,
+        )
+        appraisal = AppraisalFactory(
             cycle=cycle,
             employee=owner,
             status=AppraisalStatus.ACKNOWLEDGED,
             final_score=Decimal("3.00") + n,
+        )
+        EvaluationFactory(
+            plan=plan, appraisal=appraisal, status=EvaluationStatus.APPROVED
         )
         FeedbackFactory(
             organization=world.org,
