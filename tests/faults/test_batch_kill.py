@@ -55,7 +55,7 @@ KILLS = 3
 # documents in this range, then after a random pause of up to ``KILL_JITTER``
 # seconds: while it is busy making the next ones.
 KILL_AFTER = (1, 4)
-KILL_JITTER = 0.5
+KILL_JITTER = 0.2
 PROGRESS_TIMEOUT = 120
 STALLED_AFTER = 2
 
@@ -176,9 +176,10 @@ def test_a_batch_survives_its_worker_killed_three_times(
     kills_at: list[int] = []
     for number in range(1, KILLS + 1):
         # Once the (re)started worker has made a few documents: it is working. The
-        # kills spread over the first three quarters of the batch, so that a fast
-        # worker still has documents left to lose at the last one.
-        spread = number * DOCUMENTS // (KILLS + 1) + pauses.randint(*KILL_AFTER)
+        # kills spread over the first half of the batch: a restarted worker makes
+        # the documents the dead one left a dozen at a time, and the last kill must
+        # still find some left to lose.
+        spread = number * DOCUMENTS // (2 * (KILLS + 1)) + pauses.randint(*KILL_AFTER)
         _wait_for_progress(stack, org, max(_made(org) + 1, spread))
         time.sleep(pauses.uniform(0, KILL_JITTER))
         kills_at.append(_made(org))
