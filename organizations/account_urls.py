@@ -1,11 +1,13 @@
 """Account pages: login, logout, password change and reset, invitation links."""
 
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpResponse
 from django.urls import path, reverse_lazy
 
 from organizations.forms import LoginForm
 from organizations.http import remember_language
+from organizations.models import User
 from organizations.views.invitations import invitation_accept
 
 
@@ -13,9 +15,12 @@ class LoginView(auth_views.LoginView):
     """Django's login, which also makes the member's language that of the pages
     outside an organisation (``remember_language``)."""
 
-    def form_valid(self, form: LoginForm) -> HttpResponse:  # type: ignore[override]
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
-        return remember_language(response, form.get_user().language)
+        user = form.get_user()
+        return remember_language(
+            response, user.language if isinstance(user, User) else ""
+        )
 
 
 urlpatterns = [

@@ -35,7 +35,7 @@ from engagements.forms import CheckInForm, GoalForm, KeyActivityForm, PlanForm
 from engagements.models import Goal, GoalCheckIn, Plan
 from engagements.permissions import Action, can
 from engagements.selectors.access import get_activity_for, get_goal_for, get_plan_for
-from engagements.selectors.history import goal_history, plan_history
+from engagements.selectors.history import goal_history
 from engagements.selectors.pages import plan_goals, with_goal_details
 from engagements.services.plans import (
     activate_plan,
@@ -58,7 +58,6 @@ from organizations.http import (
     apply_service,
     form_response,
     is_htmx,
-    page_or_partial,
     safe_next,
 )
 from organizations.permissions import Access, role_required
@@ -200,32 +199,12 @@ def _act(request: TenantRequest, call: Callable[[], object], success: str) -> bo
 @require_GET
 def plan_detail(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
     """A plan with its goals, weight total and key activities; its history loads on
-    demand (``plan_history_section``)."""
+    demand (``engagements.views.plan_history``)."""
     plan, access = get_plan_for(request, pk)
     context = _goal_list(request, access, plan, plan_goals(plan))
     # The key activity forms fold behind a button here; the goal page shows them open.
     context.update(fold_activity_forms=True)
     return render(request, "engagements/plan_detail.html", context)
-
-
-@require_GET
-def plan_history_section(
-    request: TenantRequest, org_slug: str, pk: int
-) -> HttpResponse:
-    """The plan's history (its competencies, goals, key activities and check-ins): the
-    timeline partial for the plan page's "Show history" button (HTMX), a page of its
-    own without JavaScript. Everyone who can see the plan reads it."""
-    plan, _access = get_plan_for(request, pk)
-    return page_or_partial(
-        request,
-        "engagements/plan_history.html",
-        "partials/timeline.html",
-        {
-            "plan": plan,
-            "timeline": plan_history(plan)[:HISTORY_LIMIT],
-            "history_limit": HISTORY_LIMIT,
-        },
-    )
 
 
 def plan_edit(request: TenantRequest, org_slug: str, pk: int) -> HttpResponse:
@@ -505,7 +484,6 @@ def _render_goal_card(
 
 urlpatterns = [
     path("plans/<int:pk>/", plan_detail, name="plan_detail"),
-    path("plans/<int:pk>/history/", plan_history_section, name="plan_history"),
     path("plans/<int:pk>/edit/", plan_edit, name="plan_edit"),
     path("plans/<int:pk>/activate/", plan_activate, name="plan_activate"),
     path("plans/<int:pk>/normalise/", plan_normalise, name="plan_normalise"),

@@ -13,6 +13,7 @@ from django.utils.formats import localize
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString
 
+from organizations.http import TenantRequest
 from organizations.permissions import may_open_person
 from organizations.widget_markup import select_markup, textarea_markup
 
@@ -31,14 +32,14 @@ def person_link(context: Context, person: Any) -> str:
     if person is None:
         return "—"
     request = context.get("request")
-    membership = getattr(request, "membership", None)
-    if membership is None:
+    if not isinstance(request, TenantRequest):
         return conditional_escape(person.full_name)
+    membership = request.membership
     own_id = None
     if not membership.is_hr_admin:
         # Read for every name, not only for other people's: a page costs the same
         # one query whoever it names.
-        own = request.employee  # type: ignore[union-attr]
+        own = request.employee
         own_id = own.pk if own is not None else None
     allowed = may_open_person(membership, own_id, person)
     if not allowed:
