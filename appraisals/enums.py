@@ -37,3 +37,33 @@ class ApprovalDecision(models.TextChoices):
 
 # Appraisals whose scores are frozen and shown to their employee.
 FINAL_STATUSES = (AppraisalStatus.FINALIZED, AppraisalStatus.ACKNOWLEDGED)
+
+
+class Potential(models.TextChoices):
+    """The line manager's view of a person's potential, given on the general
+    evaluation: the nine-box grid's second axis, never part of any score."""
+
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+
+
+class CalibrationScope(models.TextChoices):
+    """Whose appraisals a calibration session covers."""
+
+    ORGANIZATION = "organization", _("The whole organisation")
+    BUSINESS_UNITS = "business_units", _("Business units")
+    JOB_TITLES = "job_titles", _("Job titles")
+    MANAGER_LINE = "manager_line", _("A manager's line")
+
+
+class SessionStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+
+
+class AdjustmentKind(models.TextChoices):
+    """Where a calibration adjustment came from."""
+
+    SUGGESTED = "suggested", _("Suggestion accepted")
+    MANUAL = "manual", _("Set by hand")

@@ -2,6 +2,13 @@
 the scoring settings (``core``), and the tables the database keeps from them
 (``derived``)."""
 
+from appraisals.models.calibration import (
+    CalibrationAdjustment,
+    CalibrationParticipant,
+    CalibrationSession,
+    CalibrationSessionJobTitle,
+    CalibrationSessionUnit,
+)
 from appraisals.models.core import (
     DEFAULT_BANDS,
     Appraisal,
@@ -12,6 +19,7 @@ from appraisals.models.core import (
     EvaluationApproval,
     GoalRating,
     RecomputeRun,
+    delta_field,
     rating_field,
     score_field,
 )
@@ -33,6 +41,11 @@ __all__ = [
     "AppraisalSettings",
     "ApprovalFallback",
     "AttainmentBand",
+    "CalibrationAdjustment",
+    "CalibrationParticipant",
+    "CalibrationSession",
+    "CalibrationSessionJobTitle",
+    "CalibrationSessionUnit",
     "CompetencyRating",
     "CycleAppraisalTally",
     "CycleReviewTally",
@@ -42,6 +55,7 @@ __all__ = [
     "EvaluationApproval",
     "GoalRating",
     "RecomputeRun",
+    "delta_field",
     "rating_field",
     "score_field",
 ]

@@ -24,6 +24,7 @@ from appraisals.enums import (
     ApprovalDecision,
     EvaluationKind,
     EvaluationStatus,
+    Potential,
 )
 from organizations.tenancy import TenantModel
 
@@ -40,6 +41,17 @@ def score_field(
     computed."""
     return models.DecimalField(
         verbose_name, max_digits=6, decimal_places=2, null=True, blank=True
+    )
+
+
+def delta_field(
+    verbose_name: StrOrPromise,
+) -> models.DecimalField[Decimal | None, Decimal | None]:
+    """A calibration adjustment δ, kept exact: 24 places (the scoring module's
+    ``Decimal`` arithmetic carries 28 significant digits), rounded only for
+    display."""
+    return models.DecimalField(
+        verbose_name, max_digits=30, decimal_places=24, null=True, blank=True
     )
 
 
@@ -67,6 +79,50 @@ class AppraisalSettings(TenantModel):
         _("days to write an evaluation"),
         default=14,
         help_text=_("Evaluations are due this many days after they are assigned."),
+    )
+
+    calibration_required = models.BooleanField(
+        _("require calibration before finalising"),
+        default=False,
+        help_text=_(
+            "An appraisal can be finalised only once a closed calibration session "
+            "of its cycle covers its employee."
+        ),
+    )
+    calibration_shrinkage = models.PositiveSmallIntegerField(
+        _("shrinkage constant k"),
+        default=10,
+        help_text=_(
+            "A reviewer's measured leniency counts n / (n + k) of itself, n their "
+            "compared ratings: the larger k, the more ratings a reviewer needs "
+            "before their scores move."
+        ),
+    )
+    calibration_guideline = models.CharField(
+        _("guideline distribution"),
+        max_length=120,
+        default="10,20,40,20,10",
+        help_text=_(
+            "Target share of people per band of the rating scale, in percent from "
+            "the lowest band to the highest, separated by commas; they add up to "
+            "100."
+        ),
+    )
+    calibration_tolerance = models.PositiveSmallIntegerField(
+        _("tolerance (percentage points)"),
+        default=5,
+        help_text=_(
+            "A band's share may differ from the guideline by this much before the "
+            "session page flags it."
+        ),
+    )
+    calibration_visible = models.BooleanField(
+        _("show employees that their score was calibrated"),
+        default=False,
+        help_text=_(
+            "Employees always see their calibrated score; with this on they also "
+            "see the computed score, the adjustment and its reason."
+        ),
     )
 
     history = HistoricalRecords()
@@ -142,6 +198,12 @@ class Appraisal(TenantModel):
     engagement_score = score_field(_("engagement composite"))
     final_score = score_field(_("final score"))
     percent = score_field(_("percent"))
+    # The calibration adjustment in force (``CalibrationAdjustment``), exact, and the
+    # calibrated figures: clamp(final + δ) on the scale, computed from the unrounded
+    # final; empty without an adjustment (docs/scoring.md, Calibration).
+    calibration_delta = delta_field(_("calibration adjustment"))
+    calibrated_score = score_field(_("calibrated final score"))
+    calibrated_percent = score_field(_("calibrated percent"))
     snapshot = models.JSONField(default=dict, blank=True)
     computed_at = models.DateTimeField(_("score computed at"), null=True, blank=True)
     finalized_at = models.DateTimeField(_("finalised at"), null=True, blank=True)
@@ -237,6 +299,17 @@ class Evaluation(TenantModel):
         default=EvaluationStatus.DRAFT,
     )
     comments = models.TextField(_("overall comments"), max_length=8000, blank=True)
+    potential = models.CharField(
+        _("potential"),
+        max_length=6,
+        choices=Potential.choices,
+        blank=True,
+        help_text=_(
+            "Optional, on the general evaluation only: the line manager's view of "
+            "the person's potential. It places them on the calibration nine-box "
+            "grid and never counts toward a score."
+        ),
+    )
     goal_score = score_field(_("goal score"))
     competency_score = score_field(_("competency score"))
     score = score_field(_("score"))

@@ -99,6 +99,16 @@ def _line_statement(table: str) -> str:
     )
 
 
+def line_below(manager_id: int, organization_id: int, field: str = "pk") -> Q:
+    """A filter on ``field`` (an employee id) for everyone below the manager in
+    the line, at any depth (not the manager). A subquery, no query of its own."""
+    sql = _line_statement(Employee._meta.db_table)
+    # This module's statement; the ids are parameters.
+    return Q(
+        **{f"{field}__in": RawSQL(sql, [organization_id, manager_id, organization_id])}  # noqa: S611
+    )
+
+
 def team_members(
     manager: Employee,
     *,
@@ -112,10 +122,7 @@ def team_members(
     ``open_requests``: the open feedback requests about them (not cancelled, an ask
     still open) that ``viewer`` may read. Ordered by name. Builds a queryset only; the caller decides whose team it may read."""
     if indirect:
-        sql = _line_statement(Employee._meta.db_table)
-        org = manager.organization_id
-        # This module's statement; the ids are parameters.
-        line = Q(pk__in=RawSQL(sql, [org, manager.pk, org]))  # noqa: S611
+        line = line_below(manager.pk, manager.organization_id)
     else:
         line = Q(line_manager=manager)
     appraisal = Appraisal.objects.filter(cycle=cycle, employee=OuterRef("pk"))
