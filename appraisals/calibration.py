@@ -1,9 +1,9 @@
 """The calibration rules of docs/scoring.md ("Calibration"), as pure functions on
 plain values: reviewer leniency, its shrinkage, the suggested adjustment of an
 appraisal and the calibrated final. Nothing here touches the database:
-``appraisals.selectors.calibration`` loads the inputs (the leniency tallies in one
-set-based query for a whole cycle) and ``appraisals.services.calibration`` stores
-adjustments.
+``appraisals.selectors.calibration_inputs`` loads the inputs (the leniency tallies
+in one set-based query for a whole cycle) and ``appraisals.services.calibration``
+stores adjustments.
 
 The rules, in words:
 

@@ -1,6 +1,7 @@
 """Forms of the appraisals app: the evaluation form and approval decisions, reviewer
 assignment, the appraisal settings and bands, acknowledging and reopening an appraisal,
-and the bulk actions of the cycle progress page. Choices come from the active tenant
+the bulk actions of the cycle progress page, and calibration sessions (opening one,
+setting or removing an adjustment). Choices come from the active tenant
 scope; only the fields declared here ever reach a service (no mass assignment)."""
 
 from __future__ import annotations
@@ -10,15 +11,22 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from appraisals.enums import EvaluationKind
+from appraisals.enums import CalibrationScope, EvaluationKind, Potential
 from appraisals.models import AppraisalSettings, Evaluation
-from appraisals.selectors.evaluations import EvaluationSheet, reviewer_choices
+from appraisals.selectors.evaluations import (
+    EvaluationSheet,
+    reviewer_choices,
+    takes_potential,
+)
 from appraisals.services.ratings import RatingInput
+from engagements.models import ReviewCycle
 from engagements.selectors.competencies import ScalePoint
 from organizations.forms import set_choices
-from organizations.pickers import PickerField
+from organizations.models import Membership
+from organizations.pickers import PickerField, PickerMultipleField, bind_pickers
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -47,9 +55,10 @@ def rating_initial(rating: Any) -> str:
 class EvaluationForm(forms.Form):
     """Every goal and competency of the plan: a rating (a scale point or N/A) and a
     comment each, a reason for a goal rating that differs from the suggested one
-    (reviews), and the overall comments. Field names: ``goal_<id>_value``,
-    ``goal_<id>_reason``, ``goal_<id>_comment``, ``competency_<id>_value``,
-    ``competency_<id>_comment``."""
+    (reviews), and the overall comments; on the general plan's review also the
+    person's potential (optional, never part of a score). Field names:
+    ``goal_<id>_value``, ``goal_<id>_reason``, ``goal_<id>_comment``,
+    ``competency_<id>_value``, ``competency_<id>_comment``, ``potential``."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
     comments = forms.CharField(
@@ -69,6 +78,7 @@ class EvaluationForm(forms.Form):
         initial: dict[str, Any] = {
             "version": evaluation.version,
             "comments": evaluation.comments,
+            "potential": evaluation.potential,
         }
         for row in sheet.goals:
             prefix = f"goal_{row.goal.pk}"
@@ -83,6 +93,22 @@ class EvaluationForm(forms.Form):
             initial[f"{prefix}_comment"] = item.rating.comment if item.rating else ""
         super().__init__(data, initial=initial)
         self.review = evaluation.kind == EvaluationKind.REVIEW
+        if takes_potential(evaluation):
+            self.fields["potential"] = forms.ChoiceField(
+                label=_("Potential"),
+                choices=[("", _("— not rated —")), *Potential.choices],
+                required=False,
+                help_text=_(
+                    "Optional: your view of the person's potential. It places them "
+                    "on the calibration nine-box grid and never counts toward any "
+                    "score."
+                ),
+                error_messages={
+                    "invalid_choice": _(
+                        "Choose Low, Medium or High, or leave the potential not rated."
+                    )
+                },
+            )
         self.goal_ids = [row.goal.pk for row in sheet.goals]
         self.competency_ids = [item.row.item.pk for item in sheet.competencies]
         choices = _rating_choices(sheet.points)
@@ -145,6 +171,13 @@ class EvaluationForm(forms.Form):
             else "",
         )
 
+    def potential(self) -> str | None:
+        """The potential entered (``""``: not rated); None when the evaluation does
+        not record one."""
+        if "potential" not in self.fields:
+            return None
+        return str(self.cleaned_data.get("potential") or "")
+
     def goal_ratings(self) -> dict[int, RatingInput]:
         return {pk: self._rating(f"goal_{pk}", self.review) for pk in self.goal_ids}
 
@@ -198,13 +231,63 @@ class AssignReviewerForm(forms.Form):
 class SettingsForm(forms.ModelForm):
     class Meta:
         model = AppraisalSettings
-        fields = ["dual_approval", "evaluation_days"]
+        fields = [
+            "dual_approval",
+            "evaluation_days",
+            "calibration_required",
+            "calibration_shrinkage",
+            "calibration_guideline",
+            "calibration_tolerance",
+            "calibration_visible",
+        ]
 
     def clean_evaluation_days(self) -> int:
         days = self.cleaned_data["evaluation_days"]
         if days < 1:
             raise forms.ValidationError(_("Give reviewers at least one day."))
         return int(days)
+
+    def clean_calibration_shrinkage(self) -> int:
+        k = self.cleaned_data["calibration_shrinkage"]
+        if k < 0:
+            raise forms.ValidationError(_("Enter 0 or more (10 is usual)."))
+        return int(k)
+
+    def clean_calibration_tolerance(self) -> int:
+        tolerance = self.cleaned_data["calibration_tolerance"]
+        if not 0 <= tolerance <= 50:
+            raise forms.ValidationError(
+                _("Enter a tolerance from 0 to 50 percentage points.")
+            )
+        return int(tolerance)
+
+    def clean_calibration_guideline(self) -> str:
+        return guideline_text(self.cleaned_data["calibration_guideline"])
+
+
+def guideline_text(value: str) -> str:
+    """A guideline distribution as stored ("10,20,40,20,10"): whole percents from
+    the lowest band to the highest, separated by commas, adding up to 100;
+    ValidationError with what to change otherwise."""
+    parts = [part.strip() for part in value.split(",")]
+    if not all(part.isascii() and part.isdigit() for part in parts):
+        raise forms.ValidationError(
+            _(
+                "Enter whole percents separated by commas, from the lowest band to "
+                "the highest, e.g. 10,20,40,20,10."
+            )
+        )
+    shares = [int(part) for part in parts]
+    if len(shares) < 2:
+        raise forms.ValidationError(
+            _("Enter a share for each band of the scale, e.g. 10,20,40,20,10.")
+        )
+    if sum(shares) != 100:
+        raise forms.ValidationError(
+            _("The shares add up to %(total)s; make them add up to 100.")
+            % {"total": sum(shares)}
+        )
+    return ",".join(str(share) for share in shares)
 
 
 class BandForm(forms.Form):
@@ -341,4 +424,168 @@ class BulkFinaliseForm(forms.Form):
 class BulkRemindForm(forms.Form):
     expected = _expected(
         _("No evaluation matches these filters; there is nobody to remind.")
+    )
+
+
+# --- Calibration sessions -------------------------------------------------------------
+
+
+class CalibrationSessionForm(forms.Form):
+    """HR opens a calibration session: a cycle in review, a name, a scope (with its
+    business units, job titles or manager) and the participating managers."""
+
+    cycle = forms.ModelChoiceField(
+        label=_("Review cycle"),
+        queryset=ReviewCycle.objects.none(),
+        empty_label=_("Choose a cycle in review"),
+        error_messages={
+            "invalid_choice": _(
+                "Choose a cycle that is in review; sessions calibrate cycles in "
+                "review only."
+            )
+        },
+    )
+    name = forms.CharField(label=_("Name"), max_length=120)
+    scope = forms.ChoiceField(
+        label=_("Who is calibrated"),
+        choices=CalibrationScope.choices,
+        initial=CalibrationScope.ORGANIZATION,
+        widget=forms.RadioSelect,
+    )
+    business_units = PickerMultipleField(
+        source="business_units",
+        label=_("Business units"),
+        required=False,
+        help_text=_("For the scope “Business units”: the people of these units."),
+    )
+    job_titles = PickerMultipleField(
+        source="job_titles",
+        label=_("Job titles"),
+        required=False,
+        help_text=_("For the scope “Job titles”: the people with these titles."),
+    )
+    manager = PickerField(
+        source="managers",
+        label=_("Manager"),
+        required=False,
+        help_text=_(
+            "For the scope “A manager's line”: everyone below this manager, at any "
+            "depth."
+        ),
+    )
+    participants = PickerMultipleField(
+        source="managers",
+        label=_("Participating managers"),
+        required=False,
+        help_text=_(
+            "Managers taking part see the people in scope and adjust those below "
+            "them in their line. HR admins always take part."
+        ),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        membership: Membership,
+        cycles: QuerySet[ReviewCycle],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        bind_pickers(self, membership)
+        set_choices(self, "cycle", cycles)
+
+    def clean(self) -> dict[str, Any] | None:
+        data = super().clean() or {}
+        scope = data.get("scope")
+        needed = {
+            CalibrationScope.BUSINESS_UNITS: (
+                "business_units",
+                _("Choose at least one business unit for this scope."),
+            ),
+            CalibrationScope.JOB_TITLES: (
+                "job_titles",
+                _("Choose at least one job title for this scope."),
+            ),
+            CalibrationScope.MANAGER_LINE: (
+                "manager",
+                _("Choose the manager whose line is calibrated."),
+            ),
+        }
+        if scope in needed:
+            name, message = needed[CalibrationScope(scope)]
+            value = data.get(name)
+            if name not in self.errors and (
+                value is None or (hasattr(value, "exists") and not value.exists())
+            ):
+                self.add_error(name, message)
+        return data
+
+
+class CalibrationMoveForm(forms.Form):
+    """Set an appraisal's calibrated final score by hand (from the suggestions
+    table or a nine-box move): the target score and the reason, recorded."""
+
+    calibrated_final = forms.DecimalField(
+        label=_("Calibrated final score"),
+        max_digits=6,
+        decimal_places=2,
+        error_messages={
+            "required": _("Enter the calibrated final score, e.g. 3.50."),
+            "invalid": _("Enter the calibrated final score as a number, e.g. 3.50."),
+        },
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        widget=TEXT,
+        error_messages={
+            "required": _(
+                "Say why the score is calibrated; it is recorded in the history."
+            )
+        },
+    )
+    box = forms.ChoiceField(
+        choices=[("", ""), ("low", "low"), ("medium", "medium"), ("high", "high")],
+        required=False,
+        widget=forms.HiddenInput,
+    )
+
+    def __init__(
+        self, *args: Any, smin: Decimal | None, smax: Decimal | None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.smin, self.smax = smin, smax
+        if smin is not None and smax is not None:
+            self.fields["calibrated_final"].help_text = _(
+                "Between %(low)s and %(high)s, the ends of the cycle's scale."
+            ) % {"low": smin.normalize(), "high": smax.normalize()}
+
+    def clean_calibrated_final(self) -> Decimal:
+        value: Decimal = self.cleaned_data["calibrated_final"]
+        if (
+            self.smin is not None
+            and self.smax is not None
+            and not self.smin <= value <= self.smax
+        ):
+            raise forms.ValidationError(
+                _("Enter a score between %(low)s and %(high)s."),
+                params={
+                    "low": self.smin.normalize(),
+                    "high": self.smax.normalize(),
+                },
+            )
+        return value
+
+
+class CalibrationRemoveForm(forms.Form):
+    """Remove the adjustment in force, with a reason."""
+
+    reason = forms.CharField(
+        label=_("Why remove the adjustment"),
+        max_length=2000,
+        error_messages={
+            "required": _(
+                "Say why the adjustment is removed; it is recorded in the history."
+            )
+        },
     )

@@ -96,6 +96,10 @@ class LockedAppraisal(NamedTuple):
     cycle_id: int
     employee_id: int
     cycle: tuple[Any, ...]
+    # The calibration adjustment in force (``Appraisal.calibration_delta``), read by
+    # the lock so a recompute keeps the calibrated figures in step without a query
+    # when no appraisal has one.
+    delta: Decimal | None = None
 
 
 # A cycle's columns as ``cycles_from`` reads them, after its id.

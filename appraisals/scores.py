@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 from django.db import connection, transaction
 from django.utils import timezone
 
-from appraisals import score_store, scoring
+from appraisals import calibration, score_store, scoring
 from appraisals.enums import AppraisalStatus
 from appraisals.models import Appraisal, Evaluation, RecomputeRun
 from appraisals.score_inputs import (
@@ -162,29 +162,82 @@ def _lock_open(limit: int | None = None, **filters: Any) -> list[LockedAppraisal
         .filter(status=AppraisalStatus.OPEN, **filters)
         .order_by("pk")
     )
-    columns = ["pk", "cycle_id", "employee_id"]
+    columns = ["pk", "cycle_id", "employee_id", "calibration_delta"]
     columns += [f"cycle__{name}" for name in CYCLE_COLUMNS]
     if connection.vendor == "postgresql":
         query = query.annotate(jit_off=score_store.JIT_OFF)
         columns.append("jit_off")
     return [
-        LockedAppraisal(pk, cycle_id, employee_id, tuple(rest[: len(CYCLE_COLUMNS)]))
-        for pk, cycle_id, employee_id, *rest in query.values_list(*columns)[:limit]
+        LockedAppraisal(
+            pk, cycle_id, employee_id, tuple(rest[: len(CYCLE_COLUMNS)]), delta
+        )
+        for pk, cycle_id, employee_id, delta, *rest in query.values_list(*columns)[
+            :limit
+        ]
     ]
 
 
 def _store(appraisals: list[LockedAppraisal]) -> int:
     """Compute and save the scores of ``appraisals`` (locked by the caller) and of
-    their evaluations, writing only the rows whose figures changed; returns how many
-    appraisals were recomputed. Queries: those of ``score_store.store`` on
-    PostgreSQL (2 to 4), elsewhere those of ``store_rated``."""
+    their evaluations, writing only the rows whose figures changed, then the
+    calibrated figures of those with a calibration adjustment (``sync_calibrated``:
+    the adjustment δ stays, the calibrated final follows the new final); returns how
+    many appraisals were recomputed. Queries: those of ``score_store.store`` on
+    PostgreSQL (2 to 4), elsewhere those of ``store_rated``; plus, only when one of
+    them has an adjustment, ``sync_calibrated``'s 1 or 2."""
     if not appraisals:
         return 0
     if connection.vendor == "postgresql":
         score_store.store(appraisals, timezone.now())
     else:
         store_rated(appraisals)
+    adjusted = [a.pk for a in appraisals if a.delta is not None]
+    if adjusted:
+        sync_calibrated(adjusted)
     return len(appraisals)
+
+
+def calibrated_figures(
+    snapshot: dict[str, Any], delta: Decimal | None
+) -> tuple[Decimal | None, Decimal | None]:
+    """The calibrated final score and percent (rounded for storing) of an appraisal
+    with ``snapshot`` and adjustment ``delta`` (docs/scoring.md, Calibration, rule
+    4): clamp(unrounded final + δ) on the scale and its percent; (None, None)
+    without an adjustment or a final score. No query."""
+    if delta is None:
+        return None, None
+    found = calibration.final_of(snapshot)
+    if found is None:
+        return None, None
+    final, smin, smax = found
+    result = calibration.calibrated(final, delta, smin, smax)
+    return scoring.round2(result.score), scoring.round2(result.percent)
+
+
+def sync_calibrated(appraisal_ids: Iterable[int]) -> int:
+    """Recompute the calibrated figures of those of ``appraisal_ids`` that have a
+    calibration adjustment from their current snapshot, keeping δ; returns how many
+    rows changed. Callers hold the rows' locks (a recompute, an adjustment).
+    Queries: 1 to read, then 1 per 500 changed rows (none when nothing changed)."""
+    rows = Appraisal.objects.filter(
+        pk__in=list(appraisal_ids), calibration_delta__isnull=False
+    ).values_list(
+        "pk", "snapshot", "calibration_delta", "calibrated_score", "calibrated_percent"
+    )
+    changed = []
+    for pk, snapshot, delta, score, percent in rows:
+        wanted = calibrated_figures(snapshot or {}, delta)
+        if wanted != (score, percent):
+            changed.append(
+                Appraisal(
+                    pk=pk, calibrated_score=wanted[0], calibrated_percent=wanted[1]
+                )
+            )
+    if changed:
+        Appraisal.objects.bulk_update(
+            changed, ["calibrated_score", "calibrated_percent"], batch_size=500
+        )
+    return len(changed)
 
 
 def store_rated(appraisals: Sequence[AppraisalKey]) -> None:

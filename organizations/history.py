@@ -30,6 +30,14 @@ def record_author(obj: models.Model, user: User) -> None:
     obj._history_user = user  # type: ignore[attr-defined]  # simple-history's hook, not a model field
 
 
+def record_reason(obj: models.Model, reason: str) -> None:
+    """Give the history row that ``obj``'s next save records ``reason`` (cut to the
+    100 characters django-simple-history keeps; the service's own record keeps it
+    whole). No query."""
+    short = reason if len(reason) <= 100 else reason[:99] + "…"
+    obj._change_reason = short  # type: ignore[attr-defined]  # simple-history's hook, not a model field
+
+
 def check_version(
     obj: Any,
     version: int,

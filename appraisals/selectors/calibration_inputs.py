@@ -108,14 +108,21 @@ class SuggestionInputs:
     reviewers: Mapping[int, int | None]
 
 
-def suggestion_inputs(appraisal_ids: Sequence[int]) -> dict[int, SuggestionInputs]:
+def suggestion_inputs(
+    appraisal_ids: Sequence[int],
+    snapshots: Mapping[int, Mapping[str, Any]] | None = None,
+) -> dict[int, SuggestionInputs]:
     """The suggestion inputs of ``appraisal_ids``, by appraisal id. Two queries,
-    whatever their number."""
+    whatever their number; one when the caller has their ``snapshots`` loaded
+    already (appraisal id → snapshot)."""
     if not appraisal_ids:
         return {}
-    snapshots = dict(
-        Appraisal.objects.filter(pk__in=appraisal_ids).values_list("pk", "snapshot")
-    )
+    if snapshots is None:
+        snapshots = dict(
+            Appraisal.objects.filter(pk__in=appraisal_ids).values_list("pk", "snapshot")
+        )
+    else:
+        snapshots = {pk: snapshots[pk] for pk in appraisal_ids}
     reviewers: dict[int, dict[int, int | None]] = {pk: {} for pk in snapshots}
     approved = Evaluation.objects.filter(
         appraisal_id__in=list(snapshots),

@@ -12,10 +12,11 @@ user; a caller without the role raises ``PermissionDenied``.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -26,16 +27,17 @@ from appraisals.enums import (
     FINAL_STATUSES,
     AppraisalStatus,
 )
-from appraisals.models import Appraisal, Evaluation
+from appraisals.models import Appraisal, AppraisalSettings, Evaluation
 from appraisals.scores import recompute_appraisals
 from appraisals.selectors.appraisals import (
     is_ready,
     review_counts,
     with_evaluation_counts,
 )
+from appraisals.selectors.calibration_scope import uncovered
 from engagements.models import ReviewCycle
 from organizations.errors import DomainError
-from organizations.history import check_version
+from organizations.history import check_version, record_author, record_reason
 from organizations.models import Membership
 from organizations.permissions import require_hr_admin
 
@@ -74,7 +76,9 @@ def finalise_appraisals(
     HR admins only (PermissionDenied). The whole batch is refused (DomainError,
     nothing changed) when it is empty, when an id is unknown, another
     organisation's or (given ``cycle``) of another cycle, when an appraisal is not ready (open, with at least one review
-    evaluation and every review evaluation approved) or when it is the actor's own.
+    evaluation and every review evaluation approved), when it is the actor's own, or
+    when the organisation requires calibration and no closed calibration session of
+    its cycle covers it (the message names whom and what to do).
     The rows are locked, their scores recomputed one last time (set-based, so the
     stored scores and snapshot are what the employee reads), then marked finalised;
     each employee with a login gets one e-mail per finalisation. Query cost is fixed
@@ -99,11 +103,15 @@ def finalise_appraisals(
                 )
             )
         rows = list(
-            with_evaluation_counts(
-                Appraisal.objects.filter(pk__in=ids).select_related("employee")
+            with_calibration_required(
+                with_evaluation_counts(
+                    Appraisal.objects.filter(pk__in=ids).select_related(
+                        "employee", "cycle"
+                    )
+                )
             ).order_by("employee__full_name", "pk")
         )
-        _refuse_unready(actor, rows)
+        _refuse_unready(actor, rows, uncalibrated_ids(rows))
         return finalise_locked(actor=actor, ids=ids)
 
 
@@ -142,13 +150,20 @@ class Refusal(models.TextChoices):
     FINAL = "final", gettext_lazy("finalised already")
     NO_REVIEWS = "no_reviews", gettext_lazy("no review evaluation")
     NOT_APPROVED = "not_approved", gettext_lazy("not all evaluations approved")
+    UNCALIBRATED = (
+        "uncalibrated",
+        gettext_lazy("no closed calibration session covers it"),
+    )
 
 
-def finalise_refusal(actor: Membership, appraisal: Appraisal) -> Refusal | None:
+def finalise_refusal(
+    actor: Membership, appraisal: Appraisal, uncalibrated: Collection[int] = ()
+) -> Refusal | None:
     """Why ``actor`` may not finalise ``appraisal``, or None when they may (the HR
     role is checked by the caller). ``appraisal`` carries ``n_reviews`` and
     ``n_approved`` (``selectors.appraisals.with_evaluation_counts``) and its
-    employee. No query."""
+    employee; ``uncalibrated`` holds the ids that calibration still blocks
+    (``uncalibrated_ids``). No query."""
     n_reviews, _approved = review_counts(appraisal)
     if appraisal.employee.user_id == actor.user_id:
         return Refusal.OWN
@@ -158,11 +173,55 @@ def finalise_refusal(actor: Membership, appraisal: Appraisal) -> Refusal | None:
         return Refusal.NO_REVIEWS
     if not is_ready(appraisal):
         return Refusal.NOT_APPROVED
+    if appraisal.pk in uncalibrated:
+        return Refusal.UNCALIBRATED
     return None
 
 
-def _refuse_unready(actor: Membership, rows: list[Appraisal]) -> None:
-    refusals = {a.pk: finalise_refusal(actor, a) for a in rows}
+def with_calibration_required(qs: QuerySet[Appraisal]) -> QuerySet[Appraisal]:
+    """Annotate ``calibration_required``: does the appraisal's organisation require
+    a closed calibration session before finalising (its appraisal settings)? A
+    subquery, no query of its own."""
+    return qs.annotate(
+        calibration_required=Subquery(
+            AppraisalSettings.objects.filter(
+                organization_id=OuterRef("organization_id")
+            ).values("calibration_required")[:1]
+        )
+    )
+
+
+def uncalibrated_ids(rows: Iterable[Appraisal]) -> frozenset[int]:
+    """The ids of those ``rows`` (annotated by ``with_calibration_required``) whose
+    organisation requires calibration and that no closed calibration session of
+    their cycle covers (``selectors.calibration_scope.uncovered``). Two queries when
+    one of them requires calibration, none otherwise."""
+    required = [a.pk for a in rows if vars(a).get("calibration_required")]
+    if not required:
+        return frozenset()
+    blocked = uncovered(Appraisal.objects.filter(pk__in=required))
+    return frozenset(blocked.values_list("pk", flat=True))
+
+
+def calibrate_first(cycle_names: Sequence[str], names: Sequence[str]) -> str:
+    """The refusal of appraisals that calibration blocks: which cycle, whom (up to
+    five names) and what to do. No query."""
+    shown = ", ".join(names[:5]) + (" …" if len(names) > 5 else "")
+    return ngettext(
+        "Calibrate first: no closed calibration session of %(cycle)s covers "
+        "%(names)s. Close a session whose scope includes them (Calibration, in the "
+        "cycle's menu), then finalise.",
+        "Calibrate first: no closed calibration session of %(cycle)s covers "
+        "%(names)s. Close a session whose scope includes them (Calibration, in the "
+        "cycle's menu), then finalise.",
+        len(names),
+    ) % {"cycle": ", ".join(dict.fromkeys(cycle_names)), "names": shown}
+
+
+def _refuse_unready(
+    actor: Membership, rows: list[Appraisal], uncalibrated: Collection[int] = ()
+) -> None:
+    refusals = {a.pk: finalise_refusal(actor, a, uncalibrated) for a in rows}
     if Refusal.OWN in refusals.values():
         raise DomainError(
             _(
@@ -180,7 +239,7 @@ def _refuse_unready(actor: Membership, rows: list[Appraisal]) -> None:
             )
             % {"names": _names(done)}
         )
-    unready = [a for a in rows if refusals[a.pk] is not None]
+    unready = [a for a in rows if refusals[a.pk] not in (None, Refusal.UNCALIBRATED)]
     if unready:
         raise DomainError(
             ngettext(
@@ -193,6 +252,14 @@ def _refuse_unready(actor: Membership, rows: list[Appraisal]) -> None:
                 len(unready),
             )
             % {"names": _names(unready)}
+        )
+    blocked = [a for a in rows if refusals[a.pk] == Refusal.UNCALIBRATED]
+    if blocked:
+        raise DomainError(
+            calibrate_first(
+                [a.cycle.name for a in blocked],
+                [a.employee.full_name for a in blocked],
+            )
         )
 
 
@@ -240,8 +307,8 @@ def reopen_appraisal(
         appraisal.acknowledgement = ""
         appraisal.reopen_reason = reason
         appraisal.version += 1
-        appraisal._history_user = actor.user  # type: ignore[attr-defined]  # read by django-simple-history as the change's author
-        appraisal._change_reason = reason  # type: ignore[attr-defined]  # read by django-simple-history as the change's reason
+        record_author(appraisal, actor.user)
+        record_reason(appraisal, reason)
         appraisal.save()
         recompute_appraisals([appraisal.pk])
         appraisal.refresh_from_db()
@@ -284,6 +351,6 @@ def acknowledge_appraisal(
         appraisal.acknowledged_at = timezone.now()
         appraisal.acknowledgement = comment.strip()
         appraisal.version += 1
-        appraisal._history_user = actor.user  # type: ignore[attr-defined]  # read by django-simple-history as the change's author
+        record_author(appraisal, actor.user)
         appraisal.save()
     return appraisal

@@ -31,8 +31,11 @@ from appraisals.selectors.approvals import approved_capacities, authorities_for
 from appraisals.selectors.evaluations import evaluation_queryset
 from appraisals.services.appraisals import (
     Refusal,
+    calibrate_first,
     finalise_locked,
     finalise_refusal,
+    uncalibrated_ids,
+    with_calibration_required,
 )
 from engagements.models import ReviewCycle
 from organizations.errors import DomainError
@@ -52,6 +55,8 @@ class BulkOutcome:
     done: int
     skipped: list[tuple[str, int]]
     sent: int = 0
+    # What to do about the rows calibration blocked (``calibrate_first``), or "".
+    advice: str = ""
 
     @property
     def skipped_total(self) -> int:
@@ -59,14 +64,15 @@ class BulkOutcome:
 
     def skipped_text(self) -> str:
         """ "3 skipped: not all evaluations approved (2), your own appraisal (1)", or
-        "" when nothing was skipped."""
+        "" when nothing was skipped; followed by the advice, if any."""
         if not self.skipped:
             return ""
         reasons = ", ".join(f"{reason} ({n})" for reason, n in self.skipped)
         total = self.skipped_total
-        return ngettext(
+        text = ngettext(
             "%(n)s skipped: %(reasons)s.", "%(n)s skipped: %(reasons)s.", total
         ) % {"n": total, "reasons": reasons}
+        return f"{text} {self.advice}" if self.advice else text
 
 
 def _chunks(ids: Sequence[int], size: int) -> Iterator[Sequence[int]]:
@@ -105,12 +111,14 @@ def finalise_matching(
     ``expected`` the whole action is refused (DomainError, nothing changed). Then,
     ``batch_size`` rows at a time, each row is authorised again under the lock with
     ``services.appraisals.finalise_refusal`` (not the actor's own, still open, every
-    review evaluation approved) and the others are finalised, recomputed and e-mailed
+    review evaluation approved, covered by a closed calibration session when the
+    organisation requires one) and the others are finalised, recomputed and e-mailed
     like ``finalise_appraisals`` does. Rows refused are left unchanged and counted per
-    reason in the outcome.
+    reason in the outcome; those calibration blocks are named in its advice.
 
-    Cost: one query, then per batch one query plus ``finalise_locked``'s fixed cost
-    and one INSERT per e-mail.
+    Cost: one query, then per batch one query (two more when the organisation
+    requires calibration) plus ``finalise_locked``'s fixed cost and one INSERT per
+    e-mail.
     """
     require_hr_admin(actor)
     with transaction.atomic():
@@ -136,20 +144,33 @@ def finalise_matching(
             )
         done = 0
         refused: Counter[models.TextChoices] = Counter()
+        blocked: list[str] = []
         for chunk in _chunks(ids, batch_size):
-            rows = with_evaluation_counts(
-                Appraisal.objects.filter(pk__in=chunk).select_related("employee")
-            ).only("pk", "status", "employee__user")
+            rows = list(
+                with_calibration_required(
+                    with_evaluation_counts(
+                        Appraisal.objects.filter(pk__in=chunk).select_related(
+                            "employee"
+                        )
+                    )
+                )
+                .only("pk", "status", "employee__user", "employee__full_name")
+                .order_by("employee__full_name", "pk")
+            )
+            uncalibrated = uncalibrated_ids(rows)
             allowed = []
             for appraisal in rows:
-                refusal = finalise_refusal(actor, appraisal)
+                refusal = finalise_refusal(actor, appraisal, uncalibrated)
                 if refusal is None:
                     allowed.append(appraisal.pk)
                 else:
                     refused[refusal] += 1
+                if refusal == Refusal.UNCALIBRATED:
+                    blocked.append(appraisal.employee.full_name)
             if allowed:
                 done += len(finalise_locked(actor=actor, ids=allowed))
-    return BulkOutcome(done=done, skipped=_skipped(refused, Refusal))
+    advice = calibrate_first([cycle.name], blocked) if blocked else ""
+    return BulkOutcome(done=done, skipped=_skipped(refused, Refusal), advice=advice)
 
 
 # --- Reminders --------------------------------------------------------------------------

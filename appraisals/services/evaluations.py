@@ -25,15 +25,16 @@ from appraisals.enums import (
     ApprovalDecision,
     EvaluationKind,
     EvaluationStatus,
+    Potential,
 )
 from appraisals.models import Appraisal, Evaluation, EvaluationApproval
 from appraisals.permissions import Action, can
 from appraisals.selectors.approvals import approved_capacities, authorities_for
-from appraisals.selectors.evaluations import evaluation_queryset
+from appraisals.selectors.evaluations import evaluation_queryset, takes_potential
 from appraisals.services.ratings import RatingInput, submission_errors, write_ratings
 from appraisals.services.recompute import queue_recompute
 from organizations.errors import DomainError, EditConflict
-from organizations.history import check_version
+from organizations.history import check_version, record_author
 from organizations.models import Employee, Membership, Organization
 from organizations.permissions import Access
 
@@ -93,9 +94,32 @@ def _ensure_writable(evaluation: Evaluation) -> None:
         )
 
 
+def _set_potential(evaluation: Evaluation, potential: str | None) -> tuple[str, ...]:
+    """Record ``potential`` ("" for not rated; None leaves it as it is) on the
+    general plan's review, the only evaluation that takes one; the fields to
+    save. Never touches a score."""
+    if potential is None:
+        return ()
+    if not takes_potential(evaluation):
+        raise DomainError(
+            _(
+                "Only the general plan's review records a potential; leave it empty "
+                "here."
+            ),
+            "potential",
+        )
+    if potential and potential not in Potential.values:
+        raise DomainError(
+            _("Choose Low, Medium or High, or leave the potential not rated."),
+            "potential",
+        )
+    evaluation.potential = potential
+    return ("potential",)
+
+
 def _bump(evaluation: Evaluation, actor: Membership, *fields: str) -> None:
     evaluation.version += 1
-    evaluation._history_user = actor.user  # type: ignore[attr-defined]  # read by django-simple-history as the change's author
+    record_author(evaluation, actor.user)
     evaluation.save(update_fields=["version", *fields])
 
 
@@ -107,10 +131,12 @@ def save_evaluation(
     goal_ratings: Mapping[int, RatingInput],
     competency_ratings: Mapping[int, RatingInput],
     comments: str,
+    potential: str | None = None,
 ) -> Evaluation:
     """Save a draft: any time while the appraisal is open and the evaluation is a
     draft (or returned), by its writer only (the reviewer; the employee for a
-    self-assessment). Incomplete ratings are fine here.
+    self-assessment). Incomplete ratings are fine here. ``potential`` (the general
+    plan's review only; None leaves it) never moves a score.
 
     Raises EvaluationConflict when ``version`` is stale (nothing is saved) and
     DomainError for anything else refused.
@@ -120,9 +146,10 @@ def save_evaluation(
         _ensure_writer(actor, evaluation)
         _ensure_writable(evaluation)
         check_version(evaluation, version, conflict=EvaluationConflict)
+        potential_field = _set_potential(evaluation, potential)
         write_ratings(actor, evaluation, goal_ratings, competency_ratings)
         evaluation.comments = comments
-        _bump(evaluation, actor, "comments")
+        _bump(evaluation, actor, "comments", *potential_field)
         if evaluation.kind == EvaluationKind.REVIEW:
             queue_recompute(evaluation.appraisal)
     return evaluation
@@ -136,8 +163,9 @@ def submit_evaluation(
     goal_ratings: Mapping[int, RatingInput] | None = None,
     competency_ratings: Mapping[int, RatingInput] | None = None,
     comments: str | None = None,
+    potential: str | None = None,
 ) -> Evaluation:
-    """Save what is given, then submit: a review goes to its approvers (e-mailed), a
+    """Save what is given (``potential`` as ``save_evaluation``), then submit: a review goes to its approvers (e-mailed), a
     self-assessment is shared with the reviewer. Every goal and competency must be
     rated or N/A; in a review, a rating that differs from the suggested one needs a
     reason. On any refusal nothing is saved (EvaluationIncomplete lists each item).
@@ -147,6 +175,7 @@ def submit_evaluation(
         _ensure_writer(actor, evaluation)
         _ensure_writable(evaluation)
         check_version(evaluation, version, conflict=EvaluationConflict)
+        potential_field = _set_potential(evaluation, potential)
         write_ratings(actor, evaluation, goal_ratings or {}, competency_ratings or {})
         if comments is not None:
             evaluation.comments = comments
@@ -156,7 +185,15 @@ def submit_evaluation(
         evaluation.status = EvaluationStatus.SUBMITTED
         evaluation.submission += 1
         evaluation.submitted_at = timezone.now()
-        _bump(evaluation, actor, "comments", "status", "submission", "submitted_at")
+        _bump(
+            evaluation,
+            actor,
+            "comments",
+            "status",
+            "submission",
+            "submitted_at",
+            *potential_field,
+        )
         if evaluation.kind == EvaluationKind.REVIEW:
             notifications.mail_submitted(evaluation)
             queue_recompute(evaluation.appraisal)

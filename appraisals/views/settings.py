@@ -1,5 +1,5 @@
-"""HR's appraisal settings (dual approval, days to write, attainment bands) and
-opening evaluations early. HR-only: other roles are refused before any lookup."""
+"""HR's appraisal settings (dual approval, days to write, calibration, attainment
+bands) and opening evaluations early. HR-only: other roles are refused before any lookup."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from appraisals.forms import BandFormSet, SettingsForm
 from appraisals.selectors.evaluations import early_evaluation_cycles
 from appraisals.selectors.settings import attainment_bands, current_settings
 from appraisals.services.opening import open_early_evaluations
-from appraisals.services.settings import update_settings
+from appraisals.services.settings import CalibrationSettings, update_settings
 from engagements.selectors.access import get_cycle_for
 from engagements.selectors.competencies import default_scale
 from organizations.enums import Role
@@ -40,7 +40,8 @@ def _band_formset(data: Any = None) -> Any:
 @require_http_methods(["GET", "POST"])
 @role_required(Role.HR_ADMIN)
 def appraisal_settings(request: TenantRequest, org_slug: str) -> HttpResponse:
-    """Dual approval, days to write an evaluation and the attainment bands (HR).
+    """Dual approval, days to write an evaluation, calibration and the attainment
+    bands (HR).
 
     A refused POST answers 400 also when only the bands are refused (the settings
     form itself then has no error), so ``form_response`` does not fit here.
@@ -56,6 +57,13 @@ def appraisal_settings(request: TenantRequest, org_slug: str) -> HttpResponse:
                 dual_approval=form.cleaned_data["dual_approval"],
                 evaluation_days=form.cleaned_data["evaluation_days"],
                 bands=bands.bands(),
+                calibration=CalibrationSettings(
+                    required=form.cleaned_data["calibration_required"],
+                    shrinkage=form.cleaned_data["calibration_shrinkage"],
+                    guideline=form.cleaned_data["calibration_guideline"],
+                    tolerance=form.cleaned_data["calibration_tolerance"],
+                    visible=form.cleaned_data["calibration_visible"],
+                ),
             ),
         )
         if outcome.ok:
