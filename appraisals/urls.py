@@ -1,6 +1,13 @@
 """URLs under /o/<org_slug>/ for the appraisals app."""
 
-from appraisals.views import appraisals, evaluations, progress, settings, team
+from appraisals.views import (
+    appraisals,
+    calibration,
+    evaluations,
+    progress,
+    settings,
+    team,
+)
 
 app_name = "appraisals"
 
@@ -10,4 +17,5 @@ urlpatterns = [
     *progress.urlpatterns,
     *settings.urlpatterns,
     *team.urlpatterns,
+    *calibration.urlpatterns,
 ]

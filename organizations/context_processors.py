@@ -72,7 +72,7 @@ def tenant(request: HttpRequest) -> dict[str, Any]:
 SECTIONS = {
     "engagements": ("engagements:engagements",),
     "feedback": ("/feedback/",),
-    "appraisals": ("/appraisals/", "/evaluations/"),
+    "appraisals": ("/appraisals/", "/evaluations/", "/calibration/"),
     "competencies": ("competencies:competencies",),
     "people": ("organizations:people",),
     "team": ("appraisals:my_team",),

@@ -110,6 +110,8 @@ TARGET_KINDS: dict[str, TargetKind] = {
     "review_cycle": _ids_of("review_cycle", "pk"),
     "review_plan": _ids_of("review_plan", "pk"),
     "recompute_run": _ids_of("recompute_run", "pk"),
+    "calibration_session": _ids_of("calibration_session", "pk"),
+    "calibration_entry": _ids_of("calibration_entry", "pk", "appraisal_pk"),
     "report_job": _ids_of("report_job", "pk"),
     "report_subscription": _ids_of("report_subscription", "pk"),
     "report_delivery": _ids_of("report_delivery", "pk", "delivery_pk"),

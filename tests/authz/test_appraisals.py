@@ -21,6 +21,8 @@ class TestAppraisalsMatrix(AppMatrix):
         ("appraisals:evaluation_assign", "reviewer", "employee"),
         ("appraisals:bulk_finalise", "engagement", "engagement"),
         ("appraisals:bulk_remind", "engagement", "engagement"),
+        ("appraisals:calibration_session_new", "cycle", "review_cycle"),
+        ("appraisals:calibration_session_new", "participants", "employee"),
     ]
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from appraisals.enums import EvaluationKind
+from appraisals.enums import CalibrationScope, EvaluationKind
 from appraisals.models import Appraisal, Evaluation
+from appraisals.services.calibration import open_session
 from engagements.enums import CycleStatus
 from engagements.models import Engagement
 from engagements.services.cycles import transition_cycle
@@ -42,7 +43,8 @@ def review_objects(
     ``requestee``; a client survey of the engagement; and a review cycle in which
     ``employee`` has an engagement plan and a general plan, moved to review by
     ``actor`` (which opens the appraisal, the reviews and the self-assessments), with
-    a finished score recomputation.
+    a finished score recomputation and an open calibration session over the whole
+    organisation in which ``employee``'s line manager takes part.
 
     Returns the URL kwargs of each target kind by target, and the references the
     POST bodies and links need.
@@ -94,6 +96,17 @@ def review_objects(
     general_review = evaluations[(general_plan.pk, EvaluationKind.REVIEW)]
     assessment = evaluations[(plan.pk, EvaluationKind.SELF)]
     run = RecomputeRunFactory(cycle=cycle)
+    with tenant_context(organization):
+        cycle.refresh_from_db()  # moved to review above
+        # The whole organisation, with ``employee``'s line manager taking part
+        # (when they have one); HR admins always do.
+        session = open_session(
+            actor=actor,
+            cycle=cycle,
+            name="Matrix calibration",
+            scope=CalibrationScope.ORGANIZATION,
+            participants=[employee.line_manager] if employee.line_manager else [],
+        )
     objects = {
         Target.OWN: {
             "feedback": {"pk": shared.pk},
@@ -104,6 +117,8 @@ def review_objects(
             "review_cycle": {"pk": cycle.pk},
             "review_plan": {"pk": plan.pk},
             "recompute_run": {"pk": run.pk},
+            "calibration_session": {"pk": session.pk},
+            "calibration_entry": {"pk": session.pk, "appraisal_pk": appraisal.pk},
         },
         Target.GENERAL_PLAN: {
             "feedback": {"pk": general.pk},
@@ -120,5 +135,6 @@ def review_objects(
         "appraisal": appraisal.pk,
         "reviews": [review.pk, general_review.pk],
         "review_cycle": cycle.pk,
+        "calibration_session": session.pk,
     }
     return objects, refs

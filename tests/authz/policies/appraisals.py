@@ -1,25 +1,28 @@
 """The appraisals part of the authorisation policy: what each of its named URLs
 answers to whom (``POLICY``), the body of each URL's POST (``POST_DATA``) and the state a
 URL needs before its request (``PREPARE``). Its URLs: the evaluation queues and
-evaluations, appraisal settings, appraisals, cycle progress (two lists), bulk actions
-and score recomputation. The language of the table is ``tests/authz/policy.py``."""
+evaluations, appraisal settings, appraisals, cycle progress (two lists), bulk actions,
+score recomputation and calibration sessions. The language of the table is ``tests/authz/policy.py``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
 from django.utils import timezone
 from django_filters import FilterSet
 
-from appraisals.enums import AppraisalStatus, EvaluationStatus
+from appraisals.enums import AppraisalStatus, CalibrationScope, EvaluationStatus
 from appraisals.filters import AppraisalProgressFilter, EvaluationProgressFilter
-from appraisals.models import Appraisal, Evaluation
+from appraisals.models import Appraisal, CalibrationSession, Evaluation, GoalRating
+from appraisals.scores import recompute_appraisals
 from appraisals.selectors import progress
+from appraisals.services.calibration import set_adjustment
 from engagements.enums import CycleStatus
-from engagements.models import Plan, ReviewCycle
+from engagements.models import Goal, Plan, ReviewCycle
 from organizations.tenancy import tenant_context
 from tests.authz.policy import (
     ACTORS,
@@ -45,8 +48,10 @@ from tests.authz.policy import (
     POST_ONLY,
     PRIVATE,
     REFUSED,
+    UNCHANGED,
     A,
     Actor,
+    Row,
     Target,
     UrlPolicy,
     gated,
@@ -55,6 +60,7 @@ from tests.authz.policy import (
     hr_only_page,
     object_rows,
     plan_rows,
+    tenant_row,
     unlike_the_reviewer,
 )
 from tests.authz.world import PostBody, Prepare, World
@@ -109,6 +115,24 @@ def _evaluation(get: str, post: str) -> UrlPolicy:
             CONTRIBUTOR: unlike_the_reviewer(rows, (OWN,), E404),
         },
     )
+
+
+# A calibration session of the world: HR admins and its participant, ``self``'s line
+# manager, open it and adjust ``self``'s score; every other member gets 404.
+CALIBRATORS = (A.HR_ADMIN, A.LINE_MANAGER)
+SESSION_VISIBLE = gated(CALIBRATORS, allowed=CALIBRATORS)
+ADJUSTERS_DECLINED = tenant_row(E404, hr_admin=UNCHANGED, line_manager=UNCHANGED)
+
+
+def _calibration_action(own: Row) -> dict[tuple[str, Target], Row]:
+    """Rows of a POST action in a calibration session: ``own`` on the world's
+    session, 404 for everyone on another organisation's."""
+    return {
+        (GET, OWN): POST_ONLY,
+        (GET, FOREIGN): POST_ONLY,
+        (POST, OWN): own,
+        (POST, FOREIGN): NOBODY_FINDS_IT,
+    }
 
 
 POLICY: dict[str, UrlPolicy] = {
@@ -240,6 +264,57 @@ POLICY: dict[str, UrlPolicy] = {
     "appraisals:recompute_status": UrlPolicy(
         target_kind="recompute_run", rows=hr_only_page()
     ),
+    # --- Calibration ---------------------------------------------------------------------
+    "appraisals:calibration_sessions": UrlPolicy(
+        # Every member: HR admins all sessions, others those they take part in (an
+        # empty list for most).
+        rows={(GET, NONE): MEMBERS, (POST, NONE): POST_ONLY},
+    ),
+    "appraisals:calibration_session_new": UrlPolicy(
+        rows={(GET, NONE): HR_ONLY, (POST, NONE): HR_ONLY},
+        writes=True,
+    ),
+    "appraisals:calibration_session": UrlPolicy(
+        # HR admins and the participants (``self``'s line manager); 404 for the
+        # rest, the reviewer and the other manager included.
+        target_kind="calibration_session",
+        rows=get_only({(GET, OWN): SESSION_VISIBLE, (GET, FOREIGN): NOBODY_FINDS_IT}),
+        queries=("", "reviewers=all", "page=2"),
+    ),
+    "appraisals:calibration_close": UrlPolicy(
+        target_kind="calibration_session",
+        rows=hr_only_object(post_only=True),
+        writes=True,
+    ),
+    "appraisals:calibration_accept_all": UrlPolicy(
+        # Allowed to whoever adjusts in the session; the world has no suggestion
+        # (no reviewer rates enough to be measured), so nothing is accepted and the
+        # page says so. Accepting is tested in
+        # tests/appraisals/views/test_calibration_pages.py.
+        target_kind="calibration_session",
+        rows=_calibration_action(ADJUSTERS_DECLINED),
+    ),
+    "appraisals:calibration_accept": UrlPolicy(
+        # As "accept all", for ``self``'s appraisal: below the line manager.
+        target_kind="calibration_entry",
+        rows=_calibration_action(ADJUSTERS_DECLINED),
+    ),
+    "appraisals:calibration_move": UrlPolicy(
+        # ``PREPARE``: ``self``'s appraisal has a score to calibrate.
+        target_kind="calibration_entry",
+        rows={
+            **_calibration_action(SESSION_VISIBLE),
+            (GET, OWN): SESSION_VISIBLE,
+            (GET, FOREIGN): NOBODY_FINDS_IT,
+        },
+        writes=True,
+    ),
+    "appraisals:calibration_remove": UrlPolicy(
+        # ``PREPARE``: ``self``'s appraisal carries an adjustment to remove.
+        target_kind="calibration_entry",
+        rows=_calibration_action(SESSION_VISIBLE),
+        writes=True,
+    ),
 }
 
 
@@ -258,6 +333,9 @@ POST_DATA: dict[str, PostBody] = {
     "appraisals:settings": lambda w, k: {
         "dual_approval": "on",
         "evaluation_days": "10",
+        "calibration_shrinkage": "10",
+        "calibration_guideline": "10,20,40,20,10",
+        "calibration_tolerance": "5",
         "bands-TOTAL_FORMS": "1",
         "bands-INITIAL_FORMS": "0",
         "bands-MIN_NUM_FORMS": "0",
@@ -280,6 +358,19 @@ POST_DATA: dict[str, PostBody] = {
     "appraisals:bulk_remind": lambda w, k: {
         "engagement": w.refs["engagement"],
         "expected": _selected(w, k["pk"], EvaluationProgressFilter),
+    },
+    "appraisals:calibration_session_new": lambda w, k: {
+        "cycle": w.refs["review_cycle"],
+        "name": "Matrix round two",
+        "scope": CalibrationScope.ORGANIZATION,
+        "participants": [w.line_manager.pk],
+    },
+    "appraisals:calibration_move": lambda w, k: {
+        "calibrated_final": "3.00",
+        "reason": "Agreed in the matrix session.",
+    },
+    "appraisals:calibration_remove": lambda w, k: {
+        "reason": "Agreed to keep the computed score."
     },
 }
 
@@ -351,6 +442,37 @@ def _allow_early_evaluation(world: World) -> None:
         )
 
 
+def _score_the_appraisal(world: World) -> None:
+    """Every review approved with each goal rated 4, and ``self``'s appraisal
+    scored (a score to calibrate)."""
+    _reviews_reach(EvaluationStatus.APPROVED)(world)
+    with tenant_context(world.org):
+        for evaluation in Evaluation.objects.filter(pk__in=world.refs["reviews"]):
+            for goal in Goal.objects.filter(plan_id=evaluation.plan_id):
+                GoalRating.objects.create(
+                    organization=world.org,
+                    evaluation=evaluation,
+                    goal=goal,
+                    value=Decimal(4),
+                )
+        recompute_appraisals([world.refs["appraisal"]])
+
+
+def _adjust_the_appraisal(world: World) -> None:
+    """``self``'s appraisal scored and calibrated to 3 in the world's session."""
+    _score_the_appraisal(world)
+    with tenant_context(world.org):
+        set_adjustment(
+            actor=world.members[Actor.HR_ADMIN],
+            session=CalibrationSession.objects.get(
+                pk=world.refs["calibration_session"]
+            ),
+            appraisal=Appraisal.objects.get(pk=world.refs["appraisal"]),
+            calibrated_final=Decimal(3),
+            reason="Set before the matrix removes it.",
+        )
+
+
 # Changes made before the request (inside the case's savepoint) for URLs that need
 # another state than the world's to do their work.
 PREPARE: dict[str, Prepare] = {
@@ -361,4 +483,6 @@ PREPARE: dict[str, Prepare] = {
     "appraisals:appraisal_acknowledge": _finalise_the_appraisal,
     "appraisals:appraisal_reopen": _finalise_the_appraisal,
     "appraisals:open_early": _allow_early_evaluation,
+    "appraisals:calibration_move": _score_the_appraisal,
+    "appraisals:calibration_remove": _adjust_the_appraisal,
 }

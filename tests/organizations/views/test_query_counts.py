@@ -12,7 +12,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
+from appraisals.enums import CalibrationScope
 from appraisals.models import Appraisal, Evaluation
+from appraisals.services.calibration import open_session
 from engagements.enums import CycleStatus, EngagementRole, PlanKind
 from engagements.models import Plan, PlanCompetency
 from engagements.services.cycles import transition_cycle
@@ -139,7 +141,7 @@ def _feedback_and_appraisal_objects(
     """The feedback and appraisals apps' side: feedback and a feedback request about
     ``subject`` on their engagement, and a second cycle moved to review (which opens
     ``subject``'s appraisal and evaluations) with goals and a competency to rate, and
-    a finished recomputation."""
+    a finished recomputation and a calibration session over the organisation."""
     with tenant_context(org):
         plan = Plan.objects.select_related("engagement").get(employee=subject)
         competency = (
@@ -182,6 +184,14 @@ def _feedback_and_appraisal_objects(
         appraisal = Appraisal.objects.get(cycle=cycle, employee=subject)
         evaluation = Evaluation.objects.get(plan=review_plan, kind="review")
     run = RecomputeRunFactory(cycle=cycle)
+    with tenant_context(org):
+        cycle.refresh_from_db()  # moved to review above
+        session = open_session(
+            actor=admin,
+            cycle=cycle,
+            name="Budget calibration",
+            scope=CalibrationScope.ORGANIZATION,
+        )
     return {
         "report_job": {"pk": _report_job(admin).pk},
         **_subscription_objects(admin),
@@ -192,6 +202,8 @@ def _feedback_and_appraisal_objects(
         "appraisal": {"pk": appraisal.pk},
         "evaluation": {"pk": evaluation.pk},
         "recompute_run": {"pk": run.pk},
+        "calibration_session": {"pk": session.pk},
+        "calibration_entry": {"pk": session.pk, "appraisal_pk": appraisal.pk},
     }
 
 
