@@ -1,5 +1,6 @@
 """The score explanation the appraisal page shows: every component with its weight
-and contribution, the formula in words and what is missing.
+and contribution, the formula in words and what is missing, and the calibration
+adjustment in force as the formula's last step (docs/scoring.md, "Calibration").
 
 Presentation only: the figures come from ``appraisals.scores`` (live) or from the
 snapshot stored with the appraisal (frozen), and the rules from ``appraisals.scoring``.
@@ -14,7 +15,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from appraisals import scoring
+from appraisals import calibration, scoring
 from appraisals.enums import AppraisalStatus
 from appraisals.models import Appraisal
 from appraisals.scores import compute
@@ -57,6 +58,93 @@ class Explanation:
     general_weight: Decimal
     weighting: str
     csat_weight: Decimal
+    # The calibration adjustment in force (exact) and the calibrated final and
+    # percent it gives (rounded for display); None without an adjustment.
+    calibration_delta: Decimal | None = None
+    calibrated: Decimal | None = None
+    calibrated_percent: Decimal | None = None
+
+    @property
+    def adjustment(self) -> str:
+        """The calibration adjustment for display (``signed``); empty without."""
+        return signed(self.calibration_delta)
+
+
+def signed(value: Decimal | None) -> str:
+    """An adjustment for display: its sign always, two places (``+0.42``,
+    ``−0.12``, ``0.00``); empty for None."""
+    rounded = scoring.round2(value)
+    if rounded is None:
+        return ""
+    if rounded > 0:
+        return f"+{rounded}"
+    if rounded < 0:
+        return f"\u2212{-rounded}"
+    return f"{abs(rounded)}"
+
+
+def _calibration_line(
+    final: Decimal, delta: Decimal, result: calibration.Calibrated
+) -> str:
+    figures = {
+        "final": scoring.round2(final),
+        "delta": signed(delta),
+        "calibrated": scoring.round2(result.score),
+        "percent": scoring.round2(result.percent),
+    }
+    if result.score != final + delta:
+        return (
+            _(
+                "Calibration: computed final %(final)s + adjustment %(delta)s, "
+                "clamped to the scale = calibrated final %(calibrated)s, percent "
+                "%(percent)s."
+            )
+            % figures
+        )
+    return (
+        _(
+            "Calibration: computed final %(final)s + adjustment %(delta)s = "
+            "calibrated final %(calibrated)s, percent %(percent)s."
+        )
+        % figures
+    )
+
+
+def with_calibration(
+    explanation: Explanation, final: Decimal | None, delta: Decimal | None
+) -> Explanation:
+    """``explanation`` with the calibration step: the calibrated final and percent
+    of ``final`` (the unrounded computed final) and ``delta``, and its line at the
+    end of the formula. Unchanged without a final or an adjustment. No query."""
+    if final is None or delta is None:
+        return explanation
+    result = calibration.calibrated(
+        final, delta, explanation.scale_min, explanation.scale_max
+    )
+    return replace(
+        explanation,
+        formula=(*explanation.formula, _calibration_line(final, delta, result)),
+        calibration_delta=delta,
+        calibrated=scoring.round2(result.score),
+        calibrated_percent=scoring.round2(result.percent),
+    )
+
+
+def calibrated_as_final(explanation: Explanation) -> Explanation:
+    """``explanation`` as an employee reads it when the organisation does not tell
+    them about calibration: the calibrated final and percent as the final ones,
+    and no calibration step. Unchanged without an adjustment. No query."""
+    if explanation.calibration_delta is None:
+        return explanation
+    return replace(
+        explanation,
+        final=explanation.calibrated,
+        percent=explanation.calibrated_percent,
+        formula=explanation.formula[:-1],
+        calibration_delta=None,
+        calibrated=None,
+        calibrated_percent=None,
+    )
 
 
 def _num(value: Decimal) -> str:
@@ -205,7 +293,10 @@ def explain(
     then ignored); ``stored`` does the same for an open one (the figures of its last
     recomputation, i.e. the stored scores). Otherwise it is computed live: approved
     evaluations only, or with ``provisional`` submitted ones too. Without a snapshot
-    it is always computed live. Queries: none from a snapshot, else 5 to 7.
+    it is always computed live. With a calibration adjustment in force
+    (``Appraisal.calibration_delta``) the formula ends with the calibration step,
+    applied to the final computed here (``with_calibration``). Queries: none from a
+    snapshot, else 5 to 7.
     """
     has_snapshot = "plans" in (appraisal.snapshot or {})
     frozen = has_snapshot and (stored or appraisal.status != AppraisalStatus.OPEN)
@@ -240,7 +331,7 @@ def explain(
         for c in result.components
     )
     figures = result.rounded()
-    return Explanation(
+    explanation = Explanation(
         components=rows,
         general=figures["general_score"],
         engagement=figures["engagement_score"],
@@ -256,3 +347,4 @@ def explain(
         weighting=cycle.weighting,
         csat_weight=cycle.csat_weight,
     )
+    return with_calibration(explanation, result.final, appraisal.calibration_delta)

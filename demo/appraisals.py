@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.utils import timezone
 
-from appraisals.enums import EvaluationKind, EvaluationStatus
+from appraisals.enums import EvaluationKind, EvaluationStatus, Potential
 from appraisals.models import Appraisal, Evaluation
 from appraisals.selectors import settings as selectors
 from appraisals.services import appraisals as finalisation
@@ -89,6 +89,9 @@ SHARES = [
     Decimal("0.8"),
     Decimal("0.6"),
 ]
+
+# The line managers' view of potential on the general reviews, by team position.
+POTENTIALS = (Potential.MEDIUM, Potential.HIGH, Potential.LOW)
 
 # What happens to each team member's appraisal, by position in the team.
 FINALISED_ACKNOWLEDGED, FINALISED, APPROVED, SUBMITTED, RETURNED, PARTLY_RATED = range(
@@ -273,13 +276,22 @@ def _evaluate(
                 continue
             state = position % 6 if position < 6 else PARTLY_RATED
             engagement_plan = evaluation.plan.kind == PlanKind.ENGAGEMENT
+            # The line manager's view of potential, on the general review only.
+            potential = None if engagement_plan else POTENTIALS[position % 3]
             if state == PARTLY_RATED:
-                _rate(writer, evaluation, bands, submit=False, partial=True)
+                _rate(
+                    writer,
+                    evaluation,
+                    bands,
+                    submit=False,
+                    partial=True,
+                    potential=potential,
+                )
                 continue
             if state == SUBMITTED and engagement_plan:
                 _rate(writer, evaluation, bands, submit=True)
                 continue
-            _rate(writer, evaluation, bands, submit=True)
+            _rate(writer, evaluation, bands, submit=True, potential=potential)
             evaluation.refresh_from_db()
             if state == RETURNED and engagement_plan:
                 services.return_evaluation(
@@ -340,6 +352,7 @@ def _rate(
     submit: bool,
     partial: bool = False,
     note: str = "Solid delivery, well received by the client.",
+    potential: str | None = None,
 ) -> None:
     goals = list(Goal.objects.filter(plan_id=evaluation.plan_id).order_by("pk"))
     goal_ratings = {
@@ -365,4 +378,5 @@ def _rate(
         goal_ratings=goal_ratings,
         competency_ratings=competency_ratings,
         comments=note,
+        potential=potential,
     )

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from demo import (
     appraisals,
+    calibration,
     closed_cycles,
     competencies,
     engagements,
@@ -26,8 +27,9 @@ Seeder = Callable[[Organization], None]
 # Each seeder runs inside the organisation's tenant context and builds on those
 # before it: engagement types and plans link to the competency sets; feedback,
 # requests and surveys need staffed engagements; appraisals need all of them; the
-# closed cycles come after, so the rows before them are what they always were; the
-# finished report jobs and the scheduled e-mails last, over everything.
+# closed cycles come after, so the rows before them are what they always were; then
+# the calibration of the cycle in review (more reviews, a session); the finished
+# report jobs and the scheduled e-mails last, over everything.
 SEEDERS: tuple[Seeder, ...] = (
     competencies.seed,
     engagements.seed,
@@ -36,6 +38,7 @@ SEEDERS: tuple[Seeder, ...] = (
     surveys.seed,
     appraisals.seed,
     closed_cycles.seed,
+    calibration.seed,
     reports.seed,
     subscriptions.seed,
 )

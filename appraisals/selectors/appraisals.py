@@ -1,8 +1,12 @@
 """Read queries of appraisals: the member's list, the appraisal page (its score
-explained, evaluations and history) and readiness to finalise (HR's cycle progress
-page is ``selectors.progress``'s).
+explained, its calibration, evaluations and history) and readiness to finalise (HR's
+cycle progress page is ``selectors.progress``'s).
 
-Who may see an appraisal at all is ``selectors.access``'s business.
+Who may see an appraisal at all is ``selectors.access``'s business. Who sees how a
+score was calibrated is this module's (``sees_calibration``): HR and the line
+manager always; the employee, once they see their scores, only when the
+organisation's ``AppraisalSettings.calibration_visible`` says so, and otherwise
+reads the calibrated final as their final and nothing about calibration.
 """
 
 from __future__ import annotations
@@ -12,7 +16,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from appraisals.enums import (
@@ -21,21 +35,33 @@ from appraisals.enums import (
     EvaluationKind,
     EvaluationStatus,
 )
-from appraisals.explanation import Explanation, explain
-from appraisals.models import Appraisal, Evaluation
+from appraisals.explanation import Explanation, calibrated_as_final, explain, signed
+from appraisals.models import (
+    Appraisal,
+    AppraisalSettings,
+    CalibrationAdjustment,
+    CalibrationParticipant,
+    Evaluation,
+)
 from appraisals.selectors.access import (
     AppraisalAccess,
     access_to,
     appraisals_visible_to,
     sees_scores,
 )
+from appraisals.selectors.calibration_scope import may_adjust, viewer_in
 from competencies.models import RatingLevel
+from engagements.enums import CycleStatus
 from engagements.models import ReviewCycle
 from organizations.history import timeline
 from organizations.models import Employee, Membership
+from organizations.permissions import Access
 
 # Fields whose values would reveal scores in the history timeline.
 SCORE_FIELDS = ("general_score", "engagement_score", "final_score", "percent")
+# Fields that tell of calibration: the adjustment (its own timeline entries say
+# more) and the calibrated figures.
+CALIBRATION_FIELDS = ("calibration_delta", "calibrated_score", "calibrated_percent")
 
 
 def with_evaluation_counts(qs: QuerySet[Appraisal]) -> QuerySet[Appraisal]:
@@ -49,6 +75,50 @@ def with_evaluation_counts(qs: QuerySet[Appraisal]) -> QuerySet[Appraisal]:
             filter=review & Q(evaluations__status=EvaluationStatus.APPROVED),
             distinct=True,
         ),
+    )
+
+
+# --- Who sees calibration -----------------------------------------------------------
+
+
+def employees_see_calibration() -> Coalesce:
+    """The organisation's ``calibration_visible`` as an expression (a subquery of its
+    settings; the field's default without a settings row), to annotate rows with.
+    No query of its own."""
+    default = AppraisalSettings._meta.get_field("calibration_visible").default
+    return Coalesce(
+        Subquery(AppraisalSettings.objects.values("calibration_visible")[:1]),
+        Value(default),
+        output_field=BooleanField(),
+    )
+
+
+def sees_calibration(
+    access: AppraisalAccess, appraisal: Appraisal, employees_see: bool
+) -> bool:
+    """Whether the viewer sees that and how ``appraisal``'s score was calibrated (the
+    computed final beside the calibrated one, the adjustment, its reason): HR and the
+    line manager always; the employee (an HR admin reading their own appraisal too)
+    when they see their scores and ``employees_see`` (the organisation's
+    ``calibration_visible``). No query."""
+    if access.sees_provisional:
+        return True
+    return employees_see and sees_scores(access, appraisal)
+
+
+def shown_final(
+    appraisal: Appraisal, *, details: bool
+) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+    """The final score, its percent and, for a viewer who sees calibration
+    (``details``), the computed final it was calibrated from (else None): the
+    calibrated final when an adjustment is in force, else the computed one. No
+    query."""
+    if appraisal.calibration_delta is None or appraisal.calibrated_score is None:
+        return appraisal.final_score, appraisal.percent, None
+    return (
+        appraisal.calibrated_score,
+        appraisal.calibrated_percent,
+        appraisal.final_score if details else None,
     )
 
 
@@ -121,31 +191,43 @@ class PersonAppraisal:
     is_provisional: bool
     change: Decimal | None
     hidden: bool  # the viewer may not see this appraisal's scores yet
+    # The computed final beside a calibrated ``score``, for viewers who see
+    # calibration; None otherwise.
+    computed: Decimal | None = None
 
 
 def person_appraisals(
     membership: Membership, employee: Employee
 ) -> list[PersonAppraisal]:
     """The appraisals of ``employee`` the member may see (``appraisals_visible_to``),
-    newest cycle first, with the trend of the final score from cycle to cycle. A
-    score the member may not see yet (the employee's own before finalisation) is
-    left out, of the row and of the trend. One query."""
+    newest cycle first, with the trend of the final score from cycle to cycle (the
+    calibrated final where an adjustment is in force, with the computed one beside
+    it for viewers who see calibration: ``sees_calibration``). A score the member
+    may not see yet (the employee's own before finalisation) is left out, of the
+    row and of the trend. One query."""
     appraisals = (
         appraisals_visible_to(membership)
         .filter(employee=employee)
         .select_related("cycle", "employee__line_manager")
+        .annotate(employees_see_calibration=employees_see_calibration())
         .order_by("cycle__start_date", "cycle_id")
     )
     rows: list[PersonAppraisal] = []
     previous: Decimal | None = None
     for appraisal in appraisals:
-        shown = sees_scores(access_to(membership, appraisal), appraisal)
-        score = appraisal.final_score if shown else None
+        access = access_to(membership, appraisal)
+        shown = sees_scores(access, appraisal)
+        details = sees_calibration(
+            access, appraisal, bool(vars(appraisal)["employees_see_calibration"])
+        )
+        final, percent, computed = shown_final(appraisal, details=details)
+        score = final if shown else None
         rows.append(
             PersonAppraisal(
                 appraisal=appraisal,
                 score=score,
-                percent=appraisal.percent if shown else None,
+                percent=percent if shown else None,
+                computed=computed if shown else None,
                 is_provisional=appraisal.status not in FINAL_STATUSES,
                 change=score - previous
                 if score is not None and previous is not None
@@ -163,21 +245,51 @@ def person_appraisals(
 
 
 @dataclass(frozen=True)
+class AppraisalRow:
+    """One appraisal of a list with the final the viewer reads (``shown_final``):
+    ``score`` and ``percent``, and ``computed`` beside a calibrated score for a
+    viewer who sees calibration."""
+
+    appraisal: Appraisal
+    score: Decimal | None
+    percent: Decimal | None
+    computed: Decimal | None
+
+
+@dataclass(frozen=True)
 class MyAppraisals:
-    own: list[Appraisal]
-    reports: list[Appraisal]
+    own: list[AppraisalRow]
+    reports: list[AppraisalRow]
+
+
+def _row(appraisal: Appraisal, *, details: bool) -> AppraisalRow:
+    return AppraisalRow(appraisal, *shown_final(appraisal, details=details))
 
 
 def my_appraisals(membership: Membership) -> MyAppraisals:
     """The member's own appraisals and their direct reports', newest cycle first,
-    with evaluation counts. Two queries whatever the number of rows."""
+    with evaluation counts and the final each is read with: the calibrated final
+    where an adjustment is in force, the computed one beside it for the reports
+    (their line manager sees calibration) and for the member's own only when the
+    organisation shows employees their calibration (``sees_calibration``). Two
+    queries whatever the number of rows."""
     uid = membership.user_id
-    base = with_evaluation_counts(
-        Appraisal.objects.select_related("cycle", "employee__job_title")
-    ).order_by("-cycle__start_date", "employee__full_name", "pk")
+    base = (
+        with_evaluation_counts(
+            Appraisal.objects.select_related("cycle", "employee__job_title")
+        )
+        .annotate(employees_see_calibration=employees_see_calibration())
+        .order_by("-cycle__start_date", "employee__full_name", "pk")
+    )
     return MyAppraisals(
-        own=list(base.filter(employee__user_id=uid)),
-        reports=list(base.filter(employee__line_manager__user_id=uid)),
+        own=[
+            _row(a, details=bool(vars(a)["employees_see_calibration"]))
+            for a in base.filter(employee__user_id=uid)
+        ],
+        reports=[
+            _row(a, details=True)
+            for a in base.filter(employee__line_manager__user_id=uid)
+        ],
     )
 
 
@@ -217,9 +329,16 @@ class ScoreView:
 
 
 def score_view(
-    appraisal: Appraisal, access: AppraisalAccess, evaluations: list[Evaluation]
+    appraisal: Appraisal,
+    access: AppraisalAccess,
+    evaluations: list[Evaluation],
+    *,
+    calibration_shown: bool,
 ) -> ScoreView:
-    """What the caller sees of the score (``sees_scores``), explained.
+    """What the caller sees of the score (``sees_scores``), explained; with a
+    calibration adjustment in force, its step ends the formula for a viewer who sees
+    calibration (``calibration_shown``: ``sees_calibration``), and anyone else reads
+    the calibrated final as the final (``calibrated_as_final``).
 
     Cost: 5 to 7 queries for one live explanation, none for a snapshot. When a
     provisional explanation is computed live, the approved-only one is explained from
@@ -233,36 +352,185 @@ def score_view(
         for e in evaluations
     )
     if appraisal.status != AppraisalStatus.OPEN or not waiting:
-        return ScoreView(explain(appraisal), None)
+        stored = explain(appraisal)
+        return ScoreView(
+            stored if calibration_shown else calibrated_as_final(stored), None
+        )
     provisional = explain(appraisal, provisional=True)
     if not appraisal.snapshot:
         return ScoreView(None, provisional)
     return ScoreView(explain(appraisal, stored=True), provisional)
 
 
-def appraisal_history(
-    appraisal: Appraisal, *, show_scores: bool, is_subject: bool = False
+# --- Calibration of one appraisal ---------------------------------------------------
+
+
+def appraisal_records(appraisal: Appraisal) -> list[Any]:
+    """The appraisal's history rows (django-simple-history) with their authors, for
+    ``appraisal_history`` and ``appraisal_adjustments``. One query."""
+    return list(appraisal.history.select_related("history_user"))
+
+
+def appraisal_adjustments(
+    appraisal: Appraisal,
+    membership: Membership,
+    records: Sequence[Any] | None = None,
+) -> list[CalibrationAdjustment]:
+    """Every calibration adjustment of ``appraisal``, the one in force and those
+    removed, newest first, with who made and removed them and their session (and
+    its cycle). Each carries ``employees_see_calibration`` (the organisation's
+    ``calibration_visible``) and ``in_session``: does ``membership``'s member take
+    part in the adjustment's session.
+
+    One query; none when the appraisal has no adjustment in force and none of its
+    history rows ``records`` (``appraisal_records``) had one, so it never had any
+    (without ``records``: none in force, so only the one in force is wanted)."""
+    ever = appraisal.calibration_delta is not None or any(
+        r.calibration_delta is not None for r in records or ()
+    )
+    if not ever:
+        return []
+    return list(
+        CalibrationAdjustment.objects.filter(appraisal=appraisal)
+        .select_related("created_by", "removed_by", "session__cycle")
+        .annotate(
+            employees_see_calibration=employees_see_calibration(),
+            in_session=Exists(
+                CalibrationParticipant.objects.filter(
+                    session=OuterRef("session"),
+                    employee__user_id=membership.user_id,
+                )
+            ),
+        )
+        .order_by("-created_at", "-pk")
+    )
+
+
+@dataclass(frozen=True)
+class AppraisalCalibration:
+    """What the appraisal page shows of calibration: the adjustment in force (None
+    without one, or when the viewer may not know of it), whether the viewer sees
+    calibration at all (``shown``), may open the adjustment's session page
+    (``opens_session``) and may remove the adjustment (``removable``)."""
+
+    adjustment: CalibrationAdjustment | None
+    shown: bool
+    opens_session: bool
+    removable: bool
+
+
+def appraisal_calibration(
+    appraisal: Appraisal,
+    access: AppraisalAccess,
+    adjustments: list[CalibrationAdjustment],
+    *,
+    membership: Membership,
+    employee: Employee | None,
+) -> AppraisalCalibration:
+    """The calibration of ``appraisal`` as the viewer sees it, from its
+    ``appraisal_adjustments``. Removing happens in the adjustment's session, so it
+    is offered on an open appraisal while that session is open and its cycle in
+    review: to HR admins (not on their own) and to a participant who may adjust
+    the appraisal there (``calibration_scope.may_adjust``); the removal's own
+    service decides finally. No query, but three for a participating manager who
+    is not an HR admin (their line, participation, scope)."""
+    in_force = next((a for a in adjustments if a.removed_at is None), None)
+    employees_see = (
+        bool(vars(in_force)["employees_see_calibration"]) if in_force else False
+    )
+    shown = sees_calibration(access, appraisal, employees_see)
+    if in_force is None or not shown or not sees_scores(access, appraisal):
+        return AppraisalCalibration(None, shown, opens_session=False, removable=False)
+    in_session = bool(vars(in_force)["in_session"])
+    opens_session = in_force.session_id is not None and (
+        (access.is_hr and not access.is_subject) or in_session
+    )
+    session = in_force.session
+    removable = False
+    if (
+        session is not None
+        and appraisal.status == AppraisalStatus.OPEN
+        and not access.is_subject
+    ):
+        if access.is_hr:
+            removable = session.is_open and session.cycle.status == CycleStatus.REVIEW
+        elif in_session:
+            viewer = viewer_in(Access(membership), session, employee)
+            removable = may_adjust(session, viewer, appraisal)
+    return AppraisalCalibration(in_force, shown, opens_session, removable)
+
+
+def _adjustment_entries(
+    adjustments: list[CalibrationAdjustment],
 ) -> list[dict[str, object]]:
-    """The appraisal's change timeline, newest first; score changes are left out for
+    """Timeline entries (as ``organizations.history.timeline``'s) for adjustments
+    made and removed: who, when, δ, how and why. No query."""
+    entries: list[dict[str, object]] = []
+    for adjustment in adjustments:
+        delta = _("Adjustment: %(delta)s") % {"delta": signed(adjustment.delta)}
+        items = [delta, adjustment.get_kind_display()]
+        if adjustment.session is not None:
+            items.append(_("Session: %(name)s") % {"name": adjustment.session.name})
+        entries.append(
+            {
+                "when": adjustment.created_at,
+                "who": adjustment.created_by,
+                "kind": _("Calibration adjustment made"),
+                "subject": _("Reason: %(reason)s") % {"reason": adjustment.reason},
+                "items": items,
+                "changes": [],
+            }
+        )
+        if adjustment.removed_at is not None:
+            entries.append(
+                {
+                    "when": adjustment.removed_at,
+                    "who": adjustment.removed_by,
+                    "kind": _("Calibration adjustment removed"),
+                    "subject": _("Reason: %(reason)s")
+                    % {"reason": adjustment.removal_reason},
+                    "items": [delta],
+                    "changes": [],
+                }
+            )
+    return entries
+
+
+def appraisal_history(
+    appraisal: Appraisal,
+    records: Sequence[Any],
+    *,
+    show_scores: bool,
+    is_subject: bool = False,
+    adjustments: Sequence[CalibrationAdjustment] = (),
+    calibration_shown: bool = False,
+) -> list[dict[str, object]]:
+    """The appraisal's change timeline from its history ``records``
+    (``appraisal_records``), newest first; score changes are left out for
     viewers who may not see scores yet. The employee's acknowledgement comment is
     "your comment" to the employee (``is_subject``) and "<name>'s comment" to anyone
-    else. Two queries (the records, the names of the users who finalised)."""
-    entries = timeline(appraisal.history.select_related("history_user"))
+    else. For a viewer who sees calibration (``calibration_shown``, with scores)
+    the calibration ``adjustments`` (``appraisal_adjustments``) made and removed
+    stand in order with the rest; for anyone else nothing tells of calibration. One
+    query (the names of the users who finalised)."""
+    entries = timeline(records)
     comment_field = str(Appraisal._meta.get_field("acknowledgement").verbose_name)
     comment_label = (
         _("your comment")
         if is_subject
         else _("%(name)s's comment") % {"name": appraisal.employee.full_name}
     )
-    hidden = (
-        set()
-        if show_scores
-        else {
-            str(f.verbose_name)
-            for f in Appraisal._meta.concrete_fields
-            if f.name in SCORE_FIELDS
-        }
-    )
+    calibration = show_scores and calibration_shown
+    hidden_names = {"calibration_delta"}  # the adjustment's own entries say more
+    if not show_scores:
+        hidden_names.update(SCORE_FIELDS)
+    if not calibration:
+        hidden_names.update(CALIBRATION_FIELDS)
+    hidden = {
+        str(f.verbose_name)
+        for f in Appraisal._meta.concrete_fields
+        if f.name in hidden_names
+    }
     for entry in entries:
         changes = cast("list[dict[str, Any]]", entry["changes"])  # timeline's rows
         entry["changes"] = [
@@ -270,6 +538,12 @@ def appraisal_history(
             for c in changes
             if c["field"] not in hidden
         ]
+    if calibration and adjustments:
+        entries = sorted(
+            [*entries, *_adjustment_entries(list(adjustments))],
+            key=lambda e: cast("Any", e["when"]),
+            reverse=True,
+        )
     return entries
 
 

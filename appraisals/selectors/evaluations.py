@@ -35,7 +35,7 @@ from appraisals.selectors.settings import (
     attainment_bands,
     suggested_rating,
 )
-from engagements.enums import CycleStatus
+from engagements.enums import CycleStatus, PlanKind
 from engagements.models import Goal, ReviewCycle
 from engagements.selectors.competencies import (
     PlanCompetencyRow,
@@ -169,6 +169,17 @@ def evaluation_sheet(access: EvaluationAccess) -> EvaluationSheet:
             )
             for item in items
         ],
+    )
+
+
+def takes_potential(evaluation: Evaluation) -> bool:
+    """Whether ``evaluation`` records the person's potential: only the review of the
+    general plan (the line manager's). Potential places a person on the
+    calibration nine-box grid and never counts toward a score. No query (needs the
+    plan loaded)."""
+    return (
+        evaluation.kind == EvaluationKind.REVIEW
+        and evaluation.plan.kind == PlanKind.GENERAL
     )
 
 

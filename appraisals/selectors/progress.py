@@ -97,6 +97,7 @@ def cycle_appraisals(cycle: ReviewCycle) -> QuerySet[Appraisal]:
             "pk",
             "status",
             "final_score",
+            "calibrated_score",
             "employee__full_name",
             "employee__user",
             "employee__business_unit__name",

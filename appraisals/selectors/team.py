@@ -117,8 +117,9 @@ def team_members(
     viewer: Membership,
 ) -> QuerySet[Employee]:
     """The active people reporting to ``manager``: directly, or with ``indirect`` at
-    any depth below them. Each carries ``appraisal_status`` and ``appraisal_score``
-    (the final score) of ``cycle``'s appraisal, for filters and sorting, and
+    any depth below them. Each carries ``appraisal_status``, ``appraisal_score``
+    (the final score) and ``appraisal_calibrated`` (the calibrated final, if any) of
+    ``cycle``'s appraisal, for filters and sorting, and
     ``open_requests``: the open feedback requests about them (not cancelled, an ask
     still open) that ``viewer`` may read. Ordered by name. Builds a queryset only; the caller decides whose team it may read."""
     if indirect:
@@ -133,6 +134,7 @@ def team_members(
             appraisal_id=Subquery(appraisal.values("pk")[:1]),
             appraisal_status=Subquery(appraisal.values("status")[:1]),
             appraisal_score=Subquery(appraisal.values("final_score")[:1]),
+            appraisal_calibrated=Subquery(appraisal.values("calibrated_score")[:1]),
             open_requests=Coalesce(Subquery(_open_requests(viewer)), 0),
         )
         .order_by("full_name", "pk")
@@ -337,6 +339,13 @@ class TeamRow:
         """The final score to two places, as stored (SQLite hands an annotation's
         decimal back with a float's digits)."""
         score = getattr(self.person, "appraisal_score", None)
+        return None if score is None else Decimal(score).quantize(SCORE_PLACES)
+
+    @property
+    def calibrated(self) -> Decimal | None:
+        """The calibrated final score to two places; None without an adjustment in
+        force."""
+        score = getattr(self.person, "appraisal_calibrated", None)
         return None if score is None else Decimal(score).quantize(SCORE_PLACES)
 
     @property

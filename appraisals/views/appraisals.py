@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -26,6 +26,7 @@ from appraisals.enums import (
     EvaluationKind,
     EvaluationStatus,
 )
+from appraisals.explanation import signed
 from appraisals.forms import (
     AcknowledgeForm,
     ReopenForm,
@@ -56,7 +57,10 @@ from organizations.selectors import get_employee_for
 def my_appraisals(request: TenantRequest, org_slug: str) -> HttpResponse:
     """The member's own appraisals and, for line managers, their direct reports'."""
     found = pages.my_appraisals(request.membership)
-    cycles = {a.cycle_id: a.cycle for a in [*found.own, *found.reports]}
+    cycles = {
+        row.appraisal.cycle_id: row.appraisal.cycle
+        for row in [*found.own, *found.reports]
+    }
     return render(
         request,
         "appraisals/appraisals/my_appraisals.html",
@@ -139,13 +143,26 @@ def _detail_context(
 ) -> dict[str, Any]:
     show_scores = sees_scores(access, appraisal)
     evaluations = pages.appraisal_evaluations(appraisal)
+    records = pages.appraisal_records(appraisal)
+    adjustments = pages.appraisal_adjustments(appraisal, request.membership, records)
+    calibration = pages.appraisal_calibration(
+        appraisal,
+        access,
+        adjustments,
+        membership=request.membership,
+        employee=request.employee,
+    )
     reviews = [e for e in evaluations if e.kind == EvaluationKind.REVIEW]
     ready = bool(reviews) and all(
         e.status == EvaluationStatus.APPROVED for e in reviews
     )
     can_manage = access.is_hr and not access.is_subject
     is_open = appraisal.status == AppraisalStatus.OPEN
-    scores = pages.score_view(appraisal, access, evaluations)
+    scores = pages.score_view(
+        appraisal, access, evaluations, calibration_shown=calibration.shown
+    )
+    adjustment = calibration.adjustment
+    slug = request.organization.slug
     return {
         "appraisal": appraisal,
         "access": access,
@@ -166,10 +183,37 @@ def _detail_context(
         "reopen_form": reopen_form
         or ReopenForm(initial={"version": appraisal.version}),
         "bands": pages.score_bands([appraisal.cycle]),
+        "adjustment": adjustment,
+        "adjustment_delta": signed(adjustment.delta) if adjustment else "",
+        "session_url": _url_if_built(
+            "appraisals:calibration_session", slug, adjustment.session_id
+        )
+        if adjustment is not None and calibration.opens_session
+        else None,
+        "remove_adjustment_url": _url_if_built(
+            "appraisals:calibration_remove", slug, adjustment.session_id, appraisal.pk
+        )
+        if adjustment is not None and calibration.removable
+        else None,
         "timeline": pages.appraisal_history(
-            appraisal, show_scores=show_scores, is_subject=access.is_subject
+            appraisal,
+            records,
+            show_scores=show_scores,
+            is_subject=access.is_subject,
+            adjustments=adjustments,
+            calibration_shown=calibration.shown,
         ),
     }
+
+
+def _url_if_built(name: str, slug: str, *pks: int | None) -> str | None:
+    """The URL named ``name`` of the objects ``pks``, or None while the calibration
+    pages that serve it are not installed (the appraisal page then offers no
+    link)."""
+    try:
+        return reverse(name, args=[slug, *pks])
+    except NoReverseMatch:
+        return None
 
 
 @require_GET

@@ -36,6 +36,7 @@ from appraisals.selectors.evaluations import (
     evaluation_sheet,
     is_overdue,
     status_help,
+    takes_potential,
 )
 from appraisals.selectors.evaluations import (
     evaluation_history as evaluation_timeline,
@@ -171,6 +172,7 @@ def _page(
         "approvals": approval_lines(access),
         "overdue": is_overdue(evaluation),
         "status_help": status_help(evaluation),
+        "takes_potential": takes_potential(evaluation),
     }
     return render(request, "appraisals/evaluations/detail.html", context, status=status)
 
@@ -219,6 +221,7 @@ def _save_or_submit(
             goal_ratings=form.goal_ratings(),
             competency_ratings=form.competency_ratings(),
             comments=form.cleaned_data["comments"],
+            potential=form.potential(),
         ),
     )
 

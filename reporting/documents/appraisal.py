@@ -9,7 +9,10 @@ reader may open it (approved; submitted ones too for HR and the line manager,
 labelled provisional); the competencies with expected level, rating and the
 descriptor of the rated point; the feedback shared with the employee during the
 cycle that the reader may read (named feedback only: anonymous answers to feedback
-requests are never in it); the acknowledgement and its comment.
+requests are never in it); the acknowledgement and its comment. With a calibration
+adjustment in force the reader reads the calibrated final; HR, the line manager and,
+when the organisation shows employees their calibration, the employee also read the
+computed final, the adjustment and its reason (``selectors.appraisals``'s rule).
 
 Queries: a fixed number whatever the size of the appraisal (``appraisal_html``).
 """
@@ -191,15 +194,21 @@ def _feedback(
 
 def appraisal_html(membership: Membership, appraisal: Appraisal) -> str:
     """The appraisal report's HTML for ``membership`` (``appraisal`` as ``_subject``
-    loads it). At most seventeen queries whatever the number of plans, goals and
-    competencies: the evaluations, the score explanation (none from a stored
-    snapshot, up to seven live), the scale (one, two without levels), the feedback
+    loads it). At most eighteen queries whatever the number of plans, goals and
+    competencies: the evaluations, the calibration adjustments, the score
+    explanation (none from a stored snapshot, up to seven live), the scale (one, two without levels), the feedback
     (two), the plans' goals, competencies, ratings of both kinds and descriptors
     (five)."""
     access = access_to(membership, appraisal)
     show_scores = sees_scores(access, appraisal)
     evaluations = pages.appraisal_evaluations(appraisal)
-    scores = pages.score_view(appraisal, access, evaluations)
+    adjustments = pages.appraisal_adjustments(appraisal, membership)
+    calibration = pages.appraisal_calibration(
+        appraisal, access, adjustments, membership=membership, employee=None
+    )
+    scores = pages.score_view(
+        appraisal, access, evaluations, calibration_shown=calibration.shown
+    )
     scale = scale_points(scale_for_cycle(appraisal.cycle))
     points = {p.value: p.text for p in scale}
     labelled = tuple((p.value, p.label) for p in scale if p.label)
@@ -213,6 +222,7 @@ def appraisal_html(membership: Membership, appraisal: Appraisal) -> str:
             "access": access,
             "show_scores": show_scores,
             "explanation": scores.stored,
+            "adjustment": calibration.adjustment,
             "provisional": scores.provisional,
             "sections": _plan_sections(appraisal, evaluations, access, show_scores),
             "points": points,

@@ -491,7 +491,9 @@ def test_my_appraisals_lists_own_and_direct_reports(
 
     assert "3.83" in own
     assert "70.69 %" in own
-    assert [a.pk for a in manager.context["reports"]] == [example.appraisal.pk]
+    assert [row.appraisal.pk for row in manager.context["reports"]] == [
+        example.appraisal.pk
+    ]
     assert manager.context["own"] == []
     assert stranger.employee.full_name not in _text(manager)
 

@@ -440,6 +440,9 @@ def _settings_data(**bands: str) -> dict[str, str]:
     data = {
         "evaluation_days": "10",
         "dual_approval": "on",
+        "calibration_shrinkage": "10",
+        "calibration_guideline": "10,20,40,20,10",
+        "calibration_tolerance": "5",
         "bands-TOTAL_FORMS": "3",
         "bands-INITIAL_FORMS": "0",
         "bands-MIN_NUM_FORMS": "0",
