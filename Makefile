@@ -15,7 +15,7 @@ TEST_ENV := DATABASE_URL=postgres://hrms_owner@127.0.0.1:5432/hrms \
 	CELERY_TASK_ALWAYS_EAGER=true \
 	DEBUG=true
 
-.PHONY: help install run test lint format services pdf-deps system-deps messages compile-messages bench bench-pages bench-reporting bench-throughput bench-pdf bench-load clean
+.PHONY: help install run test lint format services pdf-deps system-deps messages compile-messages bench bench-pages bench-reporting bench-throughput bench-pdf bench-calibration bench-load clean
 
 help:
 	@echo "make run   - install, migrate the embedded SQLite database, load the demo, serve http://127.0.0.1:8000"
@@ -27,6 +27,7 @@ help:
 	@echo "make bench-reporting - the reporting dashboards at 1,000 and 10,000 employees against the floor, and the exports"
 	@echo "make bench-throughput - requests/s of the floor, HR home and a plan page at 10,000 employees (gunicorn, wrk)"
 	@echo "make bench-pdf - the appraisal PDF: job path vs plain WeasyPrint, queries per document, 1,000 as a batch over 2 workers"
+	@echo "make bench-calibration - a cycle's reviewer leniency at 10,000 employees against a plain GROUP BY; the session page's queries at 100 and 10,000 in scope"
 	@echo "make bench-load - 50 users for 2 minutes with Redis stopped and a worker killed (docs/benchmarks.md)"
 
 $(UV):
@@ -106,7 +107,7 @@ test: install services system-deps compile-messages lint
 # target fails at the end if one of them found a broken invariant.
 bench: install services system-deps
 	@status=0; \
-	for script in pages reporting recompute people_directory throughput pdf_rendering; do \
+	for script in pages reporting recompute calibration people_directory throughput pdf_rendering; do \
 		$(TEST_ENV) $(PY) bench/$$script.py || status=1; \
 	done; \
 	exit $$status
@@ -123,6 +124,9 @@ bench-throughput: install services system-deps
 
 bench-pdf: install services system-deps
 	$(TEST_ENV) $(PY) bench/pdf_rendering.py $(ARGS)
+
+bench-calibration: install services
+	$(TEST_ENV) $(PY) bench/calibration.py
 
 # About 6 minutes: its own database, Redis, gunicorn, Celery worker and beat, Locust
 # with 50 users; Redis is stopped for 20 s and the worker killed once; then the

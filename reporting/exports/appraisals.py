@@ -52,6 +52,9 @@ def _appraisal_rows(scope: ReportScope, params: Params) -> Iterator[Row]:
             "engagement_score",
             "final_score",
             "percent",
+            "calibration_delta",
+            "calibrated_score",
+            "calibrated_percent",
         )
     )
     for name, code, unit, title, manager, status, *scores in rows.iterator(
@@ -73,8 +76,9 @@ APPRAISALS = Dataset(
     kind="appraisals",
     label=_("Appraisals of a cycle"),
     description=_(
-        "One row per person: their status and scores. Scores of appraisals still "
-        "open are provisional."
+        "One row per person: their status and scores, with the calibration "
+        "adjustment and calibrated final where one was made. Scores of appraisals "
+        "still open are provisional."
     ),
     columns=(
         Column("employee", _("Employee")),
@@ -87,6 +91,9 @@ APPRAISALS = Dataset(
         Column("engagement_score", _("Engagement composite"), ColumnType.DECIMAL),
         Column("final_score", _("Final score"), ColumnType.DECIMAL),
         Column("percent", _("Percent"), ColumnType.DECIMAL),
+        Column("calibration_delta", _("Calibration adjustment"), ColumnType.DECIMAL),
+        Column("calibrated_score", _("Calibrated final score"), ColumnType.DECIMAL),
+        Column("calibrated_percent", _("Calibrated percent"), ColumnType.DECIMAL),
         Column("provisional", _("Provisional")),
     ),
     rows=_appraisal_rows,

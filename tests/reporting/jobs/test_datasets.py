@@ -47,6 +47,9 @@ def test_appraisals_dataset_gives_hr_every_appraisal_of_the_cycle(both):
             Decimal("4.10"),
             Decimal("3.75"),
             Decimal("75.00"),
+            None,
+            None,
+            None,
             "Yes",
         ),
         (
@@ -60,9 +63,37 @@ def test_appraisals_dataset_gives_hr_every_appraisal_of_the_cycle(both):
             None,
             Decimal("2.50"),
             None,
+            None,
+            None,
+            None,
             "No",
         ),
     ]
+
+
+def test_appraisals_dataset_gives_the_calibration_beside_the_computed_final(both):
+    """An adjustment in force: δ to two places, the calibrated final and percent
+    after the computed ones."""
+    home, _away = both
+    with tenant_context(home.org):
+        type(home.appraisal).objects.filter(pk=home.appraisal.pk).update(
+            calibration_delta=Decimal("-0.125000000000000000000001"),
+            calibrated_score=Decimal("3.63"),
+            calibrated_percent=Decimal("65.62"),
+        )
+
+    rows = dataset_rows(home.hr_admin, "appraisals", _params(home))
+
+    assert rows[0][6:14] == (
+        Decimal("3.25"),
+        Decimal("4.10"),
+        Decimal("3.75"),
+        Decimal("75.00"),
+        Decimal("-0.13"),
+        Decimal("3.63"),
+        Decimal("65.62"),
+        "Yes",
+    )
 
 
 def test_appraisals_dataset_gives_a_line_manager_their_line_only(both):
