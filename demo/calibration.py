@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.utils import timezone
 
 from appraisals.enums import (
@@ -74,18 +75,47 @@ def seed(organization: Organization) -> None:
         login: Employee.objects.get(user=members[login].user)
         for login in ("hr", "manager", "reviewer")
     }
-    approvers = [members[n] for n in ("approver", "hr", "manager", "reviewer")]
     for login, reviews in _reviews_to_write(cycle, people).items():
         for number, evaluation in enumerate(reviews):
-            if login == "hr":
-                services.assign_reviewer(
-                    actor=members["hr"], evaluation=evaluation, reviewer=people["hr"]
-                )
             potential = "" if login == "hr" else POTENTIALS[number % len(POTENTIALS)]
-            _rate(members[login], evaluation, BIAS[login], number, potential)
-            evaluation.refresh_from_db()
-            _approve(evaluation, approvers)
+            try:
+                # A review nobody but its own writer could approve (HR writing
+                # where only HR may approve) would stay submitted for ever: leave
+                # that one a draft, as it was.
+                with transaction.atomic():
+                    _write_and_approve(
+                        members, people, login, evaluation, number, potential
+                    )
+                    evaluation.refresh_from_db()
+                    if evaluation.status != EvaluationStatus.APPROVED:
+                        raise _NotApproved
+            except _NotApproved:
+                evaluation.refresh_from_db()
     _open_session(cycle, members, people["manager"])
+
+
+class _NotApproved(Exception):
+    """Nobody the demo signs in as could approve a review: undo writing it."""
+
+
+def _write_and_approve(
+    members: dict[str, Membership],
+    people: dict[str, Employee],
+    login: str,
+    evaluation: Evaluation,
+    number: int,
+    potential: str,
+) -> None:
+    """Write ``evaluation`` as ``login`` (HR assigns themself first) and approve it
+    as the first demo login the workflow accepts."""
+    if login == "hr":
+        services.assign_reviewer(
+            actor=members["hr"], evaluation=evaluation, reviewer=people["hr"]
+        )
+    _rate(members[login], evaluation, BIAS[login], number, potential)
+    evaluation.refresh_from_db()
+    approvers = [members[n] for n in ("approver", "hr", "manager", "reviewer")]
+    _approve(evaluation, approvers)
 
 
 def _reviews_to_write(
