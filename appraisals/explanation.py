@@ -21,6 +21,7 @@ from appraisals.models import Appraisal
 from appraisals.scores import compute
 from appraisals.scoring import CycleInput, PlanInput
 from appraisals.scoring import inputs_from_snapshot as scoring_inputs_from_snapshot
+from appraisals.selectors.calibration_suggestions import signed
 
 
 @dataclass(frozen=True)
@@ -68,19 +69,6 @@ class Explanation:
     def adjustment(self) -> str:
         """The calibration adjustment for display (``signed``); empty without."""
         return signed(self.calibration_delta)
-
-
-def signed(value: Decimal | None) -> str:
-    """An adjustment for display: its sign always, two places (``+0.42``,
-    ``−0.12``, ``0.00``); empty for None."""
-    rounded = scoring.round2(value)
-    if rounded is None:
-        return ""
-    if rounded > 0:
-        return f"+{rounded}"
-    if rounded < 0:
-        return f"\u2212{-rounded}"
-    return f"{abs(rounded)}"
 
 
 def _calibration_line(

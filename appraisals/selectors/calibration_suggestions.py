@@ -89,9 +89,11 @@ def _text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def signed(value: Decimal) -> str:
+def signed(value: Decimal | None) -> str:
     """``value`` rounded to 2 places with its sign, in the active language's number
-    format: "+0.42", "−0.10", "0.00"."""
+    format: "+0.42", "−0.10", "0.00"; empty for None."""
+    if value is None:
+        return ""
     shown = round2(value) or Decimal(0)
     text = number_format(abs(shown), 2)
     if shown > 0:
