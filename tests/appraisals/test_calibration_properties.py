@@ -25,6 +25,7 @@ The tests check both as exact ``Fraction`` equalities.
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -173,10 +174,10 @@ def test_shrunk_leniency_is_between_zero_and_raw(ratings: list[Rating], k: int) 
 
 @given(cycle_ratings(), st.randoms(use_true_random=False))
 def test_leniency_does_not_depend_on_the_order_of_ratings(
-    ratings: list[Rating], rng: object
+    ratings: list[Rating], rng: random.Random
 ) -> None:
     shuffled = list(ratings)
-    rng.shuffle(shuffled)  # type: ignore[attr-defined]  # Hypothesis Random
+    rng.shuffle(shuffled)
     tallies = tallied(ratings)
     reordered = list(reversed(tallied(shuffled)))
 
@@ -265,10 +266,10 @@ def test_calibrated_finals_stay_within_the_scale(
 def test_suggestion_does_not_depend_on_the_order_of_plans_and_ratings(
     case: tuple[CycleInput, list[PlanInput]],
     shifts: dict[int, Decimal],
-    rng: object,
+    rng: random.Random,
 ) -> None:
     cycle, plans = case
-    shuffle = rng.shuffle  # type: ignore[attr-defined]  # Hypothesis Random
+    shuffle = rng.shuffle
     shuffled = []
     for plan in plans:
         goals, competencies = list(plan.goals), list(plan.competencies)
