@@ -192,6 +192,18 @@ def clamp(value: Decimal, smin: Decimal, smax: Decimal) -> Decimal:
     return min(max(value, smin), smax)
 
 
+def box_of(score: Decimal, smin: Decimal, smax: Decimal) -> str:
+    """The nine-box performance third of ``score`` on the scale: "low", "medium" or
+    "high" (low < smin + (smax − smin)/3 ≤ medium < smin + 2(smax − smin)/3 ≤
+    high). No query."""
+    third = (smax - smin) / 3
+    if score < smin + third:
+        return "low"
+    if score < smin + 2 * third:
+        return "medium"
+    return "high"
+
+
 @dataclass(frozen=True)
 class CorrectedPlan:
     """One counted plan of a suggestion: its reviewer, E, ŝ and the corrected E."""

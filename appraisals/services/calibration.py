@@ -407,8 +407,10 @@ def set_adjustment(
             "source": source,
         }
         if source == "nine_box":
-            shown = calibration.clamp(final + _current_delta(appraisal), smin, smax)
-            inputs["from_box"] = box_of(shown, smin, smax)
+            shown = calibration.clamp(
+                final + (appraisal.calibration_delta or 0), smin, smax
+            )
+            inputs["from_box"] = calibration.box_of(shown, smin, smax)
             inputs["to_box"] = box
         return _apply(
             actor,
@@ -421,25 +423,9 @@ def set_adjustment(
         )
 
 
-def _current_delta(appraisal: Appraisal) -> Decimal:
-    return appraisal.calibration_delta or Decimal(0)
-
-
 def _point(value: Decimal) -> str:
     """A scale point as people write it: 1, 5, 2.5."""
     return f"{value.normalize():f}"
-
-
-def box_of(score: Decimal, smin: Decimal, smax: Decimal) -> str:
-    """The nine-box performance third of ``score`` on the scale: "low", "medium" or
-    "high" (low < smin + (smax − smin)/3 ≤ medium < smin + 2(smax − smin)/3 ≤
-    high). No query."""
-    third = (smax - smin) / 3
-    if score < smin + third:
-        return "low"
-    if score < smin + 2 * third:
-        return "medium"
-    return "high"
 
 
 def remove_adjustment(

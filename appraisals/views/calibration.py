@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from appraisals.forms import (
+from appraisals.calibration_forms import (
     CalibrationMoveForm,
     CalibrationRemoveForm,
     CalibrationSessionForm,
